@@ -1,0 +1,52 @@
+# icu_predict — PGXS build.
+#
+# C sources:   extension/*.c          -> icu_predict.so
+# SQL parts:   extension/sql/NN_*.sql -> extension/icu_predict--$(EXTVERSION).sql
+#              (concatenated in name order; one part per concept keeps the
+#              install script readable and the parts reviewable on their own)
+# Tests:       sql/*.sql + expected/*.out (pg_regress, `make installcheck`),
+#              test/pgtap/*.sql (pgTAP, `make prove`), model/tests (pytest).
+# One command: `make test` (everything, on a throwaway cluster) and
+#              `make demo` (synthetic cohort, printed results).
+
+EXTENSION  = icu_predict
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" icu_predict.control)
+
+MODULE_big = icu_predict
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
+
+SQL_PARTS  = $(sort $(wildcard extension/sql/*.sql))
+DATA_built = extension/icu_predict--$(EXTVERSION).sql
+DATA       = $(filter-out $(DATA_built),$(wildcard extension/icu_predict--*--*.sql))
+
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=btree_gist --load-extension=icu_predict
+
+PG_CPPFLAGS = -I$(srcdir)/extension
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_PARTS) icu_predict.control
+	@{ echo '-- icu_predict $(EXTVERSION) install script.'; \
+	   echo '-- Built from extension/sql/*.sql by make; edit the parts, not this file.'; \
+	   echo; \
+	   echo '\echo Use "CREATE EXTENSION icu_predict CASCADE" to load this file. \quit'; \
+	   for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
+
+all: $(DATA_built)
+
+.PHONY: test demo prove deps
+deps:
+	tools/install-deps.sh
+
+# Everything, on a throwaway cluster: build with -Werror, install, pg_regress, pgTAP, pytest.
+test:
+	tools/run-tests.sh
+
+demo:
+	tools/demo.sh

@@ -1,0 +1,32 @@
+/*
+ * icu_predict.c — module start and settings.
+ *
+ * Settings (GUCs), all USERSET so that an analyst can replay a past day:
+ *   icu_predict.day_timezone  time zone in which a calendar day of stay ends
+ *                             (daily panels, patient_status); '' means the
+ *                             session's TimeZone.
+ */
+#include "icu_predict.h"
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+char	   *icu_day_timezone = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("icu_predict.day_timezone",
+							   "Time zone in which a calendar day of stay ends.",
+							   "Daily lab panels and patient_status take each day as of its end in this zone. Empty means the session's TimeZone setting.",
+							   &icu_day_timezone,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("icu_predict");
+}

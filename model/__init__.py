@@ -1,0 +1,1 @@
+"""icu_predict's Python side: synthetic cohort, loaders, training, validation, deployment."""
