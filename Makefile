@@ -35,7 +35,7 @@ $(DATA_built): $(SQL_PARTS) icu_predict.control
 	@{ echo '-- icu_predict $(EXTVERSION) install script.'; \
 	   echo '-- Built from extension/sql/*.sql by make; edit the parts, not this file.'; \
 	   echo; \
-	   echo '\echo Use "CREATE EXTENSION icu_predict CASCADE" to load this file. \quit'; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION icu_predict CASCADE" to load this file. \quit'; \
 	   for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done; } > $@
 
 all: $(DATA_built)

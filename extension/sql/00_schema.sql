@@ -248,7 +248,7 @@ INSERT INTO @extschema@.feature (name, loinc, description, unit, plausible_min, 
 CREATE FUNCTION @extschema@.unit_key(unit text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN pg_catalog.translate(pg_catalog.lower(coalesce(unit, '')), ' µμ', 'uu');
+RETURN pg_catalog.translate(pg_catalog.lower(coalesce(unit, '')), 'µμ ', 'uu');
 COMMENT ON FUNCTION @extschema@.unit_key(text) IS
     'Normalised spelling of a unit (lower case, no spaces, micro sign as u); NULL becomes the empty string. lab_map matches units by this key.';
 
