@@ -16,5 +16,6 @@
 
 /* Settings (defined in icu_predict.c). */
 extern char *icu_day_timezone;      /* icu_predict.day_timezone: '' = server TimeZone */
+extern char *icu_reference_time;    /* icu_predict.reference_time: '' = now() */
 
 #endif							/* ICU_PREDICT_H */
