@@ -1,0 +1,561 @@
+"""Training: temporal split, logistic regression and xgboost, validation,
+model card, and (optionally) deployment into the model registry.
+
+    python3 -m model.train --dbname icu --out cards/run1 [--horizon 48h]
+                           [--deploy [--activate]] [--version V]
+
+Steps (each prints a progress line to stderr):
+  1. read the training rows from the database through the extension's panel
+     functions (model.tasks; no feature is computed in Python);
+  2. split in time, grouped by patient: admissions before the split time
+     train, patients first seen after it validate;
+  3. fit, for ICU admission risk, a logistic regression with exactly the
+     preprocessing the C runtime applies (impute, clip, log, standardise,
+     missing indicators) and an xgboost binary:logistic model; for ICU
+     length of stay a log-normal AFT linear model (censored maximum
+     likelihood) and an xgboost survival:aft model;
+  4. evaluate all candidates on the validation rows (model.metrics) and
+     propose the better one: lowest log loss for risk (a proper score that
+     rewards discrimination and calibration together), highest Harrell C
+     for stay;
+  5. write the model card (model.card) and, with --deploy, insert the
+     proposed models as new versions in one transaction (model.deploy),
+     activating them only with --activate.
+
+Bad input ends with a message on stderr and exit status 2 (TrainingError);
+nothing is written to the database then.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import metrics as M
+from . import spec as S
+from . import tasks as T
+
+MIN_ROWS = 50          # fewer training rows than this: refuse
+MIN_EVENTS = 10        # fewer ICU events (train or validation): refuse
+SEED = 20200401
+
+
+class TrainingError(Exception):
+    """A problem with the data or the database that the user must fix."""
+
+
+def progress(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Split
+# ---------------------------------------------------------------------------
+def temporal_split(rows, train_fraction=0.7):
+    """Split rows (DataFrame with patient_id, admission_id, admitted_at) in time.
+
+    The split time is the ``train_fraction`` quantile of admission times.
+    Train: admissions before it.  Validation: admissions at or after it whose
+    patient has no admission before it (grouped by patient: no patient is on
+    both sides).  Returns (train_mask, valid_mask, info).
+    """
+    adm = rows[["admission_id", "patient_id", "admitted_at"]].drop_duplicates("admission_id")
+    if adm.empty:
+        raise TrainingError("no rows to split")
+    times = adm["admitted_at"].sort_values().reset_index(drop=True)
+    split_at = times.iloc[min(len(times) - 1, int(len(times) * train_fraction))]
+    train_adm = set(adm.loc[adm["admitted_at"] < split_at, "admission_id"])
+    train_pat = set(adm.loc[adm["admitted_at"] < split_at, "patient_id"])
+    late = adm[adm["admitted_at"] >= split_at]
+    valid_adm = set(late.loc[~late["patient_id"].isin(train_pat), "admission_id"])
+    dropped = len(late) - len(valid_adm)
+    tr = rows["admission_id"].isin(train_adm).to_numpy()
+    va = rows["admission_id"].isin(valid_adm).to_numpy()
+    info = {"split_at": str(split_at), "train_admissions": len(train_adm),
+            "validation_admissions": len(valid_adm),
+            "validation_admissions_dropped_patient_seen_in_training": int(dropped)}
+    return tr, va, info
+
+
+# ---------------------------------------------------------------------------
+# Inputs: what the models read (all through the C runtime's input kinds)
+# ---------------------------------------------------------------------------
+def choose_linear_inputs(X, inputs):
+    """Preprocessing for the linear spec, learned on the training rows only.
+
+    Lab statistics that are positive and skewed get log with clip at the
+    0.5th/99.5th percentiles; others are clipped there too.  Missing values
+    are imputed with the training median and get a missing indicator when
+    any are missing.  An input missing in every row is an error.
+    """
+    out = []
+    for j, inp in enumerate(inputs):
+        v = X[:, j]
+        ok = v[np.isfinite(v)]
+        name = T.input_name(inp)
+        if ok.size == 0:
+            raise TrainingError(f"input {name} is missing in every training row; "
+                                "remove it or load the labs it needs (see lab_map)")
+        lo, hi = np.quantile(ok, [0.005, 0.995])
+        if hi <= lo:
+            hi = lo + 1.0
+        d = dict(inp)
+        d["impute"] = float(np.median(ok))
+        stat = inp.get("stat")
+        if stat in ("last", "prev", "first", "min", "max", "mean") and lo >= 0 \
+                and np.median(ok) > 0 and hi / max(np.median(ok), 1e-9) > 3:
+            floor = max(float(lo), float(np.quantile(ok[ok > 0], 0.005)) if (ok > 0).any() else 1e-3)
+            d["clip"] = [floor, float(max(hi, floor * 1.0001))]
+            d["transform"] = "log"
+        elif stat == "count" or stat == "rejected":
+            d["clip"] = [0.0, float(max(hi, 1.0))]
+            d["transform"] = "log1p"
+        else:
+            d["clip"] = [float(lo), float(hi)]
+        d["missing_indicator"] = bool(np.isnan(v).any()) and "feature" in inp
+        out.append(d)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Risk models
+# ---------------------------------------------------------------------------
+def fit_logistic(Xtr, ytr, inputs):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    lin_inputs = choose_linear_inputs(Xtr, inputs)
+    D = S.preprocess(lin_inputs, Xtr)
+    # a light L2 penalty: enough to keep coefficients finite, not enough to
+    # shrink predictions (which would flatten the calibration slope)
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("lr", LogisticRegression(C=10.0, max_iter=2000))])
+    pipe.fit(D, ytr)
+    spec = S.linear_spec(lin_inputs, pipe, kind="icu_admission")
+    return spec
+
+
+def predict_linear_risk(spec, X):
+    eta = S.linear_margin(spec, X)
+    return 1 / (1 + np.exp(-eta))
+
+
+def _time_order_inner_split(order_key, frac=0.8):
+    """Inner split of the training rows for early stopping: the last
+    (1-frac) share in time, never the validation rows."""
+    idx = np.argsort(order_key, kind="mergesort")
+    cut = int(len(idx) * frac)
+    return idx[:cut], idx[cut:]
+
+
+def fit_xgb_risk(Xtr, ytr, inputs, order_key):
+    import xgboost as xgb
+    a, b = _time_order_inner_split(order_key)
+    params = {"objective": "binary:logistic", "eval_metric": "logloss",
+              "max_depth": 3, "eta": 0.05, "min_child_weight": 5,
+              "subsample": 0.8, "colsample_bytree": 0.8, "lambda": 1.0,
+              "tree_method": "hist", "seed": SEED, "nthread": 2}
+    dA = xgb.DMatrix(Xtr[a], label=ytr[a], missing=np.nan)
+    dB = xgb.DMatrix(Xtr[b], label=ytr[b], missing=np.nan)
+    bst = xgb.train(params, dA, num_boost_round=600, evals=[(dB, "inner")],
+                    early_stopping_rounds=40, verbose_eval=False)
+    rounds = bst.best_iteration + 1
+    # refit on all training rows with the chosen number of rounds
+    dall = xgb.DMatrix(Xtr, label=ytr, missing=np.nan)
+    bst = xgb.train(params, dall, num_boost_round=rounds)
+    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+
+
+def predict_xgb(bst, X):
+    import xgboost as xgb
+    return bst.predict(xgb.DMatrix(X, missing=np.nan))
+
+
+def log_loss(y, p):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+# ---------------------------------------------------------------------------
+# Stay models (right-censored)
+# ---------------------------------------------------------------------------
+def fit_lognormal_aft(D, t, e):
+    """Censored log-normal regression: log T = b0 + D b + sigma Z, Z ~ N(0,1).
+
+    Maximum likelihood with scipy (BFGS on (b, log sigma)); D is already
+    standardised.  Returns (intercept, coef, sigma).
+    """
+    from scipy import optimize, stats
+    y = np.log(np.maximum(t, 1e-3))
+    X = np.c_[np.ones(len(y)), D]
+    ev = e.astype(bool)
+    beta0 = np.linalg.lstsq(X[ev], y[ev], rcond=None)[0] if ev.sum() > X.shape[1] else np.r_[y.mean(), np.zeros(D.shape[1])]
+    s0 = float(np.std(y[ev] - X[ev] @ beta0)) if ev.sum() > 2 else 1.0
+    theta0 = np.r_[beta0, math.log(max(s0, 0.05))]
+    ridge = 1e-4
+
+    def nll(theta):
+        b, ls = theta[:-1], theta[-1]
+        s = math.exp(ls)
+        z = (y - X @ b) / s
+        ll = np.where(ev, stats.norm.logpdf(z) - ls, stats.norm.logsf(z))
+        return -ll.sum() + ridge * np.sum(b[1:] ** 2)
+
+    def grad(theta):
+        # d ll/d b = X' w / s with w = z (ended) or the inverse Mills ratio
+        # phi(z)/S(z) (censored); d ll/d log s = z^2 - 1 (ended) or h z
+        b, ls = theta[:-1], theta[-1]
+        s = math.exp(ls)
+        z = (y - X @ b) / s
+        h = np.exp(stats.norm.logpdf(z) - stats.norm.logsf(z))
+        w = np.where(ev, z, h)
+        gb = -(X.T @ w) / s
+        gb[1:] += 2 * ridge * b[1:]
+        gls = -np.sum(np.where(ev, z * z - 1, h * z))
+        return np.r_[gb, gls]
+
+    res = optimize.minimize(nll, theta0, jac=grad, method="L-BFGS-B")
+    b, ls = res.x[:-1], res.x[-1]
+    return float(b[0]), b[1:], float(math.exp(ls))
+
+
+def fit_linear_stay(Xtr, t, e, inputs):
+    from sklearn.preprocessing import StandardScaler
+    lin_inputs = choose_linear_inputs(Xtr, inputs)
+    D = S.preprocess(lin_inputs, Xtr)
+    sc = StandardScaler().fit(D)
+    b0, coef, sigma = fit_lognormal_aft(sc.transform(D), t, e)
+
+    class _Fitted:          # the shape linear_spec expects
+        coef_ = coef
+        intercept_ = np.array([b0])
+
+    class _Pipe:
+        steps = [("scale", sc), ("aft", _Fitted())]
+
+    return S.linear_spec(lin_inputs, _Pipe(), kind="icu_stay",
+                         stay={"distribution": "normal", "sigma": sigma})
+
+
+def fit_xgb_stay(Xtr, t, e, inputs, order_key, sigma):
+    import xgboost as xgb
+    lower = np.maximum(t, 1e-3)
+    upper = np.where(e.astype(bool), lower, np.inf)
+    params = {"objective": "survival:aft", "eval_metric": "aft-nloglik",
+              "aft_loss_distribution": "normal",
+              "aft_loss_distribution_scale": float(sigma),
+              "max_depth": 3, "eta": 0.05, "min_child_weight": 5,
+              "subsample": 0.8, "colsample_bytree": 0.8,
+              "tree_method": "hist", "seed": SEED, "nthread": 2}
+
+    def dm(idx):
+        d = xgb.DMatrix(Xtr[idx], missing=np.nan)
+        d.set_float_info("label_lower_bound", lower[idx])
+        d.set_float_info("label_upper_bound", upper[idx])
+        return d
+
+    a, b = _time_order_inner_split(order_key)
+    bst = xgb.train(params, dm(a), num_boost_round=600, evals=[(dm(b), "inner")],
+                    early_stopping_rounds=40, verbose_eval=False)
+    rounds = bst.best_iteration + 1
+    bst = xgb.train(params, dm(np.arange(len(t))), num_boost_round=rounds)
+    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+
+
+def stay_predictions(spec, X, bst=None):
+    dist, sigma = S.stay_params(spec)
+    if spec["format"] == "linear":
+        mu = S.linear_margin(spec, X)
+    else:
+        mu = np.log(predict_xgb(bst, X))
+    return S.stay_summary(mu, dist, sigma)
+
+
+# ---------------------------------------------------------------------------
+# The whole run
+# ---------------------------------------------------------------------------
+def _check_rows(name, y_or_e, n_min=MIN_ROWS, ev_min=MIN_EVENTS, what="ICU admissions"):
+    n = len(y_or_e)
+    k = int(np.sum(y_or_e))
+    if n < n_min:
+        raise TrainingError(f"{name}: only {n} rows (need at least {n_min}); "
+                            "is the cohort loaded (admission, location_stay, lab_result)?")
+    if k < ev_min:
+        raise TrainingError(f"{name}: only {k} {what} among {n} rows (need at least "
+                            f"{ev_min}); the cohort is too small or has no ICU events")
+
+
+def train_risk(rows, inputs, split_masks, label="label"):
+    tr, va = split_masks
+    X = rows[[T.input_name(i) for i in inputs]].to_numpy(dtype=float)
+    y = rows[label].to_numpy(dtype=float)
+    _check_rows("training rows", y[tr])
+    _check_rows("validation rows", y[va], n_min=MIN_ROWS // 2)
+    progress(f"  logistic regression on {tr.sum()} rows, {len(inputs)} inputs")
+    lr_spec = fit_logistic(X[tr], y[tr], inputs)
+    p_lr = predict_linear_risk(lr_spec, X[va])
+    progress(f"  xgboost binary:logistic on {tr.sum()} rows")
+    order = rows["as_of"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    bst, xgb_spec, rounds = fit_xgb_risk(X[tr], y[tr], inputs, order[tr])
+    p_xgb = predict_xgb(bst, X[va])
+    yv = y[va]
+    cands = {}
+    for cname, spec_, p in (("logistic", lr_spec, p_lr), ("xgboost", xgb_spec, p_xgb)):
+        cands[cname] = {
+            "spec": spec_, "y": yv, "p": p, "metrics": M.risk_report(yv, p),
+            "bins": M.calibration_bins(yv, p), "net_benefit": M.net_benefit(yv, p),
+            "log_loss": log_loss(yv, p)}
+        cands[cname]["metrics"]["log_loss"] = cands[cname]["log_loss"]
+    cands["xgboost"]["rounds"] = rounds
+    best = min(cands, key=lambda c: cands[c]["log_loss"])
+    cands[best]["proposed"] = True
+    return cands, best
+
+
+def train_stay(rows, inputs, split_masks):
+    tr, va = split_masks
+    X = rows[[T.input_name(i) for i in inputs]].to_numpy(dtype=float)
+    t = rows["stay_days"].to_numpy(dtype=float)
+    e = rows["ended"].to_numpy(dtype=float)
+    _check_rows("ICU stays (training)", e[tr], n_min=20, ev_min=10, what="ended stays")
+    _check_rows("ICU stays (validation)", e[va], n_min=10, ev_min=5, what="ended stays")
+    progress(f"  log-normal AFT (linear) on {tr.sum()} ICU stays")
+    lin = fit_linear_stay(X[tr], t[tr], e[tr], inputs)
+    sigma = lin["stay"]["sigma"]
+    progress(f"  xgboost survival:aft on {tr.sum()} ICU stays")
+    order = rows["icu_start"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    bst, xspec, rounds = fit_xgb_stay(X[tr], t[tr], e[tr], inputs, order[tr], sigma)
+    cands = {}
+    for cname, spec_, b in (("lognormal_aft", lin, None), ("xgboost_aft", xspec, bst)):
+        pr = stay_predictions(spec_, X[va], b)
+        cands[cname] = {"spec": spec_, "time": t[va], "event": e[va],
+                        "metrics": M.stay_report(t[va], e[va], pr["median"], pr["p10"], pr["p90"])}
+    cands["xgboost_aft"]["rounds"] = rounds
+    best = max(cands, key=lambda c: cands[c]["metrics"]["concordance"])
+    cands[best]["proposed"] = True
+    return cands, best
+
+
+def quality_gate(risk_metrics, oracle_metrics, auroc_margin=0.03, slope=(0.9, 1.1)):
+    """Rows for the card: model AUROC within ``auroc_margin`` of the oracle's
+    (or above it), calibration slope within ``slope``."""
+    gap = oracle_metrics["auroc"] - risk_metrics["auroc"]
+    s = risk_metrics["calibration_slope"]
+    rows = [
+        {"what": "oracle AUROC (true risk)", "value": oracle_metrics["auroc"],
+         "target": "reference", "ok": True},
+        {"what": "model AUROC", "value": risk_metrics["auroc"], "target": "reference", "ok": True},
+        {"what": "oracle AUROC − model AUROC", "value": gap,
+         "target": f"≤ {auroc_margin}", "ok": gap <= auroc_margin},
+        {"what": "calibration slope", "value": s,
+         "target": f"{slope[0]}–{slope[1]}", "ok": slope[0] <= s <= slope[1]},
+    ]
+    return {"rows": rows, "passed": all(r["ok"] for r in rows),
+            "auroc_gap": gap, "calibration_slope": s,
+            "oracle_auroc": oracle_metrics["auroc"], "model_auroc": risk_metrics["auroc"]}
+
+
+def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fraction=0.7,
+        data_end=None, synthetic=None, version=None, deploy=False, activate=False,
+        name_prefix="icu"):
+    """Train, validate, write the card; deploy when asked.  Returns a summary dict."""
+    t0 = time.time()
+    T.check_extension(conn)
+    if synthetic is None:
+        synthetic = T.has_oracle(conn)
+    data_end = data_end or T.data_end(conn)
+    progress(f"data end (labels censored after it): {data_end}")
+    risk_inputs = T.risk_inputs(conn)
+    stay_inputs = T.stay_inputs(conn)
+    version = version or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d.%H%M%S")
+
+    card = {"title": f"ICU admission risk and ICU length of stay, version {version}",
+            "synthetic": bool(synthetic), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "tasks": T.DESCRIPTIONS, "data": {}, "split": {}, "risk": {}, "oracle": {},
+            "stay": {}, "notes": []}
+    if synthetic:
+        card["notes"].append("Trained and validated on the synthetic cohort of model/synth.py; "
+                             "its numbers say nothing about performance on real patients.")
+    results = {"version": version, "risk": {}, "stay": None}
+    risk_sets = {}
+    for h in horizons:
+        hours = T.HORIZONS[h]
+        progress(f"reading ward patient-day rows for ICU within {h} (through lab_panel)")
+        rows = T.risk_rows(conn, hours, risk_inputs, data_end)
+        if len(rows) == 0:
+            raise TrainingError("no ward patient-days found: the cohort is empty "
+                                "(load admission, location_stay and lab_result first)")
+        progress(f"  {len(rows)} rows, {int(rows['label'].sum())} with ICU within {h}, "
+                 f"{rows['admission_id'].nunique()} admissions")
+        tr, va, info = temporal_split(rows, train_fraction)
+        card["split"] = {k: v for k, v in info.items()}
+        task = f"icu_{h}"
+        progress(f"training {task}")
+        cands, best = train_risk(rows, risk_inputs, (tr, va))
+        card["risk"][task] = {c: {k: v for k, v in d.items() if k != "spec"} for c, d in cands.items()}
+        card["data"][f"{task} rows (train / validation)"] = f"{int(tr.sum())} / {int(va.sum())}"
+        card["data"][f"{task} events (train / validation)"] = \
+            f"{int(rows['label'][tr].sum())} / {int(rows['label'][va].sum())}"
+        if synthetic:
+            orc = T.oracle_scores(conn, rows.loc[va, "admission_id"])
+            if orc is not None and not np.isnan(orc).any():
+                card["oracle"][task] = M.risk_report(rows["label"].to_numpy(float)[va], orc)
+        risk_sets[h] = (cands, best, rows, va)
+        results["risk"][task] = {c: d["metrics"] for c, d in cands.items()}
+        results["risk"][task]["proposed"] = best
+        for c, d in cands.items():
+            m = d["metrics"]
+            progress(f"  {task} {c}: AUROC {m['auroc']:.3f} ({m['auroc_lo']:.3f}-{m['auroc_hi']:.3f}), "
+                     f"slope {m['calibration_slope']:.2f}, Brier {m['brier']:.4f}"
+                     + ("  <- proposed" if c == best else ""))
+
+    progress("reading ICU stays (through lab_panel as of ICU admission)")
+    srows = T.stay_rows(conn, stay_inputs, data_end)
+    progress(f"  {len(srows)} ICU stays, {int(srows['ended'].sum())} ended, "
+             f"{int(len(srows) - srows['ended'].sum())} still in ICU (censored)")
+    if len(srows) == 0:
+        raise TrainingError("no ICU stays in the cohort: cannot train the length-of-stay model")
+    str_, sva, sinfo = temporal_split(srows.rename(columns={}), train_fraction)
+    progress("training ICU length of stay")
+    scands, sbest = train_stay(srows, stay_inputs, (str_, sva))
+    card["stay"] = {c: {k: v for k, v in d.items() if k != "spec"} for c, d in scands.items()}
+    card["data"]["ICU stays (train / validation)"] = f"{int(str_.sum())} / {int(sva.sum())}"
+    results["stay"] = {c: {k: v for k, v in d["metrics"].items() if k != "by_decile"}
+                       for c, d in scands.items()}
+    results["stay"]["proposed"] = sbest
+    for c, d in scands.items():
+        m = d["metrics"]
+        progress(f"  stay {c}: C {m['concordance']:.3f}, P10-P90 coverage (IPCW) "
+                 f"{m['p10_p90_coverage_ipcw']:.3f}" + ("  <- proposed" if c == sbest else ""))
+
+    # the model that goes to the registry: the proposed one of deploy_horizon
+    cands, best, rows, va = risk_sets[deploy_horizon]
+    task = f"icu_{deploy_horizon}"
+    if task in card["oracle"]:
+        gate = quality_gate(cands[best]["metrics"], card["oracle"][task])
+        card["gate"] = gate
+        results["gate"] = {k: v for k, v in gate.items() if k != "rows"}
+        progress(f"quality gate ({task}, {best}): AUROC {gate['model_auroc']:.3f} vs oracle "
+                 f"{gate['oracle_auroc']:.3f}, slope {gate['calibration_slope']:.2f}: "
+                 + ("pass" if gate["passed"] else "FAIL"))
+    risk_name = f"{name_prefix}_risk_{deploy_horizon}_{'lr' if best == 'logistic' else 'xgb'}"
+    stay_name = f"{name_prefix}_stay_{'aft' if sbest == 'lognormal_aft' else 'xgb'}"
+    card["model"] = {"name": f"{risk_name} + {stay_name}", "version": version,
+                     "kind": "icu_admission + icu_stay", "task": task,
+                     "proposed": f"risk: {best}; stay: {sbest}",
+                     "features": [T.input_name(i) for i in risk_inputs]}
+    progress(f"writing model card to {out_dir}")
+    from . import card as C
+    numbers = C.write_card(out_dir, card)
+    training = {"task": task, "horizon_hours": T.HORIZONS[deploy_horizon],
+                "data_end": str(data_end), "synthetic": bool(synthetic), "seed": SEED,
+                **card["split"], "card": os.path.abspath(out_dir)}
+    models = [
+        {"name": risk_name, "version": version, "kind": "icu_admission",
+         "spec": cands[best]["spec"],
+         "training": {**training, "algorithm": best,
+                      "rows_train_validation": card["data"][f"{task} rows (train / validation)"]},
+         "metrics": {"validation": cands[best]["metrics"],
+                     "oracle": card["oracle"].get(task), "gate": results.get("gate"),
+                     "candidates": {c: d["metrics"] for c, d in cands.items()}}},
+        {"name": stay_name, "version": version, "kind": "icu_stay",
+         "spec": scands[sbest]["spec"],
+         "training": {**training, "task": "icu_stay", "algorithm": sbest},
+         "metrics": {"validation": numbers["stay"][sbest]["metrics"],
+                     "candidates": {c: numbers["stay"][c]["metrics"] for c in scands}}},
+    ]
+    results["models"] = [{k: m[k] for k in ("name", "version", "kind")} for m in models]
+    with open(os.path.join(out_dir, "models.json"), "w") as f:
+        json.dump(models, f, default=_json_default)
+    if deploy:
+        from . import deploy as D
+        progress("deploying (one transaction)" + (" and activating" if activate else ""))
+        ids = D.deploy_models(conn, models, activate=activate)
+        results["model_ids"] = ids
+    progress(f"done in {time.time() - t0:.0f} s")
+    return results
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def build_parser(p=None):
+    p = p or argparse.ArgumentParser(prog="python3 -m model.train",
+                                     description="Train, validate and (optionally) deploy the ICU models.")
+    p.add_argument("--dbname", default=os.environ.get("PGDATABASE"),
+                   help="database with the icu_predict extension and a loaded cohort (default: $PGDATABASE)")
+    p.add_argument("--out", default="cards/latest", help="folder for the model card (default: cards/latest)")
+    p.add_argument("--horizon", choices=sorted(T.HORIZONS), default="48h",
+                   help="horizon of the risk model to deploy (both are trained and reported)")
+    p.add_argument("--train-fraction", type=float, default=0.7,
+                   help="share of admissions (earliest first) used for training (default 0.7)")
+    p.add_argument("--data-end", default=None,
+                   help="timestamp up to which outcomes are known (default: latest event in the data)")
+    p.add_argument("--version", default=None, help="version text for the registry rows (default: UTC time)")
+    p.add_argument("--deploy", action="store_true", help="insert the proposed models into icu_predict.model")
+    p.add_argument("--activate", action="store_true", help="with --deploy: make them the active models")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    return p
+
+
+def main_args(args):
+    import psycopg2
+    if args.activate and not args.deploy:
+        print("error: --activate needs --deploy", file=sys.stderr)
+        return 2
+    if not 0.2 <= args.train_fraction <= 0.9:
+        print("error: --train-fraction must lie between 0.2 and 0.9", file=sys.stderr)
+        return 2
+    try:
+        conn = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect()
+    except psycopg2.Error as e:
+        print(f"error: cannot connect to the database: {str(e).strip()}", file=sys.stderr)
+        return 2
+    try:
+        res = run(conn, args.out, deploy_horizon=args.horizon,
+                  train_fraction=args.train_fraction, data_end=args.data_end,
+                  version=args.version, deploy=args.deploy, activate=args.activate)
+    except (TrainingError, M.MetricError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except psycopg2.Error as e:
+        print(f"error: database: {str(e).strip()}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(res, indent=1, default=_json_default))
+    else:
+        print(f"model card: {os.path.join(args.out, 'README.md')}")
+        for m in res["models"]:
+            print(f"model {m['name']} version {m['version']} ({m['kind']})"
+                  + (" deployed" if args.deploy else " (not deployed; use --deploy)")
+                  + (" and active" if args.activate else ""))
+        if "gate" in res:
+            g = res["gate"]
+            print(f"quality gate: AUROC {g['model_auroc']:.3f} (oracle {g['oracle_auroc']:.3f}), "
+                  f"calibration slope {g['calibration_slope']:.2f}: "
+                  + ("pass" if g["passed"] else "FAIL"))
+    return 0
+
+
+def main(argv=None):
+    return main_args(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
