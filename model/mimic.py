@@ -1,0 +1,619 @@
+"""Load the MIMIC-III Clinical Database Demo (v1.4) into icu_predict's canonical schema.
+
+Contains information from the MIMIC-III Clinical Database Demo (v1.4), made
+available under the ODbL.
+
+Usage (from the repository root):
+
+    python3 -m model.mimic [--data DIR] [--dsn DSN] [--replace] [--dry-run]
+                           [--json FILE] [--verbose]
+
+This is the worked example of an EHR loader (docs/mimic.md has the full
+mapping).  In short:
+
+* ADMISSIONS (+ PATIENTS)  -> admission
+* TRANSFERS                -> location_stay (discharge events are not stays)
+* LABEVENTS                -> lab_result (itemid as local_code, unit as sent)
+* D_LABITEMS               -> lab_map rows for blood items that match a
+                              canonical feature by LOINC code or label
+* ICUSTAYS                 -> not loaded; the report checks the derived ICU
+                              episodes (icu_predict.icu_episode) against it.
+
+Every file is COPYed into a staging table.  Rows the mapping cannot read (a
+missing id, an unparseable time) get a reason there; the others are inserted
+into the canonical tables in one statement, and when that fails, row by row
+so that each row the schema's constraints reject is named with the
+constraint's message.  Nothing is dropped or altered without a line in the
+report.  Everything happens in one transaction.
+"""
+import argparse
+import csv
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg2
+
+ATTRIBUTION = ("Contains information from the MIMIC-III Clinical Database Demo "
+               "(v1.4), made available under the ODbL.")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "mimic3-demo"
+
+FILES = ("PATIENTS", "ADMISSIONS", "TRANSFERS", "ICUSTAYS", "D_LABITEMS", "LABEVENTS")
+
+# Age: MIMIC-III shifts the date of birth of patients older than 89 at their
+# first admission to about 300 years before it.  An age of AGE_SHIFTED_FROM
+# years or more is such a shifted age; it is recorded as AGE_OVER_89.
+AGE_SHIFTED_FROM = 150
+AGE_OVER_89 = 90
+
+SEX = {"F": "female", "M": "male"}
+ADMISSION_SOURCE = {"EMERGENCY": "emergency", "URGENT": "emergency",
+                    "ELECTIVE": "elective", "NEWBORN": "other"}
+# Care units that are not intensive care (MIMIC's newborn nursery).
+NON_ICU_CAREUNITS = {"NWARD"}
+
+# Lab values: a plain decimal is taken as is; a censored value ("<0.1",
+# ">=5", "LESS THAN 10", "GREATER THAN 500") is taken at its bound; any other
+# text (NEG, 1+, 0-2, HEMOLYZED, ...) has no numeric value.  value_text always
+# keeps the raw text.
+NUMBER_RE = r'^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$'
+CENSORED_RE = (r'^\s*(<=|>=|<|>|less than|greater than)\s*'
+               r'([-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+))\s*$')
+
+# Canonical feature -> extra LOINC codes that measure the same thing, a label
+# pattern (D_LABITEMS.label, case-insensitive, whole label) and the factor from
+# each unit (as unit_key()) into the feature's canonical unit.  The feature's
+# own LOINC code always matches, and its canonical unit always has factor 1.
+# Only items whose fluid is blood are mapped.
+FEATURE_MATCH = {
+    "crp": ([], r"c-reactive protein", {"mg/l": 1.0, "mg/dl": 10.0}),
+    "ldh": ([], r"lactate dehydrogenase( \(ld\))?", {"iu/l": 1.0, "u/l": 1.0}),
+    "d_dimer": ([], r"d-dimer", {"ng/ml": 0.001, "ug/l": 0.001, "ug/ml": 1.0, "mg/l": 1.0,
+                                "mg/lfeu": 1.0}),
+    "ferritin": ([], r"ferritin", {"ng/ml": 1.0, "ug/l": 1.0}),
+    "lymphocytes": (["26474-7"], r"absolute lymphocyte count",
+                    {"#/ul": 0.001, "k/ul": 1.0, "10^9/l": 1.0}),
+    "lymphocytes_pct": (["26478-8"], r"lymphocytes(, percent)?", {"%": 1.0}),
+    "neutrophils": (["26499-4"], r"absolute neutrophil count",
+                    {"#/ul": 0.001, "k/ul": 1.0, "10^9/l": 1.0}),
+    "platelets": ([], r"platelet count", {"k/ul": 1.0, "10^9/l": 1.0}),
+    "creatinine": ([], r"creatinine", {"mg/dl": 1.0, "umol/l": 1 / 88.4}),
+    "urea": (["3094-0"], r"urea nitrogen", {"mg/dl": 0.357, "mmol/l": 1.0}),
+    "procalcitonin": ([], r"procalcitonin", {"ng/ml": 1.0, "ug/l": 1.0}),
+    "troponin_t": ([], r"troponin t", {"ng/ml": 1000.0, "ug/l": 1000.0, "ng/l": 1.0}),
+    "il6": ([], r"interleukin[- ]?6", {"pg/ml": 1.0}),
+    "albumin": ([], r"albumin", {"g/dl": 10.0, "g/l": 1.0}),
+    "bilirubin": ([], r"bilirubin, total", {"mg/dl": 17.1, "umol/l": 1.0}),
+    "lactate": (["32693-4"], r"lactate", {"mmol/l": 1.0}),
+    "pao2": (["11556-8"], r"po2", {"mmhg": 0.133322, "kpa": 1.0}),
+    "pf_ratio": ([], r"pao2/fio2( ratio)?", {"": 1.0, "mmhg": 1.0}),
+    "leukocytes": (["26464-8", "804-5"], r"white blood cells|wbc count",
+                   {"k/ul": 1.0, "10^9/l": 1.0}),
+}
+
+
+def unit_key(unit):
+    """Python twin of icu_predict.unit_key(): lower case, no spaces, micro sign as u."""
+    u = (unit or "").lower()
+    return u.replace(" ", "").replace("\u00b5", "u").replace("\u03bc", "u")
+
+
+class LoadError(Exception):
+    """The loader cannot run at all (missing file, missing extension)."""
+
+
+# ---------------------------------------------------------------------------
+# staging
+# ---------------------------------------------------------------------------
+_HELPERS = r"""
+CREATE FUNCTION pg_temp.try_ts(t text) RETURNS timestamp
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF t IS NULL OR t = '' THEN RETURN NULL; END IF;
+    RETURN t::timestamp;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION pg_temp.try_float(t text) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN t::float8;
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION pg_temp.try_int(t text) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN t ~ '^\s*[0-9]{1,18}\s*$' THEN t::bigint END
+$$;
+
+-- Inserts the rows of a candidate table whose reason is NULL into target, one
+-- by one; a row that a constraint rejects gets the constraint's message.
+CREATE FUNCTION pg_temp.insert_rows(cand text, target text, cols text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n integer := 0;
+    msg text;
+    con text;
+BEGIN
+    FOR r IN EXECUTE format('SELECT line FROM %I WHERE reason IS NULL ORDER BY line', cand) LOOP
+        BEGIN
+            EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %I WHERE line = $1',
+                           target, cols, cols, cand) USING r.line;
+            n := n + 1;
+        EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, con = CONSTRAINT_NAME;
+            EXECUTE format('UPDATE %I SET reason = $1 WHERE line = $2', cand)
+                USING coalesce(nullif(con, '') || ': ', '') || msg, r.line;
+        END;
+    END LOOP;
+    RETURN n;
+END $$;
+"""
+
+
+def _read_header(path):
+    with open(path, newline="") as f:
+        return next(csv.reader(f))
+
+
+def _stage(cur, name, path):
+    """COPY a CSV file into TEMP table stg_<name> (all text, plus its line number)."""
+    cols = [c.strip().lower() for c in _read_header(path)]
+    if not all(re.fullmatch(r"[a-z_][a-z0-9_]*", c) for c in cols):
+        raise LoadError(f"{path}: unexpected header {cols}")
+    table = f"stg_{name.lower()}"
+    coldefs = ", ".join(f"{c} text" for c in cols)
+    # line = line number in the file (the header is line 1).
+    cur.execute(f"CREATE TEMP TABLE {table} (n bigint GENERATED ALWAYS AS IDENTITY, {coldefs},"
+                f" line bigint GENERATED ALWAYS AS (n + 1) STORED) ON COMMIT DROP")
+    with open(path, newline="") as f:
+        cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, HEADER true)", f)
+    cur.execute(f"SELECT count(*) FROM {table}")
+    return cur.fetchone()[0]
+
+
+def _insert_checked(cur, cand, target, cols):
+    """Insert the rows of cand with reason IS NULL into target; failures get a reason.
+
+    Tries one INSERT ... SELECT; if any row violates a constraint, rolls that
+    back and inserts row by row, recording each rejected row's reason.
+    Returns the number of rows inserted.
+    """
+    cur.execute("SAVEPOINT bulk")
+    try:
+        cur.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {cand} WHERE reason IS NULL")
+        n = cur.rowcount
+        cur.execute("RELEASE SAVEPOINT bulk")
+        return n
+    except (psycopg2.IntegrityError, psycopg2.DataError):
+        cur.execute("ROLLBACK TO SAVEPOINT bulk")
+        cur.execute("RELEASE SAVEPOINT bulk")
+    cur.execute(f"CREATE INDEX ON {cand} (line)")
+    cur.execute("SELECT pg_temp.insert_rows(%s, %s, %s)", (cand, target, cols))
+    return cur.fetchone()[0]
+
+
+def _rejections(cur, cand, file, key_col):
+    cur.execute(f"SELECT line, {key_col}::text, reason FROM {cand} WHERE reason IS NOT NULL ORDER BY line")
+    return [{"file": file, "line": line, "key": key, "reason": reason}
+            for line, key, reason in cur.fetchall()]
+
+
+# ---------------------------------------------------------------------------
+# the tables
+# ---------------------------------------------------------------------------
+def _load_admissions(cur, reconcile):
+    cur.execute("""
+        CREATE TEMP TABLE span ON COMMIT DROP AS
+        SELECT pg_temp.try_int(hadm_id) AS hadm,
+               min(pg_temp.try_ts(intime)) AS first_in,
+               max(greatest(pg_temp.try_ts(intime), pg_temp.try_ts(outtime))) AS last_out
+          FROM stg_transfers GROUP BY 1""")
+    cur.execute(f"""
+        CREATE TEMP TABLE cand_admission ON COMMIT DROP AS
+        WITH a AS (
+            SELECT a.line, a.hadm_id AS src_key,
+                   pg_temp.try_int(a.hadm_id) AS admission_id,
+                   a.subject_id AS patient_id,
+                   pg_temp.try_ts(a.admittime) AS admittime,
+                   pg_temp.try_ts(a.dischtime) AS dischtime,
+                   a.admittime AS admittime_raw, a.dischtime AS dischtime_raw,
+                   a.admission_type, a.hospital_expire_flag,
+                   p.gender, pg_temp.try_ts(p.dob) AS dob, p.line AS patient_line
+              FROM stg_admissions a
+              LEFT JOIN stg_patients p ON p.subject_id = a.subject_id
+        )
+        SELECT a.*,
+               CASE WHEN {'true' if reconcile else 'false'} AND a.admittime IS NOT NULL
+                    THEN least(a.admittime, s.first_in) ELSE a.admittime END AS admitted_ts,
+               CASE WHEN {'true' if reconcile else 'false'} AND a.dischtime IS NOT NULL
+                    THEN greatest(a.dischtime, s.last_out) ELSE a.dischtime END AS discharged_ts,
+               CASE WHEN a.admission_id IS NULL THEN 'hadm_id is not an integer'
+                    WHEN a.admittime IS NULL THEN 'admittime is missing or not a time: ' || coalesce(a.admittime_raw, '')
+                    WHEN a.dischtime IS NULL AND coalesce(a.dischtime_raw, '') <> ''
+                        THEN 'dischtime is not a time: ' || a.dischtime_raw
+                    WHEN a.patient_line IS NULL THEN 'subject_id ' || coalesce(a.patient_id, '') || ' has no PATIENTS row (date of birth unknown)'
+                    WHEN a.dob IS NULL THEN 'PATIENTS.dob of subject ' || a.patient_id || ' is not a time'
+                    WHEN a.hospital_expire_flag NOT IN ('0', '1') THEN 'hospital_expire_flag is neither 0 nor 1'
+               END AS reason
+          FROM a LEFT JOIN span s ON s.hadm = a.admission_id""")
+    cur.execute("""
+        ALTER TABLE cand_admission
+            ADD COLUMN admitted_at timestamptz, ADD COLUMN discharged_at timestamptz,
+            ADD COLUMN age_years integer, ADD COLUMN sex text,
+            ADD COLUMN admission_source text, ADD COLUMN died_in_hospital boolean""")
+    cur.execute(f"""
+        UPDATE cand_admission SET
+            admitted_at = admitted_ts AT TIME ZONE 'UTC',
+            discharged_at = discharged_ts AT TIME ZONE 'UTC',
+            age_years = CASE WHEN date_part('year', age(admittime, dob)) >= {AGE_SHIFTED_FROM}
+                             THEN {AGE_OVER_89}
+                             ELSE date_part('year', age(admittime, dob))::integer END,
+            sex = CASE gender {' '.join(f"WHEN '{k}' THEN '{v}'" for k, v in SEX.items())} ELSE 'unknown' END,
+            admission_source = CASE admission_type
+                {' '.join(f"WHEN '{k}' THEN '{v}'" for k, v in ADMISSION_SOURCE.items())} ELSE 'unknown' END,
+            died_in_hospital = (hospital_expire_flag = '1')
+         WHERE reason IS NULL""")
+    cols = "admission_id, patient_id, admitted_at, discharged_at, age_years, sex, admission_source, died_in_hospital"
+    n = _insert_checked(cur, "cand_admission", "icu_predict.admission", cols)
+    cur.execute("""
+        SELECT admission_id, admittime, dischtime, admitted_ts, discharged_ts
+          FROM cand_admission
+         WHERE reason IS NULL AND (admitted_ts <> admittime OR discharged_ts IS DISTINCT FROM dischtime)
+         ORDER BY admission_id""")
+    widened = [{"admission_id": r[0], "admittime": str(r[1]), "dischtime": str(r[2]),
+                "admitted_at": str(r[3]), "discharged_at": str(r[4]),
+                "earlier_h": round((r[1] - r[3]).total_seconds() / 3600, 2),
+                "later_h": round((r[4] - r[2]).total_seconds() / 3600, 2) if r[2] else None}
+               for r in cur.fetchall()]
+    cur.execute("SELECT count(*) FILTER (WHERE age_years = %s AND date_part('year', age(admittime, dob)) >= %s)"
+                " FROM cand_admission WHERE reason IS NULL", (AGE_OVER_89, AGE_SHIFTED_FROM))
+    over89 = cur.fetchone()[0]
+    return n, widened, over89
+
+
+def _load_transfers(cur):
+    cur.execute("""
+        CREATE TEMP TABLE cand_stay ON COMMIT DROP AS
+        SELECT t.line, t.row_id AS src_key,
+               pg_temp.try_int(t.row_id) AS stay_id,
+               pg_temp.try_int(t.hadm_id) AS admission_id,
+               coalesce(nullif(t.curr_careunit, ''), 'ward ' || nullif(t.curr_wardid, ''), '') AS unit,
+               CASE WHEN coalesce(t.curr_careunit, '') = '' OR t.curr_careunit = ANY (%s)
+                    THEN 'ward' ELSE 'icu' END AS unit_kind,
+               'unknown'::text AS isolation,
+               pg_temp.try_ts(t.intime) AS intime,
+               pg_temp.try_ts(t.outtime) AS outtime,
+               pg_temp.try_ts(t.intime) AT TIME ZONE 'UTC' AS started_at,
+               pg_temp.try_ts(t.outtime) AT TIME ZONE 'UTC' AS ended_at,
+               CASE WHEN pg_temp.try_int(t.row_id) IS NULL THEN 'row_id is not an integer'
+                    WHEN pg_temp.try_int(t.hadm_id) IS NULL THEN 'hadm_id is missing or not an integer'
+                    WHEN pg_temp.try_ts(t.intime) IS NULL THEN 'intime is missing or not a time: ' || coalesce(t.intime, '')
+                    WHEN coalesce(t.outtime, '') <> '' AND pg_temp.try_ts(t.outtime) IS NULL
+                        THEN 'outtime is not a time: ' || t.outtime
+               END AS reason
+          FROM stg_transfers t
+         WHERE t.eventtype IS DISTINCT FROM 'discharge'""", (sorted(NON_ICU_CAREUNITS),))
+    cur.execute("SELECT count(*) FROM stg_transfers WHERE eventtype = 'discharge'")
+    skipped = cur.fetchone()[0]
+    cols = "stay_id, admission_id, unit, unit_kind, isolation, started_at, ended_at"
+    n = _insert_checked(cur, "cand_stay", "icu_predict.location_stay", cols)
+    # Ids came from the file: move the sequence past them for later inserts.
+    cur.execute("""
+        SELECT setval(pg_get_serial_sequence('icu_predict.location_stay', 'stay_id'),
+                      greatest((SELECT max(stay_id) FROM icu_predict.location_stay),
+                               (SELECT last_value FROM icu_predict.location_stay_stay_id_seq)))""")
+    return n, skipped
+
+
+def _load_labs(cur):
+    cur.execute(f"""
+        CREATE TEMP TABLE cand_lab ON COMMIT DROP AS
+        SELECT l.line, l.hadm_id || '/' || l.itemid || '@' || l.charttime AS src_key,
+               pg_temp.try_int(l.hadm_id) AS admission_id,
+               l.itemid AS local_code,
+               CASE WHEN l.value ~ '{NUMBER_RE}' THEN pg_temp.try_float(l.value)
+                    WHEN l.value ~* '{CENSORED_RE}'
+                        THEN pg_temp.try_float((regexp_match(l.value, '{CENSORED_RE}', 'i'))[2])
+               END AS value,
+               nullif(l.value, '') AS value_text,
+               nullif(l.valueuom, '') AS unit,
+               NULL::timestamptz AS sampled_at,
+               pg_temp.try_ts(l.charttime) AT TIME ZONE 'UTC' AS resulted_at,
+               CASE WHEN pg_temp.try_int(l.hadm_id) IS NULL THEN 'hadm_id is missing or not an integer'
+                    WHEN coalesce(l.itemid, '') = '' THEN 'itemid is missing'
+                    WHEN pg_temp.try_ts(l.charttime) IS NULL
+                        THEN 'charttime is missing or not a time: ' || coalesce(l.charttime, '')
+               END AS reason
+          FROM stg_labevents l""")
+    cols = "admission_id, local_code, value, value_text, unit, sampled_at, resulted_at"
+    n = _insert_checked(cur, "cand_lab", "icu_predict.lab_result", cols)
+    cur.execute("""
+        SELECT count(*) FILTER (WHERE c.value_text IS NOT NULL AND c.value IS NULL),
+               count(*) FILTER (WHERE c.value IS NOT NULL AND c.value_text !~ %s),
+               count(*) FILTER (WHERE c.resulted_at < a.admitted_at OR c.resulted_at > a.discharged_at)
+          FROM cand_lab c JOIN icu_predict.admission a USING (admission_id)
+         WHERE c.reason IS NULL""", (NUMBER_RE,))
+    text_only, censored, outside = cur.fetchone()
+    return n, {"text_only": text_only, "censored_at_bound": censored, "outside_admission": outside}
+
+
+def _lab_map_rows(cur, data_dir):
+    """The lab_map rows for D_LABITEMS (list of dicts) and the matched-but-unconvertible units."""
+    cur.execute("SELECT name, loinc, unit FROM icu_predict.feature ORDER BY name")
+    features = cur.fetchall()
+    cur.execute("SELECT itemid, coalesce(valueuom, ''), count(*) FROM stg_labevents GROUP BY 1, 2")
+    seen = defaultdict(dict)
+    for itemid, unit, n in cur.fetchall():
+        seen[itemid][unit] = n
+    cur.execute("SELECT line, itemid, label, fluid, loinc_code FROM stg_d_labitems ORDER BY line")
+    rows, unconvertible = [], []
+    for line, itemid, label, fluid, loinc in cur.fetchall():
+        if (fluid or "").strip().lower() != "blood":
+            continue
+        lab = (label or "").strip().lower()
+        candidates = []   # (feature, how, conversions)
+        for name, f_loinc, f_unit in features:
+            extra, pattern, conv = FEATURE_MATCH.get(name, ([], None, {}))
+            conv = dict(conv)
+            conv.setdefault(unit_key(f_unit), 1.0)
+            if loinc and (loinc == f_loinc or loinc in extra):
+                candidates.insert(sum(1 for c in candidates if c[1] == "LOINC"), (name, "LOINC " + loinc, conv))
+            elif pattern and re.fullmatch(pattern, lab):
+                candidates.append((name, "label", conv))
+        if not candidates:
+            continue
+        units = {}
+        for _, _, conv in candidates:
+            for uk in conv:
+                units.setdefault(uk, uk)
+        for u in seen.get(itemid, {}):
+            units[unit_key(u)] = u
+        done = set()
+        for uk, unit in units.items():
+            for name, how, conv in candidates:
+                if uk in conv and uk not in done:
+                    done.add(uk)
+                    rows.append({"line": line, "local_code": itemid, "unit": unit, "feature": name,
+                                 "factor": conv[uk],
+                                 "note": f"MIMIC-III demo D_LABITEMS {itemid} '{label}' ({fluid}, LOINC "
+                                         f"{loinc or 'none'}), matched by {how}"})
+                    break
+        for u, n in seen.get(itemid, {}).items():
+            if unit_key(u) not in done:
+                unconvertible.append({"local_code": itemid, "label": label, "unit": u, "rows": n,
+                                      "features": [c[0] for c in candidates]})
+    return rows, unconvertible
+
+
+def _load_lab_map(cur, data_dir):
+    rows, unconvertible = _lab_map_rows(cur, data_dir)
+    cur.execute("""CREATE TEMP TABLE cand_map (line bigint, src_key text, local_code text, unit text,
+                   feature text, factor float8, note text, reason text) ON COMMIT DROP""")
+    for i, r in enumerate(rows, 1):
+        # line numbers of cand_map are its own (one D_LABITEMS line may give several rows).
+        cur.execute("INSERT INTO cand_map VALUES (%s, %s, %s, %s, %s, %s, %s, NULL)",
+                    (i, f"{r['local_code']} [{r['unit']}] line {r['line']}", r["local_code"], r["unit"],
+                     r["feature"], r["factor"], r["note"]))
+    n = _insert_checked(cur, "cand_map", "icu_predict.lab_map", "local_code, unit, feature, factor, note")
+    return n, len(rows), unconvertible
+
+
+def _lab_summary(cur):
+    """Lab rows of this load mapped to a feature, and unmapped by local code."""
+    cur.execute("""
+        CREATE TEMP TABLE loaded_lab ON COMMIT DROP AS
+        SELECT r.local_code, r.unit, r.value, m.feature, m.factor, m."offset"
+          FROM icu_predict.lab_result r
+          JOIN cand_admission c ON c.admission_id = r.admission_id AND c.reason IS NULL
+          LEFT JOIN icu_predict.lab_map m
+            ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)""")
+    cur.execute("""
+        SELECT l.feature, count(*), count(l.value),
+               count(*) FILTER (WHERE l.value IS NOT NULL
+                   AND (l.value * l.factor + l."offset" < f.plausible_min
+                        OR l.value * l.factor + l."offset" > f.plausible_max))
+          FROM loaded_lab l JOIN icu_predict.feature f ON f.name = l.feature
+         GROUP BY l.feature ORDER BY l.feature""")
+    mapped = [{"feature": f, "rows": n, "numeric": k, "implausible": bad} for f, n, k, bad in cur.fetchall()]
+    cur.execute("""
+        SELECT l.local_code, coalesce(d.label, '?'), count(*)
+          FROM loaded_lab l LEFT JOIN stg_d_labitems d ON d.itemid = l.local_code
+         WHERE l.feature IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1""")
+    unmapped = [{"local_code": c, "label": lbl, "rows": n} for c, lbl, n in cur.fetchall()]
+    return mapped, unmapped
+
+
+def _episode_check(cur):
+    """Derived ICU episodes against ICUSTAYS (matched on admission and start time)."""
+    cur.execute("""
+        WITH truth AS (
+            SELECT pg_temp.try_int(hadm_id) AS admission_id,
+                   pg_temp.try_ts(intime) AT TIME ZONE 'UTC' AS started_at,
+                   los::float8 AS los_days
+              FROM stg_icustays)
+        SELECT (SELECT count(*) FROM truth),
+               (SELECT count(*) FROM icu_predict.icu_episode e
+                  JOIN cand_admission c ON c.admission_id = e.admission_id AND c.reason IS NULL),
+               count(e.admission_id),
+               max(abs(e.los_days - t.los_days)) * 1440
+          FROM truth t
+          LEFT JOIN icu_predict.icu_episode e USING (admission_id, started_at)""")
+    icustays, episodes, matched, max_diff_min = cur.fetchone()
+    return {"icustays_rows": icustays, "episodes": episodes, "matched": matched,
+            "max_los_diff_minutes": None if max_diff_min is None else round(max_diff_min, 3)}
+
+
+# ---------------------------------------------------------------------------
+# entry points
+# ---------------------------------------------------------------------------
+def load(conn, data_dir=DEFAULT_DATA, replace=False, reconcile=True, commit=True):
+    """Load the demo through conn (psycopg2) in one transaction; returns the report dict."""
+    data_dir = Path(data_dir)
+    for name in FILES:
+        if not (data_dir / f"{name}.csv").is_file():
+            raise LoadError(f"{data_dir / (name + '.csv')} not found (use --data DIR)")
+    conn.autocommit = False
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'icu_predict'")
+        if cur.fetchone() is None:
+            raise LoadError("the database has no icu_predict extension (CREATE EXTENSION icu_predict CASCADE)")
+        cur.execute("SET LOCAL TimeZone = 'UTC'")
+        cur.execute(_HELPERS)
+        source_rows = {name: _stage(cur, name, data_dir / f"{name}.csv") for name in FILES}
+
+        if replace:
+            cur.execute("""DELETE FROM icu_predict.admission
+                            WHERE admission_id IN (SELECT pg_temp.try_int(hadm_id) FROM stg_admissions)""")
+            cur.execute("DELETE FROM icu_predict.lab_map WHERE note LIKE 'MIMIC-III demo D_LABITEMS %'")
+
+        n_adm, widened, over89 = _load_admissions(cur, reconcile)
+        n_stay, skipped = _load_transfers(cur)
+        n_lab, lab_values = _load_labs(cur)
+        n_map, map_candidates, unconvertible = _load_lab_map(cur, data_dir)
+
+        rejected = (_rejections(cur, "cand_admission", "ADMISSIONS.csv", "src_key")
+                    + _rejections(cur, "cand_stay", "TRANSFERS.csv", "src_key")
+                    + _rejections(cur, "cand_lab", "LABEVENTS.csv", "src_key")
+                    + _rejections(cur, "cand_map", "lab_map (from D_LABITEMS.csv)", "src_key"))
+        count = defaultdict(int)
+        for r in rejected:
+            count[r["file"]] += 1
+        mapped, unmapped = _lab_summary(cur)
+        report = {
+            "data_dir": str(data_dir),
+            "tables": [
+                {"table": "admission", "file": "ADMISSIONS.csv", "rows_in_file": source_rows["ADMISSIONS"],
+                 "loaded": n_adm, "rejected": count["ADMISSIONS.csv"], "skipped": 0},
+                {"table": "location_stay", "file": "TRANSFERS.csv", "rows_in_file": source_rows["TRANSFERS"],
+                 "loaded": n_stay, "rejected": count["TRANSFERS.csv"], "skipped": skipped,
+                 "skipped_why": "discharge events (not a stay)"},
+                {"table": "lab_result", "file": "LABEVENTS.csv", "rows_in_file": source_rows["LABEVENTS"],
+                 "loaded": n_lab, "rejected": count["LABEVENTS.csv"], "skipped": 0},
+                {"table": "lab_map", "file": "D_LABITEMS.csv", "rows_in_file": source_rows["D_LABITEMS"],
+                 "candidates": map_candidates, "loaded": n_map,
+                 "rejected": count["lab_map (from D_LABITEMS.csv)"]},
+            ],
+            "source_rows": source_rows,
+            "rejected": rejected,
+            "admissions_widened": widened,
+            "ages_over_89": over89,
+            "lab_values": lab_values,
+            "labs_mapped": mapped,
+            "labs_unmapped": unmapped,
+            "lab_units_not_convertible": unconvertible,
+            "icu_episodes": _episode_check(cur),
+            "attribution": ATTRIBUTION,
+        }
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+        return report
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        cur.close()
+
+
+def format_report(rep, verbose=False):
+    out = ["MIMIC-III demo -> icu_predict", f"data: {rep['data_dir']}", ""]
+    out.append(f"{'table':<14} {'file':<15} {'in file':>8} {'loaded':>8} {'rejected':>9} {'skipped':>8}")
+    for t in rep["tables"]:
+        if t["table"] == "lab_map":
+            continue
+        out.append(f"{t['table']:<14} {t['file']:<15} {t['rows_in_file']:>8} {t['loaded']:>8} "
+                   f"{t['rejected']:>9} {t['skipped']:>8}" + (f"  ({t['skipped_why']})" if t["skipped"] else ""))
+    m = rep["tables"][-1]
+    out.append(f"lab_map: {m['loaded']} rows loaded, {m['rejected']} rejected, from {m['candidates']} "
+               f"(item, unit) pairs of {m['rows_in_file']} D_LABITEMS items matched to a feature")
+    out.append(f"PATIENTS.csv: {rep['source_rows']['PATIENTS']} patients read for sex and age "
+               f"({rep['ages_over_89']} admissions of patients over 89 recorded as age {AGE_OVER_89})")
+    out.append("")
+    out.append(f"rejected rows: {len(rep['rejected'])}")
+    for r in rep["rejected"]:
+        out.append(f"  {r['file']} line {r['line']} ({r['key']}): {r['reason']}")
+    w = rep["admissions_widened"]
+    out.append("")
+    out.append(f"admissions widened to cover their transfers: {len(w)} "
+               f"(start moved earlier: {sum(1 for x in w if x['earlier_h'] > 0)}, "
+               f"end moved later: {sum(1 for x in w if x['later_h'] and x['later_h'] > 0)})")
+    shown = w if verbose else sorted(w, key=lambda x: -max(x["earlier_h"], x["later_h"] or 0))[:5]
+    for x in shown:
+        out.append(f"  admission {x['admission_id']}: {x['admittime']} .. {x['dischtime']} -> "
+                   f"{x['admitted_at']} .. {x['discharged_at']} (earlier {x['earlier_h']} h, later {x['later_h']} h)")
+    if not verbose and len(w) > len(shown):
+        out.append(f"  ... {len(w) - len(shown)} more (--verbose lists all)")
+    lv = rep["lab_values"]
+    out.append("")
+    out.append(f"lab values: {lv['text_only']} text only (value NULL), {lv['censored_at_bound']} censored "
+               f"values taken at their bound, {lv['outside_admission']} resulted outside the admission (kept)")
+    total_mapped = sum(x["rows"] for x in rep["labs_mapped"])
+    total_unmapped = sum(x["rows"] for x in rep["labs_unmapped"])
+    out.append(f"lab rows mapped to a feature: {total_mapped}; unmapped: {total_unmapped} "
+               f"({len(rep['labs_unmapped'])} local codes)")
+    out.append(f"  {'feature':<16} {'rows':>7} {'numeric':>8} {'implausible':>12}")
+    for x in rep["labs_mapped"]:
+        out.append(f"  {x['feature']:<16} {x['rows']:>7} {x['numeric']:>8} {x['implausible']:>12}")
+    for u in rep["lab_units_not_convertible"]:
+        out.append(f"  not mapped: item {u['local_code']} '{u['label']}' unit '{u['unit']}' "
+                   f"({u['rows']} rows; matches {', '.join(u['features'])} but the unit has no conversion)")
+    top = rep["labs_unmapped"] if verbose else rep["labs_unmapped"][:10]
+    out.append("  most frequent unmapped local codes:" if not verbose else "  unmapped local codes:")
+    for u in top:
+        out.append(f"    {u['local_code']:>6} {u['label']:<40} {u['rows']:>6}")
+    e = rep["icu_episodes"]
+    out.append("")
+    out.append(f"ICU episodes (icu_predict.icu_episode): {e['episodes']}; ICUSTAYS rows: {e['icustays_rows']}; "
+               f"matched on admission and start: {e['matched']}; "
+               f"largest |LOS - ICUSTAYS.los|: {e['max_los_diff_minutes']} min")
+    out.append("")
+    out.append(rep["attribution"])
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m model.mimic", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA), help="folder with the demo's CSV files (default: %(default)s)")
+    ap.add_argument("--dsn", default="", help="libpq connection string (default: PG* environment)")
+    ap.add_argument("--replace", action="store_true",
+                    help="first delete the admissions in ADMISSIONS.csv (with their stays and labs) and the lab_map rows this loader made")
+    ap.add_argument("--no-reconcile", action="store_true",
+                    help="do not widen admissions to cover their transfers (such transfers are then rejected)")
+    ap.add_argument("--dry-run", action="store_true", help="roll back at the end")
+    ap.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ap.add_argument("--verbose", action="store_true", help="list every widened admission and unmapped code")
+    args = ap.parse_args(argv)
+    try:
+        conn = psycopg2.connect(args.dsn)
+    except psycopg2.Error as e:
+        print(f"mimic: cannot connect: {e}", file=sys.stderr)
+        return 2
+    try:
+        rep = load(conn, args.data, replace=args.replace, reconcile=not args.no_reconcile,
+                   commit=not args.dry_run)
+    except LoadError as e:
+        print(f"mimic: {e}", file=sys.stderr)
+        return 2
+    finally:
+        conn.close()
+    print(format_report(rep, verbose=args.verbose))
+    if args.dry_run:
+        print("(dry run: rolled back)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rep, f, indent=1, default=str)
+    return 1 if rep["rejected"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
