@@ -1,0 +1,241 @@
+-- capacity_forecast: ICU occupancy now and the bed demand forecast for the
+-- next 14 days, per ICU unit and for all units together (materialized).
+--
+-- For reference time t (icu_predict.reference_time()) and horizon day
+-- d = 0..14 (the moment t + d days), each patient in hospital at t needs an
+-- ICU bed at t + d with probability p:
+--
+--   * in the ICU at t, having spent s days of the current ICU episode
+--     (icu_episode):     p = S(s + d) / S(s)      (p = 1 for d = 0)
+--     with S the patient's ICU length-of-stay survival function from the
+--     active stay model (P(stay > x days)), i.e. the probability that the
+--     remaining stay exceeds d days given the time already spent;
+--   * elsewhere in hospital (ward, mc, ed ...), with ICU-admission risk r
+--     (patient_status, today's row) read as P(ICU admission within H days),
+--     H = capacity_policy.risk_horizon_days: a constant hazard gives
+--     F(x) = 1 - (1 - r)^(x / H) for P(ICU admission by day x), and
+--         p = sum_{k=0}^{d-1} (F(k+1) - F(k)) * S0(d - k - 1/2)
+--     (admissions during day k are taken at its middle; S0 is the patient's
+--     stay survival from the start of an ICU stay); p = 0 for d = 0.
+--   * patients not yet in hospital arrive directly in the ICU (ICU episode
+--     starting within capacity_policy.direct_admission_hours of hospital
+--     admission) as a Poisson process whose rate lambda is the number of such
+--     arrivals in the last capacity_policy.arrival_window_days days divided
+--     by that many days; on day d the number of them still in the ICU is
+--     Poisson with mean  lambda * sum_{k=0}^{d-1} Sbar(d - k - 1/2),  Sbar the
+--     mean stay survival curve S0 of the patients in hospital at t.
+--
+-- The bed count is the Poisson-binomial over the patients (bed_demand
+-- aggregate) convolved with the Poisson arrivals (bed_demand_add_poisson).
+-- Unit assignment: an ICU patient counts in the ICU unit where they lie at t.
+-- Ward patients and new arrivals are spread over the ICU units in proportion
+-- to their staffed beds on the reference day (each unit gets p * w_u, which
+-- gives the right per-unit distribution when the patient goes to unit u with
+-- probability w_u); with no staffed beds known, equally.  The total row
+-- (is_total, unit 'All ICU units') uses every patient's unsplit p and so is
+-- the distribution of the hospital-wide count, not a sum of unit quantiles.
+--
+-- Recommended action per row (capacity_policy, see capacity_settings()):
+--   'scale up'   when P(demand > staffed beds) >= scale_up_probability;
+--   'scale down' when the P95 of demand <= staffed beds - scale_down_spare_beds;
+--   'hold'       otherwise; 'no capacity data' when icu_capacity has no row
+--                for the unit on that day.
+
+-- stay_survival_curve(admission_id, as_of, x[]): S(x_i) for the admission's
+-- ICU length-of-stay distribution as predicted by the active stay model from
+-- what was known at as_of.  NULL elements where no stay model is active.
+CREATE FUNCTION @extschema@.stay_survival_curve(admission_id bigint, as_of timestamptz, x float8[])
+RETURNS float8[]
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT pg_catalog.array_agg(NULL::float8 ORDER BY u.i)
+      FROM pg_catalog.unnest(stay_survival_curve.x) WITH ORDINALITY AS u(v, i);
+END;
+COMMENT ON FUNCTION @extschema@.stay_survival_curve(bigint, timestamptz, float8[]) IS
+    'P(ICU stay > x days) for each x, from the active ICU length-of-stay model applied to the admission as known at as_of. Used by capacity_forecast.';
+
+CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
+WITH ref AS (
+    SELECT @extschema@.reference_time() AS t,
+           pg_catalog.timezone(
+               coalesce(nullif(pg_catalog.current_setting('icu_predict.day_timezone', true), ''),
+                        pg_catalog.current_setting('TimeZone')),
+               @extschema@.reference_time())::date AS ref_date,
+           @extschema@.capacity_settings() AS pol
+), horizon AS (
+    SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
+), today AS (
+    -- today's row of every current admission
+    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.risk, ps.as_of
+      FROM @extschema@.patient_status ps, ref
+     WHERE ps.day_date = ref.ref_date
+), cap AS (
+    -- capacity per unit and horizon day (latest valid_from <= that day)
+    SELECT c.unit, h.d, c.staffed_beds, c.surge_beds
+      FROM horizon h, ref,
+           LATERAL (SELECT DISTINCT ON (ic.unit) ic.unit, ic.staffed_beds, ic.surge_beds
+                      FROM @extschema@.icu_capacity ic
+                     WHERE ic.valid_from <= ref.ref_date + h.d
+                     ORDER BY ic.unit, ic.valid_from DESC) c
+), units AS (
+    SELECT DISTINCT c.unit FROM cap c
+    UNION
+    SELECT DISTINCT t.ward FROM today t WHERE t.unit_kind = 'icu'
+), weights AS (
+    -- share of ward patients and arrivals per unit: staffed beds on day 0
+    SELECT u.unit,
+           CASE WHEN pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER () > 0
+                THEN coalesce(c.staffed_beds, 0)::float8
+                     / pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER ()
+                ELSE 1.0 / pg_catalog.count(*) OVER () END AS w
+      FROM units u
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
+), icu_now AS (
+    SELECT t.admission_id, t.ward AS unit,
+           coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
+      FROM today t
+      CROSS JOIN ref
+      LEFT JOIN LATERAL (
+            SELECT ep.started_at FROM @extschema@.icu_episode ep
+             WHERE ep.admission_id = t.admission_id
+               AND ep.started_at <= ref.t
+             ORDER BY ep.started_at DESC LIMIT 1) e ON true
+     WHERE t.unit_kind = 'icu'
+), icu_p AS (
+    -- remaining-stay probabilities S(s + d) / S(s)
+    SELECT i.admission_id, i.unit, h.d,
+           CASE WHEN h.d = 0 THEN 1.0::float8
+                WHEN curve.s[1] IS NULL THEN NULL
+                WHEN curve.s[1] <= 0 THEN 0.0::float8
+                ELSE least(1.0, curve.s[h.d + 1] / curve.s[1]) END AS p
+      FROM icu_now i
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT @extschema@.stay_survival_curve(i.admission_id, ref.t,
+                       ARRAY(SELECT i.spent + g FROM pg_catalog.generate_series(0, 14) g)::float8[]) AS s) curve
+      CROSS JOIN horizon h
+), s0 AS (
+    -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
+    SELECT t.admission_id, t.unit_kind, t.risk,
+           @extschema@.stay_survival_curve(t.admission_id, ref.t,
+               ARRAY(SELECT g + 0.5 FROM pg_catalog.generate_series(0, 13) g)::float8[]) AS s
+      FROM today t, ref
+), ward_p AS (
+    SELECT w.admission_id, h.d,
+           (SELECT coalesce(pg_catalog.sum(
+                       ((1 - w.risk) ^ (k / (ref.pol).risk_horizon_days)
+                        - (1 - w.risk) ^ ((k + 1) / (ref.pol).risk_horizon_days))
+                       * w.s[h.d - k]), 0)
+              FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
+      FROM s0 w, ref, horizon h
+     WHERE w.unit_kind IS DISTINCT FROM 'icu'
+       AND w.risk IS NOT NULL
+), arrivals AS (
+    SELECT (SELECT pg_catalog.count(*)
+              FROM @extschema@.icu_episode ep
+              JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
+             WHERE ep.started_at <= ref.t
+               AND ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
+               AND ep.started_at <= a.admitted_at
+                                    + (ref.pol).direct_admission_hours * '1 hour'::interval)::float8
+           / (ref.pol).arrival_window_days AS lambda
+      FROM ref
+), sbar AS (
+    SELECT x.i, pg_catalog.avg(x.v) AS v
+      FROM s0, LATERAL pg_catalog.unnest(s0.s) WITH ORDINALITY AS x(v, i)
+     GROUP BY x.i
+), arrivals_d AS (
+    SELECT h.d,
+           arrivals.lambda
+           * coalesce((SELECT pg_catalog.sum(sb.v) FROM sbar sb WHERE sb.i <= h.d), 0) AS m
+      FROM horizon h, arrivals
+), contrib AS (
+    -- (unit, d, p) for every patient and unit
+    SELECT ip.unit, ip.d, ip.p FROM icu_p ip
+    UNION ALL
+    SELECT wt.unit, wp.d, wp.p * wt.w FROM ward_p wp CROSS JOIN weights wt
+), per_unit AS (
+    SELECT u.unit, h.d, false AS is_total,
+           @extschema@.bed_demand_add_poisson(
+               coalesce((SELECT @extschema@.bed_demand(c.p) FROM contrib c
+                          WHERE c.unit = u.unit AND c.d = h.d),
+                        @extschema@.bed_demand_poisson(0)),
+               coalesce(ad.m * wt.w, 0)) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now i WHERE i.unit = u.unit)::integer AS occupied_now,
+           c.staffed_beds, c.surge_beds
+      FROM units u
+      CROSS JOIN horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+      LEFT JOIN weights wt ON wt.unit = u.unit
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = h.d
+), total AS (
+    SELECT 'All ICU units'::text AS unit, h.d, true AS is_total,
+           @extschema@.bed_demand_add_poisson(
+               coalesce((SELECT @extschema@.bed_demand(x.p)
+                           FROM (SELECT ip.p FROM icu_p ip WHERE ip.d = h.d
+                                 UNION ALL
+                                 SELECT wp.p FROM ward_p wp WHERE wp.d = h.d) x),
+                        @extschema@.bed_demand_poisson(0)),
+               ad.m) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now)::integer AS occupied_now,
+           (SELECT pg_catalog.sum(c.staffed_beds) FROM cap c WHERE c.d = h.d)::integer AS staffed_beds,
+           (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds
+      FROM horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+), all_rows AS (
+    SELECT * FROM per_unit UNION ALL SELECT * FROM total
+)
+SELECT r.unit,
+       r.d AS horizon_day,
+       ref.ref_date + r.d AS forecast_date,
+       ref.t + pg_catalog.make_interval(days => r.d) AS forecast_at,
+       r.is_total,
+       r.occupied_now,
+       @extschema@.mean(r.demand) AS expected_beds,
+       @extschema@.quantile(r.demand, 0.10) AS p10_beds,
+       @extschema@.quantile(r.demand, 0.50) AS p50_beds,
+       @extschema@.quantile(r.demand, 0.90) AS p90_beds,
+       @extschema@.quantile(r.demand, 0.95) AS p95_beds,
+       r.staffed_beds,
+       r.surge_beds,
+       CASE WHEN r.staffed_beds IS NULL THEN NULL
+            ELSE @extschema@.prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
+       CASE WHEN r.surge_beds IS NULL THEN NULL
+            ELSE @extschema@.prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
+       CASE WHEN r.staffed_beds IS NULL THEN 'no capacity data'
+            WHEN @extschema@.prob_exceeds(r.demand, r.staffed_beds) >= (ref.pol).scale_up_probability
+                THEN 'scale up'
+            WHEN @extschema@.quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
+                THEN 'scale down'
+            ELSE 'hold' END AS recommended_action,
+       (SELECT a.lambda FROM arrivals a)::float8 AS arrivals_per_day,
+       r.demand,
+       ref.t AS reference_time,
+       pg_catalog.now() AS refreshed_at
+  FROM all_rows r, ref
+WITH NO DATA;
+
+CREATE UNIQUE INDEX capacity_forecast_key ON @extschema@.capacity_forecast (unit, horizon_day);
+
+COMMENT ON MATERIALIZED VIEW @extschema@.capacity_forecast IS
+    'ICU occupancy now and the forecast ICU bed demand per ICU unit (and all units together) for horizon days 0 to 14 from the reference time, with its distribution, staffed and surge beds, the probability of running out, and a recommended action. Populated by CALL icu_predict.refresh(); read it through icu_bi.capacity_forecast. Method: see docs/views.md.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.unit IS 'ICU unit, or ''All ICU units'' for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.horizon_day IS 'Days ahead of the reference time, 0 to 14 (0 = now).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_date IS 'Calendar day of the forecast moment (reference day + horizon_day).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_at IS 'The forecast moment: reference time + horizon_day days.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.is_total IS 'True for the hospital-wide row over all ICU units.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.occupied_now IS 'Patients in the unit at the reference time (today''s actual occupancy).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.expected_beds IS 'Expected number of occupied beds at forecast_at.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p10_beds IS '10th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p50_beds IS 'Median of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p90_beds IS '90th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p95_beds IS '95th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.staffed_beds IS 'Staffed beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.surge_beds IS 'Surge (maximum) beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand > staffed beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Rate of direct ICU arrivals (patients not yet in hospital) used for the forecast, per day, hospital-wide.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use pmf(demand) for plots).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';

@@ -1,0 +1,121 @@
+-- icu_bi: the Power BI schema.
+--
+-- Power BI's PostgreSQL connector (Npgsql) does not list materialized views,
+-- and materialized views have no row-level security, so the BI tools read
+-- plain views here over the materialized views in icu_predict:
+--   * column types Power BI reads without surprises only (float8, integer,
+--     bigint, text, boolean, date, timestamptz);
+--   * patient rows filtered by ward through icu_predict.ward_access
+--     (security_barrier, so a user's own functions cannot see filtered rows);
+--   * role icu_bi_reader gets USAGE on icu_bi and SELECT on these views, and
+--     nothing in icu_predict: raw tables stay out of reach (SQLSTATE 42501).
+-- The views are owned by the extension owner and read the materialized
+-- views with its rights; the functions they call are executable by PUBLIC.
+
+CREATE SCHEMA icu_bi;
+COMMENT ON SCHEMA icu_bi IS
+    'icu_predict for Power BI and other BI tools: plain views with BI-friendly types over the materialized views; patient rows filtered by icu_predict.ward_access. Grant role icu_bi_reader to BI logins.';
+
+CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
+    SELECT ps.admission_id::bigint        AS admission_id,
+           ps.patient_id::text            AS patient_id,
+           ps.day_date::date              AS day_date,
+           ps.day_of_stay::integer        AS day_of_stay,
+           ps.is_today::boolean           AS is_today,
+           ps.as_of::timestamptz          AS as_of,
+           ps.ward::text                  AS ward,
+           ps.unit_kind::text             AS unit_kind,
+           ps.isolation::text             AS isolation,
+           ps.days_in_hospital::float8    AS days_in_hospital,
+           ps.risk::float8                AS icu_risk,
+           ps.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.patient_status ps
+     WHERE @extschema@.may_see_ward(ps.ward);
+
+COMMENT ON VIEW icu_bi.patient_status IS
+    'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the user is mapped to in icu_predict.ward_access.';
+COMMENT ON COLUMN icu_bi.patient_status.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_status.day_of_stay IS 'Day number of the stay (1 = day of admission).';
+COMMENT ON COLUMN icu_bi.patient_status.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_status.as_of IS 'Moment the row describes: end of the day, or the reference time for today.';
+COMMENT ON COLUMN icu_bi.patient_status.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_status.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_status.isolation IS 'Isolation label: none, droplet, contact, airborne, strict, unknown.';
+COMMENT ON COLUMN icu_bi.patient_status.days_in_hospital IS 'Days since hospital admission.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
+
+CREATE VIEW icu_bi.capacity_forecast AS
+    SELECT cf.unit::text                  AS unit,
+           cf.is_total::boolean           AS is_total,
+           cf.horizon_day::integer        AS horizon_day,
+           cf.forecast_date::date         AS forecast_date,
+           cf.forecast_at::timestamptz    AS forecast_at,
+           cf.occupied_now::integer       AS occupied_now,
+           cf.expected_beds::float8       AS expected_beds,
+           cf.p10_beds::integer           AS p10_beds,
+           cf.p50_beds::integer           AS p50_beds,
+           cf.p90_beds::integer           AS p90_beds,
+           cf.p95_beds::integer           AS p95_beds,
+           cf.staffed_beds::integer       AS staffed_beds,
+           cf.surge_beds::integer         AS surge_beds,
+           cf.prob_over_staffed::float8   AS prob_over_staffed,
+           cf.prob_over_surge::float8     AS prob_over_surge,
+           cf.recommended_action::text    AS recommended_action,
+           cf.arrivals_per_day::float8    AS arrivals_per_day,
+           cf.reference_time::timestamptz AS reference_time,
+           cf.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.capacity_forecast cf;
+
+COMMENT ON VIEW icu_bi.capacity_forecast IS
+    'ICU occupancy now and forecast bed demand per ICU unit (and ''All ICU units'') for 0 to 14 days ahead, with P10/P50/P90/P95, staffed and surge beds, P(demand > staffed) and a recommended action. Aggregate numbers: not filtered by ward.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.unit IS 'ICU unit, or ''All ICU units''.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.horizon_day IS 'Days ahead (0 = now).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.forecast_date IS 'Calendar day of the forecast.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.forecast_at IS 'Moment of the forecast (reference time + horizon_day days).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.occupied_now IS 'Patients in the unit now (actual occupancy at the reference time).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.expected_beds IS 'Expected occupied beds.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p10_beds IS 'Occupied beds, 10th percentile (low end of the 80% range).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p50_beds IS 'Occupied beds, median.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p90_beds IS 'Occupied beds, 90th percentile (high end of the 80% range).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p95_beds IS 'Occupied beds, 95th percentile.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.staffed_beds IS 'Staffed beds that day.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.surge_beds IS 'Surge (maximum) beds that day.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_staffed IS 'Probability that demand exceeds the staffed beds (0 to 1).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_surge IS 'Probability that demand exceeds the surge beds (0 to 1).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.recommended_action IS 'scale up, hold, scale down, or no capacity data.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.arrivals_per_day IS 'Assumed direct ICU arrivals per day (hospital-wide).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.reference_time IS 'Reference time ("now") of the forecast.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.refreshed_at IS 'When the data was last refreshed.';
+
+CREATE VIEW icu_bi.refresh_status AS
+    SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE l.succeeded)::timestamptz AS last_success_at,
+           (SELECT l.reference_time FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS data_as_of,
+           (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE NOT l.succeeded)::timestamptz AS last_failure_at,
+           (SELECT NOT l.succeeded FROM @extschema@.refresh_log l
+             ORDER BY l.run_id DESC LIMIT 1)::boolean AS last_run_failed,
+           (SELECT l.model_versions FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS model_versions,
+           (pg_catalog.date_part('epoch', pg_catalog.now()
+               - (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+                   WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success;
+
+COMMENT ON VIEW icu_bi.refresh_status IS
+    'One row: how fresh the data is (last successful refresh, its reference time, the last failure). Show it on every report page so nothing looks current when it is not.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_success_at IS 'End of the last successful refresh; NULL if never.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_as_of IS 'Reference time of the data now in the views.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_failure_at IS 'End of the last failed refresh; NULL if none.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most recent refresh failed (the views show older data).';
+COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
+COMMENT ON COLUMN icu_bi.refresh_status.hours_since_success IS 'Hours since the last successful refresh.';
+
+REVOKE ALL ON SCHEMA icu_bi FROM PUBLIC;
+GRANT USAGE ON SCHEMA icu_bi TO icu_bi_reader;
+GRANT SELECT ON icu_bi.patient_status, icu_bi.capacity_forecast, icu_bi.refresh_status
+    TO icu_bi_reader;
