@@ -191,17 +191,36 @@ WITH prm AS (
            CASE WHEN a.discharged_at <= prm.data_end THEN a.discharged_at END AS left_at
       FROM {EXT}.admission a CROSS JOIN prm
      WHERE a.admitted_at <= prm.data_end
+
+), span AS (
+    -- ward time to cover: admission until the first ICU arrival, the
+    -- discharge or the data end, whichever comes first
+    SELECT k.*, pg_catalog.least(k.icu_at, k.left_at, prm.data_end) AS until
+      FROM known k CROSS JOIN prm
+), series AS (
+    -- one pass per admission: lab_panel_series gives the panel as of the end
+    -- of each calendar day (plus one as of `until`, dropped below)
+    SELECT s.admission_id,
+           {EXT}.lab_panel_series(s.admission_id, c.feature, c.value, c.resulted_at,
+                                  s.admitted_at, s.until) AS panels
+      FROM span s
+      LEFT JOIN {EXT}.lab_canonical c
+        ON c.admission_id = s.admission_id AND c.resulted_at <= s.until
+     WHERE s.until > s.admitted_at
+     GROUP BY s.admission_id, s.admitted_at, s.until
+), days AS (
+    SELECT s.admission_id, u.panel, {EXT}.lab_as_of(u.panel) AS as_of
+      FROM series s CROSS JOIN LATERAL pg_catalog.unnest(s.panels) AS u(panel)
 )
-SELECT k.admission_id, k.patient_id, k.admitted_at, d.day, d.as_of,
+SELECT k.admission_id, k.patient_id, k.admitted_at, d.as_of,
        (k.icu_at IS NOT NULL AND k.icu_at <= d.as_of + prm.horizon)::int AS label,
        {cols}
-  FROM known k
-  JOIN {EXT}.admission a ON a.admission_id = k.admission_id
+  FROM days d
+  JOIN span k ON k.admission_id = d.admission_id
+  JOIN {EXT}.admission a ON a.admission_id = d.admission_id
  CROSS JOIN prm
- CROSS JOIN LATERAL {EXT}.lab_panel_daily(k.admission_id) d
- WHERE d.as_of >= k.admitted_at
-   AND (k.left_at IS NULL OR k.left_at > d.as_of)
-   AND (k.icu_at IS NULL OR k.icu_at > d.as_of)
+ WHERE d.as_of > k.admitted_at
+   AND d.as_of < k.until
    AND (   k.icu_at <= d.as_of + prm.horizon
         OR k.left_at <= d.as_of + prm.horizon
         OR d.as_of + prm.horizon <= prm.data_end)
@@ -223,7 +242,8 @@ SELECT a.admission_id, a.patient_id, a.admitted_at, e.episode, e.started_at AS i
   JOIN {EXT}.admission a ON a.admission_id = e.admission_id
  CROSS JOIN prm
  CROSS JOIN LATERAL (
-        SELECT {EXT}.lab_panel(c.feature, c.value, c.resulted_at, e.started_at) AS panel
+        SELECT {EXT}.lab_panel(e.admission_id, c.feature, c.value, c.resulted_at,
+                               e.started_at) AS panel
           FROM {EXT}.lab_canonical c
          WHERE c.admission_id = e.admission_id AND c.resulted_at <= e.started_at) p
  WHERE e.started_at < prm.data_end

@@ -292,6 +292,11 @@ def _check_rows(name, y_or_e, n_min=MIN_ROWS, ev_min=MIN_EVENTS, what="ICU admis
                             f"{ev_min}); the cohort is too small or has no ICU events")
 
 
+def _epoch(col):
+    import pandas as pd
+    return pd.to_datetime(col, utc=True).astype("int64").to_numpy()
+
+
 def train_risk(rows, inputs, split_masks, label="label"):
     tr, va = split_masks
     X = rows[[T.input_name(i) for i in inputs]].to_numpy(dtype=float)
@@ -302,7 +307,7 @@ def train_risk(rows, inputs, split_masks, label="label"):
     lr_spec = fit_logistic(X[tr], y[tr], inputs)
     p_lr = predict_linear_risk(lr_spec, X[va])
     progress(f"  xgboost binary:logistic on {tr.sum()} rows")
-    order = rows["as_of"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    order = _epoch(rows["as_of"])
     bst, xgb_spec, rounds = fit_xgb_risk(X[tr], y[tr], inputs, order[tr])
     p_xgb = predict_xgb(bst, X[va])
     yv = y[va]
@@ -330,7 +335,7 @@ def train_stay(rows, inputs, split_masks):
     lin = fit_linear_stay(X[tr], t[tr], e[tr], inputs)
     sigma = lin["stay"]["sigma"]
     progress(f"  xgboost survival:aft on {tr.sum()} ICU stays")
-    order = rows["icu_start"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    order = _epoch(rows["icu_start"])
     bst, xspec, rounds = fit_xgb_stay(X[tr], t[tr], e[tr], inputs, order[tr], sigma)
     cands = {}
     for cname, spec_, b in (("lognormal_aft", lin, None), ("xgboost_aft", xspec, bst)):
