@@ -47,8 +47,11 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-/* Largest tail mass dropped from either end after one convolution step. */
+/* Largest tail mass dropped from either end of a finished distribution. */
 #define ICU_DEMAND_TRIM		1e-12
+
+/* Largest tail mass dropped from either end of a working (aggregate) state. */
+#define ICU_DEMAND_WORK_TRIM	1e-15
 
 /* Working states cut a tail only when this many entries can go at once. */
 #define ICU_DEMAND_TRIM_BATCH	32
@@ -159,14 +162,14 @@ demand_state_make_room(IcuDemandState *st, MemoryContext cxt)
  */
 static void
 demand_trim(float8 *pmf, int32 *start, int32 *len, int64 *offset,
-			float8 *trimmed, int32 batch)
+			float8 *trimmed, float8 threshold, int32 batch)
 {
 	float8		cut;
 	int32		c;
 
 	cut = 0.0;
 	c = 0;
-	while (c < *len - 1 && cut + pmf[*start + c] < ICU_DEMAND_TRIM)
+	while (c < *len - 1 && cut + pmf[*start + c] < threshold)
 		cut += pmf[*start + c++];
 	if (c >= batch)
 	{
@@ -178,7 +181,7 @@ demand_trim(float8 *pmf, int32 *start, int32 *len, int64 *offset,
 
 	cut = 0.0;
 	c = 0;
-	while (c < *len - 1 && cut + pmf[*start + *len - 1 - c] < ICU_DEMAND_TRIM)
+	while (c < *len - 1 && cut + pmf[*start + *len - 1 - c] < threshold)
 		cut += pmf[*start + *len - 1 - c++];
 	if (c >= batch)
 	{
@@ -205,7 +208,7 @@ demand_state_add_bernoulli(IcuDemandState *st, float8 p, MemoryContext cxt)
 		a[k] = q * a[k] + p * a[k - 1];
 	a[0] = q * a[0];
 	st->len++;
-	demand_trim(st->buf, &st->start, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_TRIM_BATCH);
+	demand_trim(st->buf, &st->start, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_WORK_TRIM, ICU_DEMAND_TRIM_BATCH);
 }
 
 /*
@@ -252,7 +255,7 @@ demand_state_convolve(IcuDemandState *st, const float8 *b, int32 nb,
 	 * side contributes to every entry of the convolution.
 	 */
 	st->trimmed += btrim;
-	demand_trim(st->buf, &rstart, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_TRIM_BATCH);
+	demand_trim(st->buf, &rstart, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_WORK_TRIM, ICU_DEMAND_TRIM_BATCH);
 	st->start = rstart;
 }
 
@@ -290,7 +293,7 @@ demand_from_state(const IcuDemandState *st)
 	int64		offset = st->offset;
 	float8		trimmed = st->trimmed;
 
-	demand_trim(st->buf, &start, &len, &offset, &trimmed, 1);
+	demand_trim(st->buf, &start, &len, &offset, &trimmed, ICU_DEMAND_TRIM, 1);
 	return demand_from_pmf(st->buf + start, len, offset, trimmed);
 }
 
@@ -859,7 +862,7 @@ demand_poisson_state(float8 lambda, MemoryContext cxt)
 	st->len = (int32) (hi - lo + 1);
 	/* the tails beyond lo and hi (each entry < 1e-15) count as trimmed */
 	st->trimmed = Max(0.0, 1.0 - total);
-	demand_trim(st->buf, &st->start, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_TRIM_BATCH);
+	demand_trim(st->buf, &st->start, &st->len, &st->offset, &st->trimmed, ICU_DEMAND_WORK_TRIM, ICU_DEMAND_TRIM_BATCH);
 	return st;
 }
 

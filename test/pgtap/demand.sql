@@ -1,0 +1,122 @@
+-- bed_demand contracts: brute-force enumeration for n <= 12, errors with
+-- their SQLSTATEs, objects and parallel-safety markings.
+BEGIN;
+SELECT plan(24);
+
+-- Probability sets: n = 1 .. 12, deterministic pseudo-random p in (0, 1),
+-- plus one set with certain outcomes (p = 0 and p = 1) mixed in.
+CREATE TEMP TABLE bd_p (set_id int, i int, p float8) ON COMMIT DROP;
+INSERT INTO bd_p
+SELECT n, i, ((i * 7919 + n * 104729) % 1000 + 0.5) / 1000.0
+FROM generate_series(1, 12) n, generate_series(1, n) i;
+INSERT INTO bd_p VALUES (13, 1, 0.3), (13, 2, 1), (13, 3, 0), (13, 4, 0.85), (13, 5, 1), (13, 6, 0.01);
+-- tiny probabilities: most of the upper tail is trimmed
+INSERT INTO bd_p SELECT 14, i, 0.001 * i FROM generate_series(1, 12) i;
+
+-- Brute force: every one of the 2^n outcomes, its probability a product.
+CREATE TEMP TABLE bd_exact ON COMMIT DROP AS
+WITH RECURSIVE outcome(set_id, i, beds, prob) AS (
+    SELECT DISTINCT set_id, 0, 0, 1.0::float8 FROM bd_p
+  UNION ALL
+    SELECT o.set_id, o.i + 1, o.beds + x.hit, o.prob * CASE WHEN x.hit = 1 THEN p.p ELSE 1 - p.p END
+    FROM outcome o
+    JOIN bd_p p ON p.set_id = o.set_id AND p.i = o.i + 1
+    CROSS JOIN (VALUES (0), (1)) x(hit)
+)
+SELECT o.set_id, o.beds, sum(o.prob) AS prob, count(*) AS outcomes
+FROM outcome o
+WHERE o.i = (SELECT max(i) FROM bd_p q WHERE q.set_id = o.set_id)
+GROUP BY o.set_id, o.beds;
+
+CREATE TEMP TABLE bd_agg ON COMMIT DROP AS
+SELECT set_id, icu_predict.bed_demand(p ORDER BY i) AS d FROM bd_p GROUP BY set_id;
+
+SELECT is((SELECT sum(outcomes)::bigint FROM bd_exact WHERE set_id = 12), 4096::bigint,
+          'brute force enumerates all 2^12 outcomes');
+
+SELECT is((SELECT count(*)::int FROM bd_agg a
+           WHERE (SELECT max(abs(coalesce(e.prob, 0) - coalesce(m.probability, 0)))
+                  FROM (SELECT beds, prob FROM bd_exact x WHERE x.set_id = a.set_id) e
+                  FULL JOIN icu_predict.pmf(a.d) m USING (beds))
+                 <= icu_predict.trimmed_mass(a.d) + 1e-14), 14,
+          'every pmf entry of all 14 sets matches brute force within the trimmed mass');
+
+SELECT cmp_ok((SELECT max(icu_predict.trimmed_mass(d)) FROM bd_agg), '<=', 4e-12::float8,
+              'trimmed mass stays below 2e-12 per tail');
+
+SELECT is((SELECT count(*)::int FROM bd_agg a
+           WHERE abs(icu_predict.mean(a.d) - (SELECT sum(beds * prob) FROM bd_exact e WHERE e.set_id = a.set_id)) < 1e-10),
+          14, 'mean matches brute force');
+
+SELECT is((SELECT count(*)::int FROM bd_agg a
+           WHERE abs(icu_predict.variance(a.d) - (SELECT sum(p * (1 - p)) FROM bd_p q WHERE q.set_id = a.set_id)) < 1e-10),
+          14, 'variance is the sum of p(1-p)');
+
+-- quantiles: smallest k with brute-force CDF >= q, at levels away from CDF steps
+CREATE TEMP TABLE bd_cdf ON COMMIT DROP AS
+SELECT set_id, beds, sum(prob) OVER (PARTITION BY set_id ORDER BY beds) AS cdf FROM bd_exact;
+SELECT is((SELECT count(*)::int FROM bd_agg a, (VALUES (0.05), (0.1), (0.5), (0.9), (0.95)) l(q)
+           WHERE icu_predict.quantile(a.d, l.q) =
+                 (SELECT min(beds) FROM bd_cdf c WHERE c.set_id = a.set_id AND c.cdf >= l.q)),
+          70, 'quantile(q) is the smallest k with CDF >= q for 5 levels x 14 sets');
+
+SELECT is((SELECT count(*)::int FROM bd_agg a, generate_series(-1, 12) k
+           WHERE abs(icu_predict.prob_exceeds(a.d, k) -
+                     coalesce((SELECT sum(prob) FROM bd_exact e WHERE e.set_id = a.set_id AND e.beds > k), 0))
+                 <= icu_predict.trimmed_mass(a.d) + 1e-14),
+          14 * 14, 'prob_exceeds(k) matches brute force for k = -1..12');
+
+-- order of rows does not matter beyond rounding
+SELECT ok((SELECT bool_and(abs(icu_predict.mean(a.d) - icu_predict.mean(b.d)) < 1e-12)
+           FROM bd_agg a
+           JOIN (SELECT set_id, icu_predict.bed_demand(p ORDER BY i DESC) d FROM bd_p GROUP BY set_id) b USING (set_id)),
+          'row order does not change the result');
+
+-- bed_demand_sum of per-set distributions = aggregate over all rows
+SELECT ok((SELECT abs(icu_predict.mean((SELECT icu_predict.bed_demand_sum(d) FROM bd_agg)) -
+                      (SELECT sum(p) FROM bd_p)) < 1e-9),
+          'bed_demand_sum adds the means');
+
+-- Poisson: against the closed form
+SELECT ok((SELECT bool_and(abs(m.probability - exp(-3.5) * 3.5 ^ m.beds / factorial(m.beds)::float8) < 1e-14)
+           FROM icu_predict.pmf(icu_predict.bed_demand_poisson(3.5)) m),
+          'bed_demand_poisson(3.5) matches exp(-l) l^k / k!');
+SELECT ok((SELECT abs(icu_predict.mean(d) - 1e5) < 1e-6 AND abs(icu_predict.variance(d) / 1e5 - 1) < 1e-9
+                  AND icu_predict.trimmed_mass(d) < 4e-12
+           FROM (SELECT icu_predict.bed_demand_poisson(1e5) d) s),
+          'bed_demand_poisson(1e5) has mean and variance 1e5');
+
+-- Errors
+SELECT throws_ok($$SELECT icu_predict.bed_demand(p) FROM (VALUES (0.2::float8), (1.25)) v(p)$$,
+                 '22003', 'bed_demand probability 1.25 is outside [0, 1]', 'p > 1 raises 22003 naming the value');
+SELECT throws_ok($$SELECT icu_predict.bed_demand(-0.5::float8)$$,
+                 '22003', 'bed_demand probability -0.5 is outside [0, 1]', 'p < 0 raises 22003 naming the value');
+SELECT throws_ok($$SELECT icu_predict.bed_demand('NaN'::float8)$$,
+                 '22023', NULL, 'p = NaN raises 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand('-Infinity'::float8)$$,
+                 '22003', NULL, 'p = -Infinity raises 22003');
+SELECT throws_ok($$SELECT 'nonsense'::icu_predict.bed_demand$$, '22P02', NULL, 'malformed text raises 22P02');
+SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.5, 0.5'::icu_predict.bed_demand$$, '22P02', NULL, 'truncated text raises 22P02');
+SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.7, 0.7]}'::icu_predict.bed_demand$$, '22P02', NULL, 'pmf not summing to 1 raises 22P02');
+SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22003', NULL, 'quantile level above 1 raises 22003');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson('NaN')$$, '22023', NULL, 'NaN arrival rate raises 22023');
+
+-- Objects
+SELECT has_type('icu_predict', 'bed_demand', 'type bed_demand exists');
+SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+           WHERE n.nspname = 'icu_predict' AND p.proparallel <> 's'
+             AND (p.proname LIKE 'bed_demand%' OR p.proname IN ('mean', 'variance', 'quantile', 'prob_exceeds', 'pmf', 'trimmed_mass'))),
+          0, 'every bed-demand function and aggregate is PARALLEL SAFE');
+SELECT is((SELECT count(*)::int FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+           WHERE p.pronamespace = 'icu_predict'::regnamespace AND p.proname IN ('bed_demand', 'bed_demand_sum')
+             AND a.aggcombinefn <> 0 AND a.aggserialfn <> 0 AND a.aggdeserialfn <> 0),
+          2, 'both aggregates have combine, serialize and deserialize functions');
+SELECT is((SELECT count(*)::int FROM pg_proc p
+           WHERE p.pronamespace = 'icu_predict'::regnamespace
+             AND (p.proname LIKE 'bed_demand%' OR p.proname IN ('mean', 'variance', 'quantile', 'prob_exceeds', 'pmf', 'trimmed_mass'))
+             AND obj_description(p.oid, 'pg_proc') IS NULL),
+          0, 'every bed-demand function has a comment');
+
+SELECT * FROM finish();
+ROLLBACK;
