@@ -113,7 +113,10 @@ _HELPERS = r"""
 CREATE FUNCTION pg_temp.try_ts(t text) RETURNS timestamp
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    IF t IS NULL OR t = '' THEN RETURN NULL; END IF;
+    -- Only a calendar time: PostgreSQL would also read 'now' or 'yesterday'.
+    IF t IS NULL OR t !~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*$' THEN
+        RETURN NULL;
+    END IF;
     RETURN t::timestamp;
 EXCEPTION WHEN data_exception THEN
     RETURN NULL;

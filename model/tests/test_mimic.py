@@ -1,0 +1,284 @@
+"""The MIMIC-III demo loaded into the canonical schema, checked against its own ground truth.
+
+Contains information from the MIMIC-III Clinical Database Demo (v1.4), made
+available under the ODbL.
+
+The data lives in <repo>/../shared/data/mimic3-demo (CI has it there).  The
+expected numbers are computed here from the CSV files with the csv module,
+independently of the loader's SQL.
+"""
+import csv
+import datetime as dt
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+import psycopg2
+import pytest
+
+from model import mimic
+
+DATA = mimic.DEFAULT_DATA
+UTC = dt.timezone.utc
+
+
+def rows(name):
+    with open(DATA / f"{name}.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def ts(text):
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def report(dbname):
+    conn = psycopg2.connect(dbname=dbname)
+    try:
+        return mimic.load(conn, DATA)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def cur(report, conn):
+    with conn.cursor() as c:
+        c.execute("SET TimeZone = 'UTC'")
+        c.execute("SET icu_predict.day_timezone = 'UTC'")
+        yield c
+
+
+def test_data_present():
+    for name in mimic.FILES:
+        assert (DATA / f"{name}.csv").is_file(), f"{name}.csv missing in {DATA}"
+
+
+def test_loads_without_rejections(report):
+    assert report["rejected"] == [], report["rejected"][:5]
+    assert report["attribution"] == mimic.ATTRIBUTION
+
+
+def test_report_adds_up(report, cur):
+    in_file = {"admission": len(rows("ADMISSIONS")), "location_stay": len(rows("TRANSFERS")),
+               "lab_result": len(rows("LABEVENTS"))}
+    discharges = sum(1 for r in rows("TRANSFERS") if r["eventtype"] == "discharge")
+    by_table = {t["table"]: t for t in report["tables"]}
+    for table, n in in_file.items():
+        t = by_table[table]
+        assert t["rows_in_file"] == n
+        assert t["loaded"] + t["rejected"] + t["skipped"] == n, t
+        cur.execute(f"SELECT count(*) FROM icu_predict.{table}")
+        assert cur.fetchone()[0] == t["loaded"]
+    assert by_table["location_stay"]["skipped"] == discharges
+    assert by_table["admission"]["skipped"] == by_table["lab_result"]["skipped"] == 0
+    m = by_table["lab_map"]
+    assert m["loaded"] + m["rejected"] == m["candidates"]
+    cur.execute("SELECT count(*) FROM icu_predict.lab_map")
+    assert cur.fetchone()[0] == m["loaded"]
+    # mapped + unmapped lab rows = lab rows loaded
+    assert (sum(x["rows"] for x in report["labs_mapped"]) + sum(x["rows"] for x in report["labs_unmapped"])
+            == by_table["lab_result"]["loaded"])
+
+
+def test_admission_mapping(cur):
+    patients = {r["subject_id"]: r for r in rows("PATIENTS")}
+    cur.execute("SELECT admission_id, patient_id, age_years, sex, admission_source, died_in_hospital,"
+                " admitted_at, discharged_at FROM icu_predict.admission")
+    got = {r[0]: r for r in cur.fetchall()}
+    adm = rows("ADMISSIONS")
+    assert len(got) == len(adm)
+    over89 = 0
+    for a in adm:
+        g = got[int(a["hadm_id"])]
+        p = patients[a["subject_id"]]
+        admit, dob = ts(a["admittime"]), ts(p["dob"])
+        age = admit.year - dob.year - ((admit.month, admit.day) < (dob.month, dob.day))
+        if age >= 150:
+            over89 += 1
+            age = 90
+        assert g[1] == a["subject_id"]
+        assert g[2] == age, a["hadm_id"]
+        assert g[3] == {"F": "female", "M": "male"}[p["gender"]]
+        assert g[4] == {"EMERGENCY": "emergency", "URGENT": "emergency", "ELECTIVE": "elective"}[a["admission_type"]]
+        assert g[5] == (a["hospital_expire_flag"] == "1")
+        # widened only to cover the transfers, never narrowed
+        assert g[6] <= admit and g[7] >= ts(a["dischtime"])
+    assert over89 > 0
+
+
+def test_admission_span_is_the_transfers_span_when_wider(report, cur):
+    first, last = {}, {}
+    for t in rows("TRANSFERS"):
+        h = int(t["hadm_id"])
+        times = [ts(t["intime"])] + ([ts(t["outtime"])] if t["outtime"] else [])
+        first[h] = min([first.get(h, times[0])] + times)
+        last[h] = max([last.get(h, times[0])] + times)
+    cur.execute("SELECT admission_id, admitted_at, discharged_at FROM icu_predict.admission")
+    widened = 0
+    for h, a0, a1 in cur.fetchall():
+        orig = next(a for a in rows("ADMISSIONS") if int(a["hadm_id"]) == h)
+        assert a0 == min(ts(orig["admittime"]), first[h])
+        assert a1 == max(ts(orig["dischtime"]), last[h])
+        widened += (a0, a1) != (ts(orig["admittime"]), ts(orig["dischtime"]))
+    assert widened == len(report["admissions_widened"])
+
+
+def test_transfers_mapping(cur):
+    cur.execute("SELECT stay_id, admission_id, unit, unit_kind, isolation, started_at, ended_at"
+                " FROM icu_predict.location_stay")
+    got = {r[0]: r for r in cur.fetchall()}
+    stays = [t for t in rows("TRANSFERS") if t["eventtype"] != "discharge"]
+    assert len(got) == len(stays)
+    for t in stays:
+        g = got[int(t["row_id"])]
+        icu = t["curr_careunit"] != ""
+        assert g[1] == int(t["hadm_id"])
+        assert g[2] == (t["curr_careunit"] if icu else "ward " + t["curr_wardid"])
+        assert g[3] == ("icu" if icu else "ward")
+        assert g[4] == "unknown"
+        assert g[5] == ts(t["intime"])
+        assert g[6] == (ts(t["outtime"]) if t["outtime"] else None)
+
+
+def test_icu_los_equals_icustays(cur):
+    """Every ICUSTAYS row is one episode with the same LOS (within a minute)."""
+    cur.execute("SELECT admission_id, started_at, ended_at, los_days, still_in_icu FROM icu_predict.icu_episode")
+    episodes = {(r[0], r[1]): r for r in cur.fetchall()}
+    truth = rows("ICUSTAYS")
+    assert len(episodes) == len(truth)
+    for s in truth:
+        key = (int(s["hadm_id"]), ts(s["intime"]))
+        assert key in episodes, f"no episode for ICUSTAYS icustay_id {s['icustay_id']}"
+        e = episodes[key]
+        assert abs(e[3] - float(s["los"])) * 1440 <= 1.0, (s["icustay_id"], e[3], s["los"])
+        assert e[2] == ts(s["outtime"])
+        assert e[4] is False
+
+
+def _census_from_icustays():
+    """ICU census at midnight UTC ending each day, per unit, from ICUSTAYS.csv.
+
+    A stay counts from intime up to (not including) outtime.  Its unit is
+    first_careunit when it never changes unit; otherwise the care unit of
+    its latest TRANSFERS row (same icustay_id) that began by the census.
+    """
+    moves = defaultdict(list)
+    for t in rows("TRANSFERS"):
+        if t["icustay_id"] and t["curr_careunit"]:
+            moves[t["icustay_id"]].append((ts(t["intime"]), t["curr_careunit"]))
+    census, total = Counter(), Counter()
+    for s in rows("ICUSTAYS"):
+        t0, t1 = ts(s["intime"]), ts(s["outtime"])
+        day = t0.date() - dt.timedelta(days=1)
+        while True:
+            at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), UTC)
+            if at >= t1:
+                break
+            if at >= t0:
+                unit = s["first_careunit"]
+                if s["first_careunit"] != s["last_careunit"]:
+                    unit = max(m for m in moves[s["icustay_id"]] if m[0] <= at)[1]
+                census[(unit, day)] += 1
+                total[day] += 1
+            day += dt.timedelta(days=1)
+    return census, total
+
+
+def test_occupancy_equals_icustays(cur):
+    census, total = _census_from_icustays()
+    first = min(ts(s["intime"]).date() for s in rows("ICUSTAYS")) - dt.timedelta(days=1)
+    last = max(ts(s["outtime"]).date() for s in rows("ICUSTAYS")) + dt.timedelta(days=1)
+    cur.execute("SELECT unit, day, patients FROM icu_predict.icu_occupancy(%s, %s)", (first, last))
+    got = cur.fetchall()
+    units = {s["first_careunit"] for s in rows("ICUSTAYS")} | {s["last_careunit"] for s in rows("ICUSTAYS")}
+    # every unit, every day, zeros included
+    assert len(got) == len(units) * ((last - first).days + 1)
+    assert {u for u, _, _ in got} == units
+    sql = {(u, d): n for u, d, n in got if n}
+    assert sql == dict(census)
+    sql_total = Counter()
+    for u, d, n in got:
+        sql_total[d] += n
+    assert +sql_total == +total
+    assert sum(total.values()) > 300          # the comparison covered real ICU days
+
+
+def test_lab_values(cur):
+    labs = rows("LABEVENTS")
+    number = re.compile(mimic.NUMBER_RE)
+    censored = re.compile(mimic.CENSORED_RE, re.I)
+    expect_numeric = sum(1 for r in labs if number.match(r["value"]) or censored.match(r["value"]))
+    cur.execute("SELECT count(value), count(value_text), count(sampled_at), count(*) FROM icu_predict.lab_result")
+    n_value, n_text, n_sampled, n = cur.fetchone()
+    assert n == len(labs)
+    assert n_value == expect_numeric
+    assert n_text == n                    # every row keeps its raw text
+    assert n_sampled == 0                 # MIMIC has one time: it is resulted_at
+    cur.execute("""SELECT value_text, value FROM icu_predict.lab_result
+                    WHERE value_text IN ('<0.01', 'GREATER THAN 30', 'LESS THAN 10', '>50', 'NEG')
+                    GROUP BY 1, 2 ORDER BY 1""")
+    assert cur.fetchall() == [("<0.01", 0.01), (">50", 50.0), ("GREATER THAN 30", 30.0),
+                              ("LESS THAN 10", 10.0), ("NEG", None)]
+    # a plain number is kept exactly, with its unit as sent and charttime as resulted_at
+    r = next(r for r in labs if r["itemid"] == "50912" and number.match(r["value"]))
+    cur.execute("SELECT value, unit, resulted_at FROM icu_predict.lab_result"
+                " WHERE admission_id = %s AND local_code = '50912' AND resulted_at = %s",
+                (int(r["hadm_id"]), ts(r["charttime"])))
+    assert cur.fetchone() == (float(r["value"]), r["valueuom"], ts(r["charttime"]))
+
+
+def test_lab_map(cur):
+    cur.execute("SELECT local_code, unit_key, feature, factor FROM icu_predict.lab_map")
+    m = {(c, u): (f, k) for c, u, f, k in cur.fetchall()}
+    assert m[("50821", "mmhg")] == ("pao2", 0.133322)          # pO2 mm Hg -> kPa
+    assert m[("50885", "mg/dl")] == ("bilirubin", 17.1)         # total bilirubin -> umol/L
+    assert m[("50862", "g/dl")] == ("albumin", 10.0)            # albumin -> g/L
+    assert m[("51006", "mg/dl")] == ("urea", 0.357)             # BUN -> urea mmol/L
+    assert m[("50889", "mg/dl")] == ("crp", 10.0)
+    assert m[("50889", "mg/l")] == ("crp", 1.0)
+    assert m[("51003", "ng/ml")] == ("troponin_t", 1000.0)
+    assert m[("51265", "k/ul")] == ("platelets", 1.0)
+    assert m[("51133", "#/ul")] == ("lymphocytes", 0.001)
+    # MIMIC codes blood 'Lymphocytes' in % with LOINC 731-0 (the absolute
+    # count): the unit decides, so it maps to the percentage.
+    assert m[("51244", "%")] == ("lymphocytes_pct", 1.0)
+    assert ("51244", "10^9/l") not in m or m[("51244", "10^9/l")][0] == "lymphocytes"
+    # only blood: ascites albumin and urine creatinine are not features
+    assert not any(c in ("50835", "51082") for c, _ in m)
+    # the one D-dimer row set without a unit stays unmapped
+    cur.execute("SELECT count(*) FROM icu_predict.lab_map WHERE local_code = '51196' AND unit_key = ''")
+    assert cur.fetchone()[0] == 0
+
+
+def test_labs_mapped_by_feature(report):
+    labs = rows("LABEVENTS")
+    per_item = Counter(r["itemid"] for r in labs)
+    mapped = {x["feature"]: x["rows"] for x in report["labs_mapped"]}
+    assert mapped["albumin"] == per_item["50862"]
+    assert mapped["urea"] == per_item["51006"]
+    assert mapped["pao2"] == per_item["50821"]
+    assert mapped["creatinine"] == per_item["50912"]
+    unmapped = {x["local_code"]: x["rows"] for x in report["labs_unmapped"]}
+    assert unmapped["50971"] == per_item["50971"]           # potassium is no feature
+    assert unmapped["51196"] == 3                           # D-dimer remarks without a unit
+
+
+def test_episode_self_check_in_report(report):
+    e = report["icu_episodes"]
+    n = len(rows("ICUSTAYS"))
+    assert e == {"icustays_rows": n, "episodes": n, "matched": n,
+                 "max_los_diff_minutes": e["max_los_diff_minutes"]}
+    assert e["max_los_diff_minutes"] <= 1.0
+
+
+def test_cli_prints_report_and_attribution(dbname):
+    p = subprocess.run([sys.executable, "-m", "model.mimic", "--dsn", f"dbname={dbname}", "--dry-run",
+                        "--replace"], capture_output=True, text=True, cwd=mimic.REPO_ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert mimic.ATTRIBUTION in out
+    assert re.search(r"^admission\s+ADMISSIONS\.csv\s+129\s+129\s+0\s+0$", out, re.M), out
+    assert re.search(r"^lab_result\s+LABEVENTS\.csv\s+61812\s+61812\s+0\s+0$", out, re.M), out
+    assert "rejected rows: 0" in out
+    assert "(dry run: rolled back)" in out
