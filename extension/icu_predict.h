@@ -18,4 +18,26 @@
 extern char *icu_day_timezone;      /* icu_predict.day_timezone: '' = server TimeZone */
 extern char *icu_reference_time;    /* icu_predict.reference_time: '' = now() */
 
+/* ---------------------------------------------------------------------------
+ * Lab panel (panel.c): per-feature statistics of one admission as of a time.
+ * --------------------------------------------------------------------------- */
+typedef struct LabPanel LabPanel;          /* varlena; layout private to panel.c */
+#define DatumGetLabPanelP(X) ((LabPanel *) PG_DETOAST_DATUM(X))
+typedef enum IcuPanelStat {
+    ICU_STAT_LAST, ICU_STAT_PREV, ICU_STAT_FIRST, ICU_STAT_MIN, ICU_STAT_MAX, ICU_STAT_MEAN,
+    ICU_STAT_COUNT, ICU_STAT_REJECTED, ICU_STAT_TREND, ICU_STAT_HOURS_SINCE_LAST
+} IcuPanelStat;
+#define ICU_STAT_NUM 10
+#define ICU_PANEL_MAX_FEATURES 1000        /* features in one panel (and in the catalogue) */
+extern int  icu_panel_stat_from_name(const char *name);   /* "last","prev",...; -1 if unknown */
+extern const char *icu_panel_stat_name(IcuPanelStat stat);
+extern TimestampTz icu_panel_as_of(const LabPanel *p);
+extern int  icu_panel_nfeatures(const LabPanel *p);
+extern const char *icu_panel_feature_name(const LabPanel *p, int index);  /* palloc'd copy */
+extern int  icu_panel_find(const LabPanel *p, const char *feature);     /* index or -1 when the panel has no value for it */
+extern bool icu_panel_value(const LabPanel *p, int index, IcuPanelStat stat, double *out); /* false: not available (e.g. trend with < 2 points, prev with 1 value) */
+extern bool icu_panel_last_at(const LabPanel *p, int index, TimestampTz *out);
+extern bool icu_panel_admission(const LabPanel *p, int64 *admission_id);  /* false if the panel has none */
+extern double icu_panel_trend_window_hours(const LabPanel *p);
+
 #endif							/* ICU_PREDICT_H */
