@@ -94,20 +94,6 @@ COMMENT ON TABLE @extschema@.ward_access IS
 COMMENT ON COLUMN @extschema@.ward_access.role_name IS 'Database role name (a login role or a group role such as a ward team).';
 COMMENT ON COLUMN @extschema@.ward_access.ward IS 'Ward or unit name as in location_stay.unit, or ''*'' for all wards.';
 
-CREATE FUNCTION @extschema@.may_see_ward(ward text)
-RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT EXISTS (
-        SELECT 1
-          FROM @extschema@.ward_access a
-          JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
-         WHERE (a.ward = may_see_ward.ward OR a.ward = '*')
-           AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'));
-END;
-COMMENT ON FUNCTION @extschema@.may_see_ward(text) IS
-    'True when the current user is a member of a role that ward_access maps to this ward (or to ''*''). Mapped roles that no longer exist are ignored.';
-
 -- ---------------------------------------------------------------------------
 -- refresh_log
 -- ---------------------------------------------------------------------------
@@ -140,7 +126,7 @@ COMMENT ON COLUMN @extschema@.refresh_log.patient_status_rows IS 'Rows in patien
 COMMENT ON COLUMN @extschema@.refresh_log.capacity_forecast_rows IS 'Rows in capacity_forecast after the run.';
 COMMENT ON COLUMN @extschema@.refresh_log.model_versions IS 'The model versions that produced the rows (name version, separated by ''; '').';
 COMMENT ON COLUMN @extschema@.refresh_log.error IS 'SQLSTATE and message of the failure; NULL on success.';
-COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'The session user who ran the refresh (e.g. the pg_cron job owner).';
+COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'Who ran the refresh: the role set with SET ROLE, else the session user (e.g. the pg_cron job''s user).';
 
 -- ---------------------------------------------------------------------------
 -- roles

@@ -27,9 +27,12 @@ DECLARE
     v_models    text;
     v_state     text;
     v_msg       text;
+    -- the caller: the role set with SET ROLE, else the session user
+    v_by        text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
+                                 SESSION_USER::text);
 BEGIN
-    v_ref := @extschema@.reference_time();
     BEGIN
+        v_ref := @extschema@.reference_time();
         FOREACH v_view IN ARRAY ARRAY['patient_status', 'capacity_forecast'] LOOP
             IF (SELECT c.relispopulated FROM pg_catalog.pg_class c
                  WHERE c.oid = pg_catalog.format('%I.%I', '@extschema@', v_view)::regclass) THEN
@@ -48,7 +51,7 @@ BEGIN
         INSERT INTO @extschema@.refresh_log
                (started_at, finished_at, succeeded, reference_time, mode, error, run_by)
         VALUES (v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
-                v_state || ': ' || v_msg, SESSION_USER);
+                v_state || ': ' || v_msg, v_by);
         RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
             USING ERRCODE = v_state,
                   HINT = 'The failure is logged in icu_predict.refresh_log.';
@@ -58,7 +61,7 @@ BEGIN
            (started_at, finished_at, succeeded, reference_time, mode,
             patient_status_rows, capacity_forecast_rows, model_versions, run_by)
     VALUES (v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
-            v_ps_rows, v_cf_rows, v_models, SESSION_USER);
+            v_ps_rows, v_cf_rows, v_models, v_by);
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh() IS

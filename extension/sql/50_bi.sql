@@ -30,7 +30,12 @@ CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
            ps.risk::float8                AS icu_risk,
            ps.refreshed_at::timestamptz   AS refreshed_at
       FROM @extschema@.patient_status ps
-     WHERE @extschema@.may_see_ward(ps.ward);
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = ps.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'));
 
 COMMENT ON VIEW icu_bi.patient_status IS
     'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the user is mapped to in icu_predict.ward_access.';

@@ -1,0 +1,129 @@
+-- Contract of the Power BI schema and of refresh(): roles, privileges, the
+-- ward filter, BI-safe column types, comments, and a non-owner refresh.
+BEGIN;
+SELECT plan(31);
+
+SET LOCAL timezone = 'UTC';
+SET LOCAL icu_predict.reference_time = '2020-04-03 08:00+00';
+
+-- ------------------------------------------------------------ objects
+SELECT has_schema('icu_bi');
+SELECT has_role('icu_bi_reader');
+SELECT has_role('icu_refresher');
+SELECT views_are('icu_bi', ARRAY['patient_status', 'capacity_forecast', 'refresh_status'],
+    'icu_bi holds plain views only');
+SELECT materialized_views_are('icu_predict', ARRAY['patient_status', 'capacity_forecast'],
+    'the two materialized views exist');
+SELECT has_index('icu_predict', 'patient_status', 'patient_status_key', 'patient_status has its unique key');
+SELECT index_is_unique('icu_predict', 'patient_status', 'patient_status_key');
+SELECT index_is_unique('icu_predict', 'capacity_forecast', 'capacity_forecast_key');
+
+SELECT is_empty($$
+    SELECT c.table_name || '.' || c.column_name || ' ' || c.data_type
+      FROM information_schema.columns c
+     WHERE c.table_schema = 'icu_bi'
+       AND c.data_type NOT IN ('double precision', 'integer', 'bigint', 'text', 'boolean',
+                               'date', 'timestamp with time zone')$$,
+    'icu_bi columns use BI-safe types only');
+SELECT is_empty($$
+    SELECT c.relname || '.' || a.attname
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+     WHERE c.relnamespace = 'icu_bi'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+       AND coalesce(col_description(c.oid, a.attnum), '') = ''$$,
+    'every icu_bi column has a comment');
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'icu_bi'::regnamespace
+       AND coalesce(obj_description(c.oid, 'pg_class'), '') = ''$$,
+    'every icu_bi view has a comment');
+
+SELECT ok(pg_extension_config_dump_registered, 'ward_access is dumped')
+  FROM (SELECT 'icu_predict.ward_access'::regclass = ANY (e.extconfig) AS pg_extension_config_dump_registered
+          FROM pg_extension e WHERE e.extname = 'icu_predict') x;
+SELECT ok('icu_predict.refresh_log'::regclass = ANY (e.extconfig), 'refresh_log is dumped')
+  FROM pg_extension e WHERE e.extname = 'icu_predict';
+
+SELECT ok((SELECT prosecdef FROM pg_proc WHERE oid = 'icu_predict.refresh'::regproc),
+    'refresh() is SECURITY DEFINER');
+SELECT ok((SELECT proconfig FROM pg_proc WHERE oid = 'icu_predict.refresh'::regproc)
+          = ARRAY['search_path=pg_catalog, pg_temp'],
+    'refresh() pins search_path to pg_catalog, pg_temp');
+
+-- ------------------------------------------------------------ a small hospital
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years) VALUES
+    (901, 'tap-1', '2020-04-01 10:00+00', 70),
+    (902, 'tap-2', '2020-04-02 10:00+00', 60),
+    (903, 'tap-3', '2020-04-02 11:00+00', 50);
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at, ended_at) VALUES
+    (901, 'TAP-W1', 'ward', 'droplet', '2020-04-01 10:00+00', '2020-04-02 12:00+00'),
+    (901, 'TAP-IC', 'icu',  'strict',  '2020-04-02 12:00+00', NULL),
+    (902, 'TAP-W1', 'ward', 'none',    '2020-04-02 10:00+00', NULL),
+    (903, 'TAP-W2', 'ward', 'contact', '2020-04-02 11:00+00', NULL);
+INSERT INTO icu_predict.icu_capacity VALUES ('TAP-IC', '2020-01-01', 4, 6);
+
+CREATE ROLE tap_ward_w1 LOGIN IN ROLE icu_bi_reader;
+CREATE ROLE tap_team_w2 NOLOGIN;
+CREATE ROLE tap_nurse_w2 LOGIN IN ROLE icu_bi_reader, tap_team_w2;
+CREATE ROLE tap_cron LOGIN IN ROLE icu_refresher;
+CREATE ROLE tap_nobody LOGIN;
+INSERT INTO icu_predict.ward_access VALUES ('tap_ward_w1', 'TAP-W1'), ('tap_team_w2', 'TAP-W2');
+
+-- ------------------------------------------------------------ refresh by a non-owner
+SET LOCAL ROLE tap_nobody;
+SELECT throws_ok('CALL icu_predict.refresh()', '42501', NULL,
+    'a role without icu_refresher cannot run refresh()');
+RESET ROLE;
+
+SET LOCAL ROLE tap_cron;
+SELECT lives_ok('CALL icu_predict.refresh()', 'icu_refresher runs refresh() (first run: plain)');
+SELECT lives_ok('CALL icu_predict.refresh()', 'and again (concurrently)');
+SELECT throws_ok('REFRESH MATERIALIZED VIEW icu_predict.patient_status', '42501', NULL,
+    'but cannot refresh the view directly');
+RESET ROLE;
+
+SELECT results_eq($$
+    SELECT mode, succeeded, patient_status_rows, run_by FROM icu_predict.refresh_log
+     WHERE run_by = 'tap_cron' ORDER BY run_id$$,
+    $$VALUES ('plain'::text, true, 7::bigint, 'tap_cron'::text),
+             ('concurrently', true, 7::bigint, 'tap_cron')$$,
+    'both runs are logged: plain, then concurrently, with row counts and the session user');
+
+-- ------------------------------------------------------------ the BI role
+SET LOCAL ROLE tap_ward_w1;
+SELECT throws_ok('SELECT * FROM icu_predict.admission', '42501', NULL,
+    'BI reader cannot read admission');
+SELECT throws_ok('SELECT * FROM icu_predict.lab_result', '42501', NULL,
+    'BI reader cannot read lab_result');
+SELECT throws_ok('SELECT * FROM icu_predict.location_stay', '42501', NULL,
+    'BI reader cannot read location_stay');
+SELECT throws_ok('SELECT * FROM icu_predict.patient_status', '42501', NULL,
+    'BI reader cannot read the materialized view directly');
+SELECT throws_ok('CALL icu_predict.refresh()', '42501', NULL,
+    'BI reader cannot refresh');
+SELECT results_eq($$SELECT admission_id, day_date, ward FROM icu_bi.patient_status ORDER BY 1, 2$$,
+    $$VALUES (901::bigint, '2020-04-01'::date, 'TAP-W1'::text),
+             (902, '2020-04-02', 'TAP-W1'), (902, '2020-04-03', 'TAP-W1')$$,
+    'the W1 manager sees W1 rows only (901 only while it lay on W1)');
+SELECT is((SELECT count(*)::integer FROM icu_bi.capacity_forecast), 30,
+    'capacity is visible to every BI reader (15 days x (unit + total))');
+SELECT is((SELECT last_run_failed FROM icu_bi.refresh_status), false, 'refresh_status readable');
+RESET ROLE;
+
+SET LOCAL ROLE tap_nurse_w2;
+SELECT results_eq($$SELECT DISTINCT ward FROM icu_bi.patient_status$$,
+    $$VALUES ('TAP-W2'::text)$$,
+    'membership through a group role maps the W2 nurse to W2');
+RESET ROLE;
+
+GRANT icu_bi_reader TO tap_nobody;
+SET LOCAL ROLE tap_nobody;
+SELECT is_empty('SELECT * FROM icu_bi.patient_status', 'a BI reader mapped to no ward sees no patients');
+RESET ROLE;
+
+INSERT INTO icu_predict.ward_access VALUES ('tap_nobody', '*');
+SET LOCAL ROLE tap_nobody;
+SELECT is((SELECT count(*)::integer FROM icu_bi.patient_status), 7, 'ward ''*'' shows every ward');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
