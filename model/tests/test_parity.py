@@ -1,0 +1,214 @@
+"""Parity: models trained in Python and scored in SQL give the same numbers.
+
+Trains small models on synthetic rows (sklearn logistic regression with the
+spec's preprocessing, xgboost binary:logistic, xgboost survival:aft with each
+distribution, a linear log-stay model), stores them through model.spec, and
+scores 10,000 rows in SQL (icu_predict.model_predict / model_stay on the raw
+input vectors) and in Python.  Requires |dp| <= 1e-6 for probabilities and a
+relative difference <= 1e-6 for stay predictions; also checks explanations
+(exact linear contributions, TreeSHAP against xgboost's pred_contribs).
+"""
+import io
+import math
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model import spec as S
+
+N = 10_000
+FEATURES = ["crp", "ldh", "d_dimer", "ferritin", "lymphocytes", "neutrophils",
+            "platelets", "creatinine", "urea", "procalcitonin", "troponin_t",
+            "il6", "albumin", "bilirubin", "lactate", "pf_ratio"]
+
+
+def _raw(rng, n):
+    """n rows of 20 raw inputs (16 lab stats + 4 covariates), ~15 % missing labs."""
+    labs = rng.lognormal(mean=2.0, sigma=1.0, size=(n, len(FEATURES)))
+    labs[rng.random(labs.shape) < 0.15] = np.nan
+    age = rng.integers(18, 95, size=n).astype(float)
+    sex = rng.integers(0, 2, size=n).astype(float)
+    sex[rng.random(n) < 0.05] = np.nan
+    hours = rng.uniform(0, 400, size=n)
+    ward = (rng.random(n) < 0.8).astype(float)
+    return np.column_stack([labs, age, sex, hours, ward])
+
+
+def _inputs_linear():
+    ins = [S.panel_input(f, "last", impute=7.0, clip=[0.01, 1e4], transform="log",
+                         missing_indicator=(k % 3 == 0)) for k, f in enumerate(FEATURES)]
+    ins += [S.covariate_input("age_years", impute=65.0),
+            S.covariate_input("sex_male", impute=0.5, missing_indicator=True),
+            S.covariate_input("hours_since_admission", impute=0.0, clip=[0, 1000], transform="log1p"),
+            S.covariate_input("unit_kind_ward", impute=1.0)]
+    return ins
+
+
+def _inputs_trees():
+    return ([S.panel_input(f, "max") for f in FEATURES]
+            + [S.covariate_input(c) for c in ("age_years", "sex_male", "hours_since_admission", "unit_kind_ward")])
+
+
+def _outcome(rng, raw):
+    z = (np.nan_to_num(np.log(raw[:, 0]), nan=1.5) * 0.9 + np.nan_to_num(np.log(raw[:, 1]), nan=2) * 0.4
+         + (raw[:, 16] - 60) / 20 - 3.0)
+    y = (rng.random(raw.shape[0]) < 1 / (1 + np.exp(-z))).astype(int)
+    logstay = 2.2 + 0.3 * np.nan_to_num(np.log(raw[:, 0]), nan=1.5) + (raw[:, 16] - 60) / 80 + rng.normal(0, 0.5, raw.shape[0])
+    return y, logstay
+
+
+def _store_vectors(conn, raw):
+    """Temp table rows(i, x float8[]) with the raw vectors (NULL = missing)."""
+    buf = io.StringIO()
+    for i, row in enumerate(raw):
+        vals = ",".join("NULL" if math.isnan(v) else repr(float(v)) for v in row)
+        buf.write(f"{i}\t{{{vals}}}\n")
+    buf.seek(0)
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS parity_rows")
+        cur.execute("CREATE TABLE parity_rows (i int PRIMARY KEY, x float8[])")
+        cur.copy_from(buf, "parity_rows", columns=("i", "x"))
+
+
+def _sql_column(conn, expr):
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {expr} FROM parity_rows ORDER BY i")
+        return np.array([r[0] for r in cur.fetchall()], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def data(dbname):
+    import psycopg2
+    rng = np.random.default_rng(20260401)
+    raw_train = _raw(rng, 3000)
+    y, logstay = _outcome(rng, raw_train)
+    raw = _raw(rng, N)
+    conn = psycopg2.connect(dbname=dbname)
+    conn.autocommit = True
+    _store_vectors(conn, raw)
+    yield conn, raw_train, y, logstay, raw
+    conn.close()
+
+
+def test_logistic_parity(data):
+    conn, raw_train, y, _, raw = data
+    inputs = _inputs_linear()
+    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.5, max_iter=2000))])
+    pipe.fit(S.preprocess(inputs, raw_train), y)
+    spec = S.linear_spec(inputs, pipe, kind="icu_admission")
+    S.insert_model(conn, "parity_lr", "1", "icu_admission", spec)
+    expected = pipe.predict_proba(S.preprocess(inputs, raw))[:, 1]
+    got = _sql_column(conn, "icu_predict.model_predict('parity_lr', '1', x)")
+    assert got.shape == (N,)
+    assert np.max(np.abs(got - expected)) <= 1e-6
+    # the spread is real: a constant model would not pass this
+    assert expected.std() > 0.05
+    # exact contributions: bias + sum = margin, each equals coef * z (+ indicator)
+    with conn.cursor() as cur:
+        cur.execute("SELECT i, sum(c.contribution), icu_predict.model_margin('parity_lr', '1', x)"
+                    " FROM parity_rows, icu_predict.model_contributions('parity_lr', '1', x) c"
+                    " WHERE i < 200 GROUP BY i, x ORDER BY i")
+        rows = cur.fetchall()
+    margins = np.array([r[2] for r in rows])
+    assert np.max(np.abs(np.array([r[1] for r in rows]) - margins)) < 1e-9
+    assert np.max(np.abs(margins - S.linear_margin(spec, raw[:200]))) < 1e-9
+
+
+def test_xgboost_logistic_parity(data):
+    conn, raw_train, y, _, raw = data
+    inputs = _inputs_trees()
+    dtrain = xgb.DMatrix(raw_train, label=y, missing=np.nan)
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": 5, "eta": 0.3,
+                     "seed": 1, "nthread": 1}, dtrain, num_boost_round=40)
+    S.insert_model(conn, "parity_xgb", "1", "icu_admission", S.xgboost_spec(bst, inputs))
+    dtest = xgb.DMatrix(raw, missing=np.nan)
+    expected = bst.predict(dtest).astype(float)
+    got = _sql_column(conn, "icu_predict.model_predict('parity_xgb', '1', x)")
+    assert np.max(np.abs(got - expected)) <= 1e-6
+    assert expected.std() > 0.05
+
+    # TreeSHAP equals xgboost's pred_contribs (float32 there) and sums to the margin
+    m = 300
+    contribs = bst.predict(xgb.DMatrix(raw[:m], missing=np.nan), pred_contribs=True)
+    margin = bst.predict(xgb.DMatrix(raw[:m], missing=np.nan), output_margin=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT i, array_agg(c.contribution ORDER BY ord)"
+                    " FROM parity_rows, icu_predict.model_contributions('parity_xgb', '1', x)"
+                    "   WITH ORDINALITY AS c(input, contribution, ord)"
+                    " WHERE i < %s GROUP BY i ORDER BY i", (m,))
+        rows = cur.fetchall()
+    sql = np.array([r[1] for r in rows])          # (bias), f0, f1, ...
+    sql_phi, sql_bias = sql[:, 1:], sql[:, 0]
+    assert np.max(np.abs(sql_phi - contribs[:, :-1])) < 1e-4
+    assert np.max(np.abs(sql_bias - contribs[:, -1])) < 1e-4
+    assert np.max(np.abs(sql.sum(axis=1) - margin)) < 1e-4
+    assert np.abs(contribs[:, :-1]).max() > 0.1
+
+
+@pytest.mark.parametrize("dist,sigma", [("normal", 0.6), ("logistic", 0.8), ("extreme", 0.8)])
+def test_xgboost_aft_parity(data, dist, sigma):
+    conn, raw_train, _, logstay, raw = data
+    inputs = _inputs_trees()
+    stay = np.exp(logstay)
+    dtrain = xgb.DMatrix(raw_train, missing=np.nan)
+    dtrain.set_float_info("label_lower_bound", stay)
+    dtrain.set_float_info("label_upper_bound", stay)
+    bst = xgb.train({"objective": "survival:aft", "aft_loss_distribution": dist,
+                     "aft_loss_distribution_scale": sigma, "max_depth": 4, "eta": 0.1,
+                     "seed": 1, "nthread": 1}, dtrain, num_boost_round=60)
+    spec = S.xgboost_spec(bst, inputs)
+    name = f"parity_aft_{dist}"
+    S.insert_model(conn, name, "1", "icu_stay", spec)
+    expected = bst.predict(xgb.DMatrix(raw, missing=np.nan)).astype(float)
+    with conn.cursor() as cur:
+        cur.execute("SELECT (s).location_days, (s).expected_days, (s).median_days, (s).p10_days,"
+                    " (s).p90_days, icu_predict.model_stay_survival(%s, '1', x, 10)"
+                    " FROM (SELECT i, x, icu_predict.model_stay(%s, '1', x) AS s FROM parity_rows) q"
+                    " ORDER BY i", (name, name))
+        got = np.array(cur.fetchall(), dtype=float)
+    assert np.max(np.abs(got[:, 0] / expected - 1)) <= 1e-6
+    assert expected.std() > 0.5
+    d, s = S.stay_params(spec)
+    assert d == dist and abs(s - sigma) < 1e-6
+    ref = S.stay_summary(np.log(got[:, 0]), d, s, t=10.0)
+    for k, key in enumerate(["expected", "median", "p10", "p90"], start=1):
+        assert np.max(np.abs(got[:, k] / ref[key] - 1)) <= 1e-6, key
+    assert np.max(np.abs(got[:, 5] - ref["survival"])) <= 1e-9
+    assert np.all(got[:, 3] < got[:, 2]) and np.all(got[:, 2] < got[:, 4])
+
+
+def test_linear_stay_parity(data):
+    conn, raw_train, _, logstay, raw = data
+    inputs = _inputs_linear()
+    pipe = Pipeline([("scale", StandardScaler()), ("lm", LinearRegression())])
+    pipe.fit(S.preprocess(inputs, raw_train), logstay)
+    resid = logstay - pipe.predict(S.preprocess(inputs, raw_train))
+    spec = S.linear_spec(inputs, pipe, kind="icu_stay",
+                         stay={"distribution": "normal", "sigma": float(resid.std())})
+    S.insert_model(conn, "parity_stay_lm", "1", "icu_stay", spec)
+    mu = pipe.predict(S.preprocess(inputs, raw))
+    ref = S.stay_summary(mu, "normal", float(resid.std()))
+    with conn.cursor() as cur:
+        cur.execute("SELECT (s).location_days, (s).expected_days, (s).median_days, (s).p10_days, (s).p90_days"
+                    " FROM (SELECT i, icu_predict.model_stay('parity_stay_lm', '1', x) AS s"
+                    "       FROM parity_rows) q ORDER BY i")
+        got = np.array(cur.fetchall(), dtype=float)
+    for k, key in enumerate(["location", "expected", "median", "p10", "p90"]):
+        assert np.max(np.abs(got[:, k] / ref[key] - 1)) <= 1e-6, key
+
+
+def test_model_parsed_once_per_backend(data):
+    conn, *_ = data
+    with conn.cursor() as cur:
+        cur.execute("SELECT parses FROM icu_predict.model_cache_stats()")
+        before = cur.fetchone()[0]
+        cur.execute("SELECT sum(icu_predict.model_predict('parity_xgb', '1', x)) FROM parity_rows")
+        cur.execute("SELECT sum(icu_predict.model_predict('parity_xgb', '1', x)) FROM parity_rows")
+        cur.execute("SELECT parses, hits FROM icu_predict.model_cache_stats()")
+        after, hits = cur.fetchone()
+    assert after - before <= 1      # 20,000 rows, at most one parse in this backend
+    assert hits >= 1
