@@ -14,14 +14,16 @@
  * offset .. offset+n-1 (probabilities of lower and higher counts are taken as
  * zero), plus "trimmed": the total probability mass dropped so far.
  *
- * Trimming.  After every convolution step the leading entries are dropped
- * while their summed mass stays below ICU_DEMAND_TRIM (1e-12), and likewise
- * the trailing entries; the offset moves with the left end.  So each step
- * loses less than 2e-12 and the width stays near mean +/- several sd instead
- * of growing to N: a sum over 100k admissions with small p stays narrow.  The
- * mass dropped is added to "trimmed", so every pmf entry, CDF value and
- * exceedance probability is within trimmed_mass() of the exact value.  The pmf
- * is not renormalised.
+ * Trimming.  Working aggregate states drop leading entries while their
+ * summed mass stays below ICU_DEMAND_WORK_TRIM (1e-15), and likewise trailing
+ * entries, but only once at least 32 entries can go at a time (each cut loses
+ * up to the threshold, so batching keeps the total loss small).  A finished
+ * value (final function, plain functions) is cut once more to 1e-12 per tail.
+ * The offset moves with the left end, so the width stays near mean +/- 7 sd
+ * instead of growing to N: a sum over 100k admissions with small p stays a
+ * few hundred entries wide.  Every mass dropped is added to "trimmed", so
+ * every pmf entry, CDF value and exceedance probability is within
+ * trimmed_mass() of the exact value.  The pmf is not renormalised.
  *
  * Aggregate state (internal, in the aggregate memory context): one growing
  * float8 buffer; a Bernoulli step is an in-place convolution from the top

@@ -49,6 +49,10 @@ SELECT (SELECT d FROM demand_unit WHERE unit = 'a')
        OPERATOR(icu_predict.+) (SELECT d FROM demand_unit WHERE unit = 'b') AS plus;
 DROP TABLE demand_unit, demand_pt;
 
+-- As a window aggregate: running demand as patients are added.
+SELECT i, icu_predict.bed_demand(p) OVER (ORDER BY i) AS running
+FROM (VALUES (1, 0.5::float8), (2, 0.5), (3, NULL), (4, 1)) v(i, p) ORDER BY i;
+
 -- Poisson arrivals: mean and variance lambda; added to a distribution.
 SELECT round(icu_predict.mean(d)::numeric, 9) AS mean,
        round(icu_predict.variance(d)::numeric, 8) AS variance,
