@@ -109,10 +109,10 @@ def has_oracle(conn):
 def data_end(conn):
     with conn.cursor() as cur:
         cur.execute(f"""
-            SELECT pg_catalog.greatest(
+            SELECT GREATEST(
                 (SELECT pg_catalog.max(admitted_at) FROM {EXT}.admission),
                 (SELECT pg_catalog.max(discharged_at) FROM {EXT}.admission),
-                (SELECT pg_catalog.max(pg_catalog.greatest(started_at, ended_at))
+                (SELECT pg_catalog.max(GREATEST(started_at, ended_at))
                    FROM {EXT}.location_stay),
                 (SELECT pg_catalog.max(resulted_at) FROM {EXT}.lab_result))""")
         r = cur.fetchone()[0]
@@ -195,7 +195,7 @@ WITH prm AS (
 ), span AS (
     -- ward time to cover: admission until the first ICU arrival, the
     -- discharge or the data end, whichever comes first
-    SELECT k.*, pg_catalog.least(k.icu_at, k.left_at, prm.data_end) AS until
+    SELECT k.*, LEAST(k.icu_at, k.left_at, prm.data_end) AS until
       FROM known k CROSS JOIN prm
 ), series AS (
     -- one pass per admission: lab_panel_series gives the panel as of the end
