@@ -431,7 +431,14 @@ def _lab_summary(cur):
           FROM loaded_lab l LEFT JOIN stg_d_labitems d ON d.itemid = l.local_code
          WHERE l.feature IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1""")
     unmapped = [{"local_code": c, "label": lbl, "rows": n} for c, lbl, n in cur.fetchall()]
-    return mapped, unmapped
+    # The extension's own view of what reaches no feature (whole database).
+    view = None
+    cur.execute("SELECT to_regclass('icu_predict.lab_unmapped') IS NOT NULL")
+    if cur.fetchone()[0]:
+        cur.execute("""SELECT reason, count(*), sum(n_rows) FROM icu_predict.lab_unmapped
+                        GROUP BY reason ORDER BY reason""")
+        view = [{"reason": r, "codes": c, "rows": int(n)} for r, c, n in cur.fetchall()]
+    return mapped, unmapped, view
 
 
 def _episode_check(cur):
@@ -490,7 +497,7 @@ def load(conn, data_dir=DEFAULT_DATA, replace=False, reconcile=True, commit=True
         count = defaultdict(int)
         for r in rejected:
             count[r["file"]] += 1
-        mapped, unmapped = _lab_summary(cur)
+        mapped, unmapped, unmapped_view = _lab_summary(cur)
         report = {
             "data_dir": str(data_dir),
             "tables": [
@@ -512,6 +519,7 @@ def load(conn, data_dir=DEFAULT_DATA, replace=False, reconcile=True, commit=True
             "lab_values": lab_values,
             "labs_mapped": mapped,
             "labs_unmapped": unmapped,
+            "lab_unmapped_view": unmapped_view,
             "lab_units_not_convertible": unconvertible,
             "icu_episodes": _episode_check(cur),
             "attribution": ATTRIBUTION,
@@ -574,6 +582,9 @@ def format_report(rep, verbose=False):
     out.append("  most frequent unmapped local codes:" if not verbose else "  unmapped local codes:")
     for u in top:
         out.append(f"    {u['local_code']:>6} {u['label']:<40} {u['rows']:>6}")
+    if rep["lab_unmapped_view"] is not None:
+        out.append("  icu_predict.lab_unmapped (whole database): " + "; ".join(
+            f"{v['reason']}: {v['rows']} rows, {v['codes']} code/unit pairs" for v in rep["lab_unmapped_view"]))
     e = rep["icu_episodes"]
     out.append("")
     out.append(f"ICU episodes (icu_predict.icu_episode): {e['episodes']}; ICUSTAYS rows: {e['icustays_rows']}; "
