@@ -14,43 +14,111 @@
 CREATE MATERIALIZED VIEW @extschema@.patient_status AS
 WITH ref AS (
     SELECT @extschema@.reference_time() AS t,
-           coalesce(nullif(pg_catalog.current_setting('icu_predict.day_timezone', true), ''),
-                    pg_catalog.current_setting('TimeZone')) AS tz
-), days AS (
-    SELECT a.admission_id, a.patient_id, a.admitted_at,
-           d.day::date AS day_date,
-           (d.day::date - pg_catalog.timezone(ref.tz, a.admitted_at)::date + 1) AS day_of_stay,
-           least(ref.t, pg_catalog.timezone(ref.tz, (d.day::date + 1)::timestamp)) AS as_of,
-           (d.day::date = pg_catalog.timezone(ref.tz, ref.t)::date) AS is_today
-      FROM ref
-      JOIN @extschema@.admission a
-        ON a.admitted_at <= ref.t
+           @extschema@.day_zone() AS tz,
+           @extschema@.capacity_settings() AS pol
+), cur AS (
+    SELECT a.*
+      FROM @extschema@.admission a, ref
+     WHERE a.admitted_at <= ref.t
        AND (a.discharged_at IS NULL OR a.discharged_at > ref.t)
-     CROSS JOIN LATERAL pg_catalog.generate_series(
-               pg_catalog.timezone(ref.tz, a.admitted_at)::date::timestamp,
-               pg_catalog.timezone(ref.tz, ref.t)::date::timestamp,
-               '1 day'::interval) AS d(day)
+), series AS (
+    -- one pass over each admission's labs: a panel per calendar day
+    SELECT a.admission_id,
+           @extschema@.lab_panel_series(a.admission_id, c.feature, c.value, c.resulted_at,
+                                        a.admitted_at, ref.t) AS s
+      FROM ref
+      CROSS JOIN cur a
+      LEFT JOIN @extschema@.lab_canonical c
+        ON c.admission_id = a.admission_id AND c.resulted_at <= ref.t
+     GROUP BY a.admission_id, a.admitted_at, ref.t
+), days AS (
+    SELECT a.admission_id, a.patient_id, a.admitted_at, a.age_years, a.sex,
+           pg_catalog.timezone(ref.tz, a.admitted_at)::date + (u.n - 1)::integer AS day_date,
+           u.n::integer AS day_of_stay,
+           @extschema@.lab_as_of(u.panel) AS as_of,
+           u.panel
+      FROM ref
+      JOIN series sr ON true
+      JOIN cur a ON a.admission_id = sr.admission_id
+     CROSS JOIN LATERAL pg_catalog.unnest(sr.s) WITH ORDINALITY AS u(panel, n)
+), models AS (
+    SELECT (SELECT m FROM @extschema@.model m WHERE m.active AND m.kind = 'icu_admission') AS rm,
+           (SELECT m FROM @extschema@.model m WHERE m.active AND m.kind = 'icu_stay') AS sm
+), scored AS (
+    SELECT d.*, loc.unit, loc.unit_kind, loc.isolation,
+           (models.rm).name AS risk_model, (models.rm).version AS risk_version,
+           (models.sm).name AS stay_model, (models.sm).version AS stay_version,
+           @extschema@.status_model_inputs((models.rm).spec, d.panel, d.age_years, d.sex,
+               pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0, loc.unit_kind) AS risk_inputs,
+           @extschema@.status_model_inputs((models.sm).spec, d.panel, d.age_years, d.sex,
+               pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0, loc.unit_kind) AS stay_inputs
+      FROM days d
+      CROSS JOIN models
+      LEFT JOIN LATERAL (
+            SELECT s.unit, s.unit_kind, s.isolation
+              FROM @extschema@.location_stay s
+             WHERE s.admission_id = d.admission_id
+               AND s.started_at <= d.as_of
+             ORDER BY s.started_at DESC, s.stay_id DESC
+             LIMIT 1) loc ON true
+), predicted AS (
+    SELECT sc.*,
+           @extschema@.model_predict(sc.risk_model, sc.risk_version, sc.risk_inputs) AS risk,
+           @extschema@.model_stay(sc.stay_model, sc.stay_version, sc.stay_inputs) AS stay,
+           (SELECT pg_catalog.string_agg(
+                       pg_catalog.format('%s %s (%s)', x.input,
+                           CASE WHEN x.contribution > 0 THEN 'raises risk' ELSE 'lowers risk' END,
+                           pg_catalog.to_char(x.contribution, 'SG0.00')),
+                       '; ' ORDER BY pg_catalog.abs(x.contribution) DESC, x.input)
+              FROM (SELECT c.input, c.contribution
+                      FROM @extschema@.model_contributions(sc.risk_model, sc.risk_version, sc.risk_inputs) c
+                     WHERE c.input <> '(bias)' AND c.contribution <> 0
+                     ORDER BY pg_catalog.abs(c.contribution) DESC, c.input
+                     LIMIT 3) x) AS reasons
+      FROM scored sc
 )
-SELECT d.admission_id,
-       d.patient_id,
-       d.day_date,
-       d.day_of_stay::integer AS day_of_stay,
-       d.is_today,
-       d.as_of,
-       loc.unit AS ward,
-       loc.unit_kind,
-       loc.isolation,
-       (pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 86400.0)::float8 AS days_in_hospital,
-       NULL::float8 AS risk,
+SELECT p.admission_id,
+       p.patient_id,
+       p.day_date,
+       p.day_of_stay,
+       (p.day_date = pg_catalog.timezone(ref.tz, ref.t)::date) AS is_today,
+       p.as_of,
+       p.unit AS ward,
+       p.unit_kind,
+       p.isolation,
+       (pg_catalog.date_part('epoch', p.as_of - p.admitted_at) / 86400.0)::float8 AS days_in_hospital,
+       @extschema@.lab_value(p.panel, 'crp', 'last') AS crp_last,
+       @extschema@.lab_value(p.panel, 'crp', 'trend') AS crp_trend,
+       @extschema@.lab_value(p.panel, 'ldh', 'last') AS ldh_last,
+       @extschema@.lab_value(p.panel, 'ldh', 'trend') AS ldh_trend,
+       @extschema@.lab_value(p.panel, 'd_dimer', 'last') AS d_dimer_last,
+       @extschema@.lab_value(p.panel, 'd_dimer', 'trend') AS d_dimer_trend,
+       @extschema@.lab_value(p.panel, 'ferritin', 'last') AS ferritin_last,
+       @extschema@.lab_value(p.panel, 'lymphocytes', 'last') AS lymphocytes_last,
+       @extschema@.lab_value(p.panel, 'lymphocytes', 'trend') AS lymphocytes_trend,
+       p.risk,
+       CASE WHEN p.risk IS NULL THEN NULL
+            WHEN p.risk >= (ref.pol).risk_band_high THEN 'high'
+            WHEN p.risk >= (ref.pol).risk_band_medium THEN 'medium'
+            ELSE 'low' END AS risk_band,
+       p.risk - pg_catalog.lag(p.risk) OVER w AS risk_change,
+       CASE WHEN p.risk IS NULL OR pg_catalog.lag(p.risk) OVER w IS NULL THEN NULL
+            WHEN p.risk - pg_catalog.lag(p.risk) OVER w > (ref.pol).course_stable_band THEN 'worsening'
+            WHEN p.risk - pg_catalog.lag(p.risk) OVER w < -(ref.pol).course_stable_band THEN 'improving'
+            ELSE 'stable' END AS course,
+       (p.stay).expected_days AS stay_expected_days,
+       (p.stay).median_days AS stay_median_days,
+       (p.stay).p10_days AS stay_p10_days,
+       (p.stay).p90_days AS stay_p90_days,
+       p.reasons AS top_reasons,
+       p.risk_model || ' ' || p.risk_version AS risk_model_version,
+       p.stay_model || ' ' || p.stay_version AS stay_model_version,
+       p.stay_model, p.stay_version, p.stay_inputs,
+       (SELECT pg_catalog.max(c.resulted_at) FROM @extschema@.lab_canonical c
+         WHERE c.admission_id = p.admission_id AND c.resulted_at <= p.as_of) AS data_time,
        pg_catalog.now() AS refreshed_at
-  FROM days d
-  LEFT JOIN LATERAL (
-        SELECT s.unit, s.unit_kind, s.isolation
-          FROM @extschema@.location_stay s
-         WHERE s.admission_id = d.admission_id
-           AND s.started_at <= d.as_of
-         ORDER BY s.started_at DESC, s.stay_id DESC
-         LIMIT 1) loc ON true
+  FROM predicted p, ref
+WINDOW w AS (PARTITION BY p.admission_id ORDER BY p.day_date)
 WITH NO DATA;
 
 CREATE UNIQUE INDEX patient_status_key ON @extschema@.patient_status (admission_id, day_date);
@@ -68,5 +136,28 @@ COMMENT ON COLUMN @extschema@.patient_status.ward IS 'Ward or unit where the pat
 COMMENT ON COLUMN @extschema@.patient_status.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
 COMMENT ON COLUMN @extschema@.patient_status.isolation IS 'Isolation label of that location stay.';
 COMMENT ON COLUMN @extschema@.patient_status.days_in_hospital IS 'Days from hospital admission to as_of.';
-COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission (active icu_admission model) as of as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.crp_last IS 'Last CRP (mg/L) resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.crp_trend IS 'CRP trend: least-squares slope per day over the panel''s trend window.';
+COMMENT ON COLUMN @extschema@.patient_status.ldh_last IS 'Last LDH (U/L).';
+COMMENT ON COLUMN @extschema@.patient_status.ldh_trend IS 'LDH trend per day.';
+COMMENT ON COLUMN @extschema@.patient_status.d_dimer_last IS 'Last D-dimer (mg/L FEU).';
+COMMENT ON COLUMN @extschema@.patient_status.d_dimer_trend IS 'D-dimer trend per day.';
+COMMENT ON COLUMN @extschema@.patient_status.ferritin_last IS 'Last ferritin (ug/L).';
+COMMENT ON COLUMN @extschema@.patient_status.lymphocytes_last IS 'Last absolute lymphocyte count (10^9/L).';
+COMMENT ON COLUMN @extschema@.patient_status.lymphocytes_trend IS 'Lymphocyte trend per day.';
+COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission from the active icu_admission model as of as_of; NULL without an active model.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_band IS 'low, medium or high by capacity_policy.risk_band_medium / risk_band_high.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_change IS 'Risk minus the risk of the day before (NULL on the first day).';
+COMMENT ON COLUMN @extschema@.patient_status.course IS 'improving, stable or worsening: risk_change against +/- capacity_policy.course_stable_band.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_expected_days IS 'Expected ICU length of stay in days (active icu_stay model).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_median_days IS 'Median ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p10_days IS '10th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p90_days IS '90th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.top_reasons IS 'Up to three inputs that move the risk most, with their signed contribution to the log-odds.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model_version IS 'Name and version of the risk model.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model_version IS 'Name and version of the length-of-stay model.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model IS 'Stay model name (capacity_forecast scores S(t) with it).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_version IS 'Stay model version.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_inputs IS 'The stay model''s input vector for this row (capacity_forecast evaluates S(t) on it).';
+COMMENT ON COLUMN @extschema@.patient_status.data_time IS 'Result time of the latest lab in the row''s panel (NULL without labs).';
 COMMENT ON COLUMN @extschema@.patient_status.refreshed_at IS 'When the view was last refreshed.';

@@ -41,19 +41,6 @@
 --   'hold'       otherwise; 'no capacity data' when icu_capacity has no row
 --                for the unit on that day.
 
--- stay_survival_curve(admission_id, as_of, x[]): S(x_i) for the admission's
--- ICU length-of-stay distribution as predicted by the active stay model from
--- what was known at as_of.  NULL elements where no stay model is active.
-CREATE FUNCTION @extschema@.stay_survival_curve(admission_id bigint, as_of timestamptz, x float8[])
-RETURNS float8[]
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT pg_catalog.array_agg(NULL::float8 ORDER BY u.i)
-      FROM pg_catalog.unnest(stay_survival_curve.x) WITH ORDINALITY AS u(v, i);
-END;
-COMMENT ON FUNCTION @extschema@.stay_survival_curve(bigint, timestamptz, float8[]) IS
-    'P(ICU stay > x days) for each x, from the active ICU length-of-stay model applied to the admission as known at as_of. Used by capacity_forecast.';
-
 CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
 WITH ref AS (
     SELECT @extschema@.reference_time() AS t,
@@ -66,7 +53,8 @@ WITH ref AS (
     SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
 ), today AS (
     -- today's row of every current admission
-    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.risk, ps.as_of
+    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.risk, ps.as_of,
+           ps.stay_model, ps.stay_version, ps.stay_inputs
       FROM @extschema@.patient_status ps, ref
      WHERE ps.day_date = ref.ref_date
 ), cap AS (
@@ -91,7 +79,7 @@ WITH ref AS (
       FROM units u
       LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
 ), icu_now AS (
-    SELECT t.admission_id, t.ward AS unit,
+    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_inputs,
            coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
       FROM today t
       CROSS JOIN ref
@@ -111,14 +99,16 @@ WITH ref AS (
       FROM icu_now i
       CROSS JOIN ref
       CROSS JOIN LATERAL (
-            SELECT @extschema@.stay_survival_curve(i.admission_id, ref.t,
-                       ARRAY(SELECT i.spent + g FROM pg_catalog.generate_series(0, 14) g)::float8[]) AS s) curve
+            SELECT ARRAY(SELECT @extschema@.model_stay_survival(i.stay_model, i.stay_version,
+                                                                i.stay_inputs, i.spent + g)
+                           FROM pg_catalog.generate_series(0, 14) g ORDER BY g) AS s) curve
       CROSS JOIN horizon h
 ), s0 AS (
     -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
     SELECT t.admission_id, t.unit_kind, t.risk,
-           @extschema@.stay_survival_curve(t.admission_id, ref.t,
-               ARRAY(SELECT g + 0.5 FROM pg_catalog.generate_series(0, 13) g)::float8[]) AS s
+           ARRAY(SELECT @extschema@.model_stay_survival(t.stay_model, t.stay_version,
+                                                        t.stay_inputs, g + 0.5)
+                   FROM pg_catalog.generate_series(0, 13) g ORDER BY g) AS s
       FROM today t, ref
 ), ward_p AS (
     SELECT w.admission_id, h.d,

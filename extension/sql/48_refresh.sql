@@ -45,7 +45,10 @@ BEGIN
         END LOOP;
         SELECT pg_catalog.count(*) INTO v_ps_rows FROM @extschema@.patient_status;
         SELECT pg_catalog.count(*) INTO v_cf_rows FROM @extschema@.capacity_forecast;
-        v_models := NULL;  -- TODO(stage 2): model versions from patient_status
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.stay_model_version)) AS x(v)
+         WHERE v IS NOT NULL;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
         INSERT INTO @extschema@.refresh_log

@@ -27,7 +27,27 @@ CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
            ps.unit_kind::text             AS unit_kind,
            ps.isolation::text             AS isolation,
            ps.days_in_hospital::float8    AS days_in_hospital,
+           ps.crp_last::float8            AS crp_last,
+           ps.crp_trend::float8           AS crp_trend_per_day,
+           ps.ldh_last::float8            AS ldh_last,
+           ps.ldh_trend::float8           AS ldh_trend_per_day,
+           ps.d_dimer_last::float8        AS d_dimer_last,
+           ps.d_dimer_trend::float8       AS d_dimer_trend_per_day,
+           ps.ferritin_last::float8       AS ferritin_last,
+           ps.lymphocytes_last::float8    AS lymphocytes_last,
+           ps.lymphocytes_trend::float8   AS lymphocytes_trend_per_day,
            ps.risk::float8                AS icu_risk,
+           ps.risk_band::text             AS risk_band,
+           ps.risk_change::float8         AS risk_change,
+           ps.course::text                AS course,
+           ps.stay_expected_days::float8  AS icu_stay_expected_days,
+           ps.stay_median_days::float8    AS icu_stay_median_days,
+           ps.stay_p10_days::float8       AS icu_stay_p10_days,
+           ps.stay_p90_days::float8       AS icu_stay_p90_days,
+           ps.top_reasons::text           AS top_reasons,
+           ps.risk_model_version::text    AS risk_model_version,
+           ps.stay_model_version::text    AS stay_model_version,
+           ps.data_time::timestamptz      AS data_time,
            ps.refreshed_at::timestamptz   AS refreshed_at
       FROM @extschema@.patient_status ps
      WHERE EXISTS (
@@ -49,7 +69,27 @@ COMMENT ON COLUMN icu_bi.patient_status.ward IS 'Ward or unit where the patient 
 COMMENT ON COLUMN icu_bi.patient_status.unit_kind IS 'ward, icu, mc, ed, or, other.';
 COMMENT ON COLUMN icu_bi.patient_status.isolation IS 'Isolation label: none, droplet, contact, airborne, strict, unknown.';
 COMMENT ON COLUMN icu_bi.patient_status.days_in_hospital IS 'Days since hospital admission.';
+COMMENT ON COLUMN icu_bi.patient_status.crp_last IS 'Last CRP, mg/L.';
+COMMENT ON COLUMN icu_bi.patient_status.crp_trend_per_day IS 'CRP change per day (recent trend).';
+COMMENT ON COLUMN icu_bi.patient_status.ldh_last IS 'Last LDH, U/L.';
+COMMENT ON COLUMN icu_bi.patient_status.ldh_trend_per_day IS 'LDH change per day.';
+COMMENT ON COLUMN icu_bi.patient_status.d_dimer_last IS 'Last D-dimer, mg/L FEU.';
+COMMENT ON COLUMN icu_bi.patient_status.d_dimer_trend_per_day IS 'D-dimer change per day.';
+COMMENT ON COLUMN icu_bi.patient_status.ferritin_last IS 'Last ferritin, ug/L.';
+COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_last IS 'Last lymphocyte count, 10^9/L.';
+COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_trend_per_day IS 'Lymphocyte change per day.';
 COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of the risk since the day before.';
+COMMENT ON COLUMN icu_bi.patient_status.course IS 'improving, stable or worsening (risk against the day before).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_expected_days IS 'Expected ICU length of stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_median_days IS 'Median ICU length of stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p10_days IS 'ICU length of stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p90_days IS 'ICU length of stay, 90th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.top_reasons IS 'The inputs that move the risk most, in words, with their signed contribution.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_version IS 'Risk model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_model_version IS 'Length-of-stay model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.data_time IS 'Time of the latest lab result used.';
 COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
 
 CREATE VIEW icu_bi.capacity_forecast AS
