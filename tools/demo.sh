@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The demo command (`make demo`): install missing packages, build and install
+# icu_predict, start a local PostgreSQL cluster that keeps running afterwards
+# (unless PGHOST/PGPORT name a server), create database icu_demo with the
+# extension, load the synthetic cohort and print the result sections.
+#
+# Settings (environment):
+#   PGHOST/PGPORT/PGUSER     use this server instead of a local demo cluster
+#                            (needs a role that may CREATE DATABASE and CREATE EXTENSION)
+#   ICU_DEMO_PORT            port of the local demo cluster (default 5439)
+#   ICU_DEMO_DB              database name (default icu_demo; dropped and re-created)
+#   ICU_DEMO_ADMISSIONS      cohort size (default 1000)
+#   ICU_DEMO_SEED            cohort seed (default 42)
+#   ICU_DEMO_END_DATE        YYYY-MM-DD end of the data (default: today, UTC)
+#
+# Rerunning is safe: the cluster is reused, the database re-created.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=/usr/bin/python3
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+DB=${ICU_DEMO_DB:-icu_demo}
+PORT=${ICU_DEMO_PORT:-5439}
+ADMISSIONS=${ICU_DEMO_ADMISSIONS:-1000}
+SEED=${ICU_DEMO_SEED:-42}
+END_DATE=${ICU_DEMO_END_DATE:-$(date -u +%F)}
+SUDO=
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo
+
+say() { printf '\n== %s\n' "$*"; }
+
+# ---------------------------------------------------------------------------
+# setup steps
+# ---------------------------------------------------------------------------
+step_packages() {
+  tools/install-deps.sh
+}
+
+step_build() {
+  say "build and install icu_predict"
+  make -s PG_CONFIG="$PG_CONFIG"
+  # The same lock as tools/with-cluster.sh, so that the install does not
+  # overwrite files under a running test; held only for the install (the
+  # lock's file descriptor must not leak into the long-lived server below).
+  (
+    flock 9
+    if [ -w "$($PG_CONFIG --pkglibdir)" ]; then
+      make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+    else
+      $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+    fi
+  ) 9>>"${TMPDIR:-/tmp}/icu_predict.install.lock"
+}
+
+# A cluster that outlives the demo: as root a Debian cluster "15/icu_demo"
+# (pg_createcluster, runs as postgres, with a superuser role for the caller);
+# otherwise initdb in /tmp/icu_demo_pg-$USER.
+step_cluster() {
+  if [ -n "${PGHOST:-}${PGPORT:-}" ]; then
+    say "using the server in PGHOST/PGPORT (${PGHOST:-local socket}:${PGPORT:-5432})"
+    return
+  fi
+  local preload=(-c shared_preload_libraries=pg_cron -c cron.database_name="$DB")
+  if [ "$(id -u)" -eq 0 ]; then
+    if ! pg_lsclusters -h 2>/dev/null | awk '$1 == "15" && $2 == "icu_demo"' | grep -q .; then
+      say "create PostgreSQL cluster 15/icu_demo on port $PORT"
+      pg_createcluster 15 icu_demo -p "$PORT" \
+        -o shared_preload_libraries=pg_cron -o cron.database_name="$DB" >/dev/null
+    fi
+    PORT=$(pg_lsclusters -h | awk '$1 == "15" && $2 == "icu_demo" {print $3}')
+    pg_lsclusters -h | awk '$1 == "15" && $2 == "icu_demo" {print $4}' | grep -q online \
+      || pg_ctlcluster 15 icu_demo start
+    runuser -u postgres -- psql -X -q -p "$PORT" -d postgres -v ON_ERROR_STOP=1 -c \
+      "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'root') THEN CREATE ROLE root SUPERUSER LOGIN; END IF; END\$\$" >/dev/null
+    export PGHOST=/var/run/postgresql PGPORT=$PORT PGUSER=root
+    CONNECT="psql -h /var/run/postgresql -p $PORT -d $DB    (as root; or: sudo -u postgres psql -p $PORT -d $DB)"
+  else
+    local dir=/tmp/icu_demo_pg-$(id -un) bin
+    bin=$($PG_CONFIG --bindir)
+    if [ ! -f "$dir/PG_VERSION" ]; then
+      say "create PostgreSQL cluster in $dir on port $PORT"
+      "$bin/initdb" -D "$dir" -A trust -U "$(id -un)" >/dev/null
+    fi
+    if ! "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+      "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+        -o "-p $PORT -k $dir -c listen_addresses='' ${preload[*]}" start >/dev/null
+    fi
+    export PGHOST=$dir PGPORT=$PORT PGUSER=$(id -un)
+    CONNECT="psql -h $dir -p $PORT -d $DB    (stop: $bin/pg_ctl -D $dir stop)"
+  fi
+}
+
+step_database() {
+  say "database $DB (re-created) with CREATE EXTENSION icu_predict CASCADE"
+  PGOPTIONS='-c client_min_messages=warning' psql -X -q -d postgres -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" -c "CREATE DATABASE \"$DB\"" >/dev/null
+  psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION icu_predict CASCADE" 2>&1 | grep -v NOTICE || true
+  psql -X -q -d "$DB" -tAc "SELECT 1 FROM pg_extension WHERE extname = 'icu_predict'" | grep -q 1
+}
+
+step_cohort() {
+  say "synthetic cohort: $ADMISSIONS admissions, seed $SEED, data up to $END_DATE 00:00 UTC"
+  PGDATABASE=$DB $PY -m model cohort --admissions "$ADMISSIONS" --seed "$SEED" --end-date "$END_DATE"
+}
+
+# ---------------------------------------------------------------------------
+# output sections: each prints one result table.  Add new ones to SECTIONS.
+# ---------------------------------------------------------------------------
+q() { psql -X -d "$DB" -v ON_ERROR_STOP=1 -P pager=off -P footer=off "$@"; }
+
+section_current_admissions() {
+  say "current admissions (patients in hospital at the end of the data)"
+  q -c "
+    SELECT a.patient_id                          AS patient,
+           s.unit                                AS ward,
+           s.unit_kind                           AS kind,
+           s.isolation,
+           to_char(a.admitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS admitted_utc,
+           round((extract(epoch FROM now() - a.admitted_at) / 86400)::numeric, 1) AS days_in_hospital,
+           round(crp.value::numeric, 0)          AS latest_crp_mg_l,
+           to_char(crp.resulted_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') AS crp_resulted_utc
+      FROM icu_predict.admission a
+      JOIN icu_predict.location_stay s
+        ON s.admission_id = a.admission_id AND s.ended_at IS NULL
+      LEFT JOIN LATERAL (
+            SELECT r.value * m.factor + m.\"offset\" AS value, r.resulted_at
+              FROM icu_predict.lab_result r
+              JOIN icu_predict.lab_map m
+                ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)
+             WHERE r.admission_id = a.admission_id AND m.feature = 'crp' AND r.value IS NOT NULL
+             ORDER BY r.resulted_at DESC LIMIT 1) crp ON true
+     WHERE a.discharged_at IS NULL
+     ORDER BY s.unit_kind = 'icu' DESC, s.unit, a.admitted_at"
+  q -c "
+    SELECT s.unit, s.unit_kind AS kind, count(*) AS patients,
+           c.staffed_beds, c.surge_beds
+      FROM icu_predict.location_stay s
+      LEFT JOIN LATERAL (SELECT staffed_beds, surge_beds FROM icu_predict.icu_capacity c
+                          WHERE c.unit = s.unit ORDER BY valid_from DESC LIMIT 1) c ON true
+     WHERE s.ended_at IS NULL
+     GROUP BY s.unit, s.unit_kind, c.staffed_beds, c.surge_beds
+     ORDER BY s.unit_kind = 'icu' DESC, s.unit"
+}
+
+section_connect() {
+  say "connect"
+  echo "  $CONNECT"
+  echo "  e.g.  SELECT * FROM icu_predict.admission WHERE discharged_at IS NULL;"
+}
+
+SECTIONS=(
+  section_current_admissions
+  # add further result sections here (panel, risk, forecast, ...)
+  section_connect
+)
+
+# ---------------------------------------------------------------------------
+CONNECT="psql -d $DB    (with your PGHOST/PGPORT)"
+step_packages
+step_build
+step_cluster
+step_database
+step_cohort
+for s in "${SECTIONS[@]}"; do "$s"; done
