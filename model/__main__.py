@@ -1,10 +1,12 @@
 """Command line: /usr/bin/python3 -m model <command> ...
 
 Commands:
-  cohort   generate the synthetic cohort and load it (COPY) and/or write CSV files
+  cohort         generate the synthetic cohort and load it (COPY) and/or write CSV files
+  train, deploy, default-model   see model/cli_train.py
 
 Each command is a function taking the parsed arguments; add new ones to
-COMMANDS with a function that declares its arguments.
+COMMANDS (with a function that declares its arguments) or, like
+cli_train, through an add_subcommands(sub) hook that sets func.
 """
 from __future__ import annotations
 
@@ -91,10 +93,14 @@ COMMANDS = {
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m model", description="icu_predict model tools")
     sub = ap.add_subparsers(dest="command", required=True)
-    for name, (args_fn, _, help_) in COMMANDS.items():
-        args_fn(sub.add_parser(name, help=help_, description=help_))
+    for name, (args_fn, fn, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        args_fn(p)
+        p.set_defaults(func=fn)
+    from . import cli_train            # train, deploy, default-model
+    cli_train.add_subcommands(sub)
     a = ap.parse_args(argv)
-    return COMMANDS[a.command][1](a) or 0
+    return a.func(a) or 0
 
 
 if __name__ == "__main__":
