@@ -59,7 +59,7 @@ DESCRIPTIONS = {
 RISK_STATS = ("last", "max", "trend")
 #: Covariates offered to the risk models (names as in docs/model-spec.md).
 RISK_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
-STAY_STATS = ("last", "max")
+STAY_STATS = ("last",)
 STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 
 EXT = "icu_predict"

@@ -1,0 +1,220 @@
+"""Training against a server: the quality gate on the 1k synthetic cohort,
+scores of the deployed model computed by the database, deploy/rollback round
+trip, and bad input (clear message, exit 2, nothing deployed)."""
+import json
+import os
+import uuid
+
+import numpy as np
+import psycopg2
+import pytest
+
+from model import deploy as D
+from model import load, synth
+from model import metrics as M
+from model import tasks as T
+from model import train as TR
+
+# Thresholds for the 1k cohort (about 1,500 validation patient-days with
+# ~60 events): the DeLong standard error of the AUROC is ~0.025 there and
+# the calibration slope's about 0.2, so the gate of the 100k cohort
+# (0.03 and 0.9-1.1) is widened by about two standard errors.
+AUROC_MARGIN_1K = 0.06
+SLOPE_RANGE_1K = (0.6, 1.6)
+
+
+def _newdb(extension=True):
+    name = "icu_train_" + uuid.uuid4().hex[:8]
+    admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    if extension:
+        c = psycopg2.connect(dbname=name)
+        c.autocommit = True
+        with c.cursor() as cur:
+            cur.execute("CREATE EXTENSION icu_predict CASCADE")
+        c.close()
+    return name
+
+
+def _dropdb(name):
+    admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="module")
+def db1k():
+    name = _newdb()
+    c = psycopg2.connect(dbname=name)
+    load.load(synth.generate(1000, 42), c)
+    c.close()
+    yield name
+    _dropdb(name)
+
+
+def _models(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT name, version, kind, active FROM icu_predict.model "
+                    "WHERE version NOT LIKE 'synthetic-%' ORDER BY model_id")
+        return cur.fetchall()
+
+
+def sql_scores(conn, name, version, X):
+    """Score raw input rows with the deployed model in the database."""
+    payload = json.dumps([[None if np.isnan(v) else float(v) for v in row] for row in X])
+    with conn.cursor() as cur:
+        cur.execute("""
+            SELECT icu_predict.model_predict(%s, %s,
+                     ARRAY(SELECT CASE WHEN pg_catalog.jsonb_typeof(e) = 'null' THEN NULL
+                                       ELSE (e #>> '{}')::float8 END
+                             FROM pg_catalog.jsonb_array_elements(t.r) WITH ORDINALITY AS q(e, k)
+                            ORDER BY q.k))
+              FROM pg_catalog.jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS t(r, ord)
+             ORDER BY t.ord""", (name, version, payload))
+        return np.array([r[0] for r in cur.fetchall()], dtype=float)
+
+
+def test_quality_gate_on_1k_cohort_with_database_scores(db1k, tmp_path):
+    conn = psycopg2.connect(dbname=db1k)
+    try:
+        res = TR.run(conn, str(tmp_path / "card"), version="gate", deploy=True, activate=True)
+        risk = [m for m in res["models"] if m["kind"] == "icu_admission"][0]
+        # rebuild the validation rows and score them with the DEPLOYED model, in SQL
+        end = T.data_end(conn)
+        inputs = T.risk_inputs(conn)
+        rows = T.risk_rows(conn, 48, inputs, end)
+        _, va, _ = TR.temporal_split(rows, 0.7)
+        X = rows[[T.input_name(i) for i in inputs]].to_numpy(float)[va]
+        y = rows["label"].to_numpy(float)[va]
+        p_sql = sql_scores(conn, risk["name"], risk["version"], X)
+        orc = T.oracle_scores(conn, rows.loc[va, "admission_id"])
+    finally:
+        conn.close()
+    assert len(y) > 500 and y.sum() > 20
+    # the numbers on the card are the deployed model's numbers
+    card_auc = res["risk"]["icu_48h"][res["risk"]["icu_48h"]["proposed"]]["auroc"]
+    auc = M.auroc(y, p_sql)
+    assert auc == pytest.approx(card_auc, abs=1e-6)
+    oracle_auc = M.auroc(y, orc)
+    assert auc >= oracle_auc - AUROC_MARGIN_1K, (auc, oracle_auc)
+    _, slope = M.calibration_intercept_slope(y, p_sql)
+    assert SLOPE_RANGE_1K[0] <= slope <= SLOPE_RANGE_1K[1], slope
+    text = (tmp_path / "card" / "README.md").read_text()
+    assert text.splitlines()[0].startswith("**Trained on synthetic data")
+    assert "oracle (true risk)" in text and "calibration slope" in text
+    for png in ("roc.png", "calibration.png", "decision_curve.png", "stay_calibration.png"):
+        assert (tmp_path / "card" / png).stat().st_size > 5000
+    s = res["stay"][res["stay"]["proposed"]]
+    assert s["concordance"] > 0.55
+    assert 0.5 < s["p10_p90_coverage_ipcw"] < 0.95
+
+
+def test_deploy_without_activate_then_rollback_round_trip(db1k, tmp_path):
+    conn = psycopg2.connect(dbname=db1k)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, version FROM icu_predict.model "
+                        "WHERE kind = 'icu_admission' AND active")
+            before = cur.fetchone()
+        conn.commit()
+        res = TR.run(conn, str(tmp_path / "c2"), horizons=("48h",), version="v2", deploy=True)
+        names = {m["kind"]: m["name"] for m in res["models"]}
+        rows = _models(conn)
+        assert (names["icu_admission"], "v2", "icu_admission", False) in rows   # inserted, not active
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            assert cur.fetchone() == before
+            cur.execute("SELECT icu_predict.deploy(%s, 'v2')", (names["icu_admission"],))
+            cur.execute("SELECT version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            assert cur.fetchone()[0] == "v2"
+        conn.commit()
+        D.rollback(conn, "icu_admission")
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            assert cur.fetchone() == before
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_deploy_is_all_or_nothing(db1k, tmp_path):
+    conn = psycopg2.connect(dbname=db1k)
+    try:
+        n0 = len(_models(conn))
+        conn.commit()
+        good = {"name": "atomic_ok", "version": "1", "kind": "icu_admission",
+                "spec": {"format": "linear", "link": "logit", "intercept": 0.0,
+                         "inputs": [{"covariate": "age_years", "impute": 60, "coef": 0.1}]}}
+        bad = dict(good, name="atomic_bad",
+                   spec=dict(good["spec"], inputs=[{"feature": "no_such_lab", "stat": "last",
+                                                    "impute": 1, "coef": 1}]))
+        with pytest.raises(psycopg2.Error):
+            D.deploy_models(conn, [good, bad], activate=True)
+        assert len(_models(conn)) == n0
+    finally:
+        conn.close()
+
+
+def test_feature_with_all_values_missing(db1k, tmp_path, capsys):
+    conn = psycopg2.connect(dbname=db1k)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT name FROM icu_predict.feature f WHERE NOT EXISTS "
+                    "(SELECT 1 FROM icu_predict.lab_map m WHERE m.feature = f.name) LIMIT 1")
+        feat = cur.fetchone()[0]
+        cur.execute("INSERT INTO icu_predict.lab_map (local_code, unit, feature) "
+                    "VALUES ('NEVER_SENT', '', %s)", (feat,))
+    n0 = len(_models(conn))
+    try:
+        rc = TR.main(["--dbname", db1k, "--out", str(tmp_path / "c"), "--deploy", "--activate"])
+        err = capsys.readouterr().err
+        assert rc == 2
+        assert f"input {feat}:last is missing in every training row" in err
+        assert "Traceback" not in err
+        assert len(_models(conn)) == n0
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM icu_predict.lab_map WHERE local_code = 'NEVER_SENT'")
+        conn.close()
+
+
+def test_database_without_extension(tmp_path, capsys):
+    name = _newdb(extension=False)
+    try:
+        rc = TR.main(["--dbname", name, "--out", str(tmp_path / "c")])
+        err = capsys.readouterr().err
+        assert rc == 2 and "no icu_predict extension" in err and "Traceback" not in err
+    finally:
+        _dropdb(name)
+
+
+def test_empty_cohort(tmp_path, capsys):
+    name = _newdb()
+    try:
+        rc = TR.main(["--dbname", name, "--out", str(tmp_path / "c"), "--deploy"])
+        err = capsys.readouterr().err
+        assert rc == 2 and "cohort is empty" in err
+    finally:
+        _dropdb(name)
+
+
+def test_cohort_without_icu_events(tmp_path, capsys):
+    name = _newdb()
+    try:
+        c = psycopg2.connect(dbname=name)
+        load.load(synth.generate(300, 7), c)
+        c.autocommit = True
+        with c.cursor() as cur:
+            cur.execute("DELETE FROM icu_predict.location_stay WHERE unit_kind = 'icu'")
+        rc = TR.main(["--dbname", name, "--out", str(tmp_path / "c"), "--deploy", "--activate"])
+        err = capsys.readouterr().err
+        assert rc == 2 and "ICU admissions among" in err and "no ICU events" in err
+        assert _models(c) == []
+        c.close()
+    finally:
+        _dropdb(name)
