@@ -1,0 +1,133 @@
+-- The model runtime on lab panels and admission covariates (C: model_panel.c),
+-- and the analyst's predict(admission_id, as_of).  Docs: docs/model-runtime.md.
+-- model_name NULL = the active model of the kind; model_version NULL = the
+-- active version of model_name.
+
+CREATE FUNCTION @extschema@.risk(
+    panel                 @extschema@.lab_panel,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_risk'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, float8, text, float8, text, text, text) IS
+    'Probability of ICU admission (0..1) for a lab panel and covariates, by the active icu_admission model (or the one named). NULL panel = no labs; NULL covariates are missing (imputed); NaN covariates raise 22023; unknown model 42704.';
+
+CREATE FUNCTION @extschema@.length_of_stay(
+    panel                 @extschema@.lab_panel,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS @extschema@.stay_estimate
+AS 'MODULE_PATHNAME', 'icu_model_length_of_stay'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.length_of_stay(@extschema@.lab_panel, float8, text, float8, text, text, text) IS
+    'ICU length-of-stay distribution (expected, median, P10, P90 days and the model version) by the active icu_stay model (or the one named).';
+
+CREATE FUNCTION @extschema@.stay_survival(
+    panel                 @extschema@.lab_panel,
+    t_days                float8,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_stay_survival'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stay_survival(@extschema@.lab_panel, float8, float8, text, float8, text, text, text) IS
+    'S(t) = P(ICU stay > t_days) by the active icu_stay model (or the one named); 1 for t_days <= 0.';
+
+CREATE FUNCTION @extschema@.explain(
+    panel                 @extschema@.lab_panel,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL,
+    kind                  text   DEFAULT 'icu_admission',
+    top                   integer DEFAULT 5)
+RETURNS TABLE (rank integer, input text, value float8, contribution float8, model_version text)
+AS 'MODULE_PATHNAME', 'icu_model_explain'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION @extschema@.explain(@extschema@.lab_panel, float8, text, float8, text, text, text, text, integer) IS
+    'The top inputs by absolute contribution to the margin (log-odds for risk, log-days for stay), signed: exact for linear models, TreeSHAP for xgboost. value is the raw input (NULL when missing and imputed).';
+
+CREATE FUNCTION @extschema@.predict(admission_id bigint, as_of timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (
+    risk               float8,
+    risk_band          text,
+    expected_stay_days float8,
+    stay_p10_days      float8,
+    stay_p90_days      float8,
+    top_reasons        text,
+    risk_model_version text,
+    stay_model_version text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a      record;
+    p      @extschema@.lab_panel;
+    ukind  text;
+    hrs    float8;
+    r      float8;
+    s      @extschema@.stay_estimate;
+    medium float8 := 0.10;
+    high   float8 := 0.30;
+    rv     text;
+    reasons text;
+BEGIN
+    SELECT x.admission_id, x.admitted_at, x.age_years, x.sex INTO a
+      FROM @extschema@.admission x WHERE x.admission_id = predict.admission_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'admission % does not exist', predict.admission_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF predict.as_of IS NULL OR predict.as_of < a.admitted_at THEN
+        RAISE EXCEPTION 'as_of % is before admission % began (%)', predict.as_of, a.admission_id, a.admitted_at
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    p := @extschema@.lab_panel_at(a.admission_id, predict.as_of);
+    SELECT ls.unit_kind INTO ukind
+      FROM @extschema@.location_stay ls
+     WHERE ls.admission_id = a.admission_id AND ls.started_at <= predict.as_of
+     ORDER BY ls.started_at DESC, ls.stay_id DESC LIMIT 1;
+    hrs := extract(epoch FROM predict.as_of - a.admitted_at) / 3600.0;
+
+    r := @extschema@.risk(p, a.age_years::float8, a.sex, hrs, ukind);
+    SELECT m.version INTO rv FROM @extschema@.model m WHERE m.kind = 'icu_admission' AND m.active;
+    BEGIN
+        SELECT c.risk_band_medium, c.risk_band_high INTO STRICT medium, high
+          FROM @extschema@.capacity_policy c;
+    EXCEPTION WHEN no_data_found OR undefined_table OR too_many_rows THEN
+        NULL;               -- keep the defaults 0.10 / 0.30
+    END;
+    SELECT string_agg(format('%s%s (%s%s)', e.input,
+                             CASE WHEN e.value IS NULL THEN ' missing' ELSE '=' || round(e.value::numeric, 2)::text END,
+                             CASE WHEN e.contribution >= 0 THEN '+' ELSE '' END,
+                             round(e.contribution::numeric, 2)),
+                      '; ' ORDER BY e.rank)
+      INTO reasons
+      FROM @extschema@.explain(p, a.age_years::float8, a.sex, hrs, ukind, top => 3) e;
+
+    IF EXISTS (SELECT 1 FROM @extschema@.model m WHERE m.kind = 'icu_stay' AND m.active) THEN
+        s := @extschema@.length_of_stay(p, a.age_years::float8, a.sex, hrs, ukind);
+    END IF;
+
+    RETURN QUERY SELECT r,
+        CASE WHEN r >= high THEN 'high' WHEN r >= medium THEN 'medium' ELSE 'low' END,
+        s.expected_days, s.p10_days, s.p90_days, reasons, rv, s.model_version;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.predict(bigint, timestamptz) IS
+    'For analysts: risk of ICU admission of one admission as of a time (labs resulted by then, covariates from admission and location_stay), its band (capacity_policy thresholds), expected ICU stay with P10-P90 (NULL without an active icu_stay model), the top 3 reasons and the model versions.';
