@@ -1,0 +1,105 @@
+-- patient_status and capacity_forecast on a hand-made hospital whose
+-- numbers are computed by hand below.
+--
+-- Models (exact by construction):
+--   risk  = 1 / (1 + exp(-crp/100))          (crp missing -> 0 -> risk 0.5)
+--   stay  : log(stay) = mu + Z, Z extreme, sigma 1, exp(mu) = L = 1/ln 2,
+--           so S(t) = exp(-t/L) = 2^-t  (memoryless), E = L = 1.4427,
+--           median = L ln 2 = 1, P10 = L (-ln 0.9) = 0.1520, P90 = L ln 10 = 3.3219.
+-- Reference time 2020-04-03 08:00 UTC; risk horizon H = 1 day.
+--   A1: ward W1 from 04-01 10:00, ICU IC-1 from 04-02 12:00; CRP 100 resulted
+--       04-01 12:00, CRP 200 resulted 04-02 12:00.
+--       day 1 (as of 04-02 00:00): W1, risk 1/(1+e^-1) = 0.7311
+--       day 2 (as of 04-03 00:00): IC-1, risk 1/(1+e^-2) = 0.8808, +0.1497 worsening
+--       day 3 (as of 04-03 08:00): IC-1, risk 0.8808, change 0, stable
+--   A2: ward W1 from 04-02 10:00, no labs: risk 0.5 on both days.
+-- Capacity IC-1: 2 staffed, 3 surge; no direct arrivals (A1 reached the ICU
+-- 26 h after admission), so lambda = 0.
+--   A1 in ICU 20 h: p(d) = S(s+d)/S(s) = 2^-d           -> 1, 0.5, 0.25
+--   A2 on the ward: p(d) = sum_k (F(k+1)-F(k)) S0(d-k-1/2), F(x) = 1-0.5^x
+--       p(0) = 0; p(1) = 0.5 * 2^-0.5 = 0.353553;
+--       p(2) = 0.5 * 2^-1.5 + 0.25 * 2^-0.5 = 0.353553
+--   expected beds: d0 1, d1 0.853553, d2 0.603553
+--   d1 pmf: P0 = 0.5*0.646447 = 0.323223, P1 = 0.5, P2 = 0.176777
+--       -> P10 0, P50 1, P90 2, P95 2, P(>2 staffed) = 0; P95 2 > 2 - 2 spare -> hold
+SET timezone = 'UTC';
+SET icu_predict.reference_time = '2020-04-03 08:00+00';
+
+INSERT INTO icu_predict.capacity_policy (risk_horizon_days) VALUES (1);
+INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES
+  ('v_risk', '1', 'icu_admission', 'linear',
+   '{"format": "linear", "link": "logit", "intercept": 0,
+     "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.01}]}'),
+  ('v_stay', '1', 'icu_stay', 'linear',
+   '{"format": "linear", "link": "log", "intercept": 0.36651292058166435,
+     "stay": {"distribution": "extreme", "sigma": 1},
+     "inputs": [{"covariate": "age_years", "impute": 0, "coef": 0}]}');
+SELECT name, version FROM icu_predict.deploy('v_risk', '1');
+SELECT name, version FROM icu_predict.deploy('v_stay', '1');
+
+INSERT INTO icu_predict.lab_map (local_code, unit, feature) VALUES ('V-CRP', 'mg/L', 'crp');
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years, sex) VALUES
+    (7001, 'v1', '2020-04-01 10:00+00', 70, 'male'),
+    (7002, 'v2', '2020-04-02 10:00+00', 60, 'female'),
+    (7003, 'v3', '2020-03-20 10:00+00', 60, 'female');
+UPDATE icu_predict.admission SET discharged_at = '2020-03-25 10:00+00' WHERE admission_id = 7003;
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at, ended_at) VALUES
+    (7001, 'W1',   'ward', 'droplet', '2020-04-01 10:00+00', '2020-04-02 12:00+00'),
+    (7001, 'IC-1', 'icu',  'strict',  '2020-04-02 12:00+00', NULL),
+    (7002, 'W1',   'ward', 'none',    '2020-04-02 10:00+00', NULL),
+    (7003, 'W1',   'ward', 'none',    '2020-03-20 10:00+00', '2020-03-25 10:00+00');
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at) VALUES
+    (7001, 'V-CRP', 100, 'mg/L', '2020-04-01 12:00+00'),
+    (7001, 'V-CRP', 200, 'mg/L', '2020-04-02 12:00+00'),
+    (7001, 'V-CRP', 999, 'mg/L', '2020-04-03 08:00:01+00');   -- after the reference time
+INSERT INTO icu_predict.icu_capacity VALUES ('IC-1', '2020-01-01', 2, 3);
+
+CALL icu_predict.refresh();
+
+-- 7003 was discharged before the reference time: not current, no rows.
+SELECT admission_id, day_date, day_of_stay, is_today, as_of, ward, unit_kind, isolation,
+       round(days_in_hospital::numeric, 4) AS days_in_hospital, crp_last,
+       round(risk::numeric, 4) AS risk, risk_band, round(risk_change::numeric, 4) AS risk_change,
+       course
+  FROM icu_predict.patient_status ORDER BY admission_id, day_date;
+
+SELECT admission_id, day_date, round(stay_expected_days::numeric, 4) AS expected,
+       round(stay_median_days::numeric, 4) AS median, round(stay_p10_days::numeric, 4) AS p10,
+       round(stay_p90_days::numeric, 4) AS p90, top_reasons, risk_model_version,
+       stay_model_version, data_time
+  FROM icu_predict.patient_status ORDER BY admission_id, day_date;
+
+SELECT unit, horizon_day, forecast_date, occupied_now, round(expected_beds::numeric, 6) AS expected,
+       p10_beds, p50_beds, p90_beds, p95_beds, staffed_beds, surge_beds,
+       round(prob_over_staffed::numeric, 6) AS p_over_staffed, recommended_action, arrivals_per_day
+  FROM icu_predict.capacity_forecast WHERE horizon_day <= 3 ORDER BY is_total, unit, horizon_day;
+
+SELECT beds, round(probability::numeric, 6) AS probability
+  FROM icu_predict.capacity_forecast, icu_predict.pmf(demand)
+ WHERE unit = 'IC-1' AND horizon_day = 1;
+
+SELECT mode, succeeded, patient_status_rows, capacity_forecast_rows, model_versions, reference_time
+  FROM icu_predict.refresh_log ORDER BY run_id;
+
+-- With no staffed beds P(demand > staffed) = 1 - P(0 beds), which reaches
+-- scale_up_probability (0.10) on every day: 'scale up'.
+UPDATE icu_predict.icu_capacity SET staffed_beds = 0 WHERE unit = 'IC-1';
+CALL icu_predict.refresh();
+SELECT horizon_day, staffed_beds, round(prob_over_staffed::numeric, 6) AS p_over_staffed,
+       recommended_action
+  FROM icu_predict.capacity_forecast WHERE unit = 'IC-1' AND horizon_day <= 2 ORDER BY horizon_day;
+
+-- clean up: the regression database is shared
+DELETE FROM icu_predict.admission WHERE admission_id IN (7001, 7002, 7003);
+DELETE FROM icu_predict.lab_map WHERE local_code = 'V-CRP';
+DELETE FROM icu_predict.icu_capacity WHERE unit = 'IC-1';
+DELETE FROM icu_predict.capacity_policy;
+DELETE FROM icu_predict.refresh_log;
+UPDATE icu_predict.model SET active = false WHERE name IN ('v_risk', 'v_stay');
+DELETE FROM icu_predict.model_deployment WHERE model_id IN
+    (SELECT model_id FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay'));
+DELETE FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay');
+CALL icu_predict.refresh();
+SELECT count(*) AS rows_left FROM icu_predict.patient_status;
+DELETE FROM icu_predict.refresh_log;
+RESET icu_predict.reference_time;
