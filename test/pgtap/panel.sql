@@ -1,0 +1,96 @@
+-- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
+BEGIN;
+SELECT plan(30);
+SET LOCAL search_path = icu_predict, public;
+SET LOCAL TimeZone = 'UTC';
+
+SELECT has_type('icu_predict', 'lab_panel', 'type lab_panel exists');
+SELECT has_view('icu_predict', 'lab_canonical', 'view lab_canonical exists');
+SELECT has_view('icu_predict', 'lab_unmapped', 'view lab_unmapped exists');
+SELECT ok(p.proparallel = 's', 'aggregate ' || p.oid::regprocedure::text || ' is PARALLEL SAFE')
+  FROM pg_proc p JOIN pg_aggregate a ON a.aggfnoid = p.oid
+ WHERE p.proname = 'lab_panel' AND p.pronargs = 5 AND p.proargtypes[0] = 'int8'::regtype;
+SELECT ok(a.aggcombinefn <> 0 AND a.aggserialfn <> 0 AND a.aggdeserialfn <> 0,
+          'lab_panel has combine, serialize and deserialize functions')
+  FROM pg_aggregate a JOIN pg_proc p ON a.aggfnoid = p.oid
+ WHERE p.proname = 'lab_panel' AND p.pronargs = 5 AND p.proargtypes[0] = 'int8'::regtype;
+
+-- bad values
+SELECT throws_ok($$SELECT lab_panel(1, 'crp', 'NaN'::float8, '2020-01-01', '2020-01-02')$$,
+                 '22000', NULL, 'NaN value: 22000');
+SELECT throws_like($$SELECT lab_panel(42, 'crp', 'Infinity'::float8, '2020-01-01', '2020-01-02')$$,
+                   '%feature "crp" of admission 42%', 'Infinity: error names feature and admission');
+SELECT throws_ok($$SELECT lab_panel(1, 'ldh', '-Infinity'::float8, '2020-01-01', '2020-01-02')$$,
+                 '22000', NULL, '-Infinity value: 22000');
+SELECT throws_ok($$SELECT lab_panel_series(1, 'crp', 'NaN'::float8, '2020-01-01', '2020-01-01', '2020-01-02')$$,
+                 '22000', NULL, 'NaN in the daily series: 22000');
+SELECT throws_ok($$SELECT lab_panel(1, 'no_such_lab', 1, '2020-01-01', '2020-01-02')$$,
+                 '42704', NULL, 'unknown feature in the aggregate: 42704');
+SELECT is((SELECT lab_panel(1, 'crp', NULL, '2020-01-01', '2020-01-02')::text),
+          '{"admission_id": 1, "as_of": "2020-01-02T00:00:00+00:00", "trend_window_hours": 72, "features": {}}',
+          'NULL value is skipped');
+SELECT is((SELECT lab_value(lab_panel(1, 'crp', 2000, '2020-01-01', '2020-01-02'), 'crp', 'rejected')),
+          1::float8, 'implausible value is counted as rejected');
+SELECT throws_ok($$SELECT lab_panel(a, 'crp', 1, '2020-01-01', '2020-01-02') FROM (VALUES (1), (2)) v(a)$$,
+                 '22023', NULL, 'rows of two admissions in one group: 22023');
+
+-- accessors
+SELECT throws_ok($$SELECT lab_value(lab_panel(1, 'crp', 1, '2020-01-01', '2020-01-02'), 'no_such_lab', 'last')$$,
+                 '42704', NULL, 'lab_value with unknown feature: 42704');
+SELECT throws_like($$SELECT lab_value(lab_panel(1, 'crp', 1, '2020-01-01', '2020-01-02'), 'nope', 'last')$$,
+                   'unknown lab feature%', 'the 42704 error names the feature');
+SELECT throws_ok($$SELECT lab_value(lab_panel(1, 'crp', 1, '2020-01-01', '2020-01-02'), 'crp', 'median')$$,
+                 '22023', NULL, 'lab_value with unknown stat: 22023');
+SELECT is(lab_value(lab_panel(1, 'crp', 1, '2020-01-01', '2020-01-02'), 'ferritin', 'last'), NULL,
+          'known feature without values gives NULL');
+
+-- malformed text
+SELECT throws_ok($$SELECT 'not json'::lab_panel$$, '22P02', NULL, 'not JSON: 22P02');
+SELECT throws_ok($$SELECT '{}'::lab_panel$$, '22P02', NULL, 'empty object: 22P02');
+SELECT throws_ok($$SELECT '{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {"Bad-Name": {"count": 0, "rejected": 0}}}'::lab_panel$$,
+                 '22P02', NULL, 'bad feature name: 22P02');
+SELECT throws_ok($$SELECT '{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {"crp": {"count": -1, "rejected": 0}}}'::lab_panel$$,
+                 '22P02', NULL, 'negative count: 22P02');
+SELECT throws_ok($$SELECT '{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {"crp": {"count": 1, "rejected": 0, "last": 5, "last_at": "2020-01-01", "first": 5, "min": 6, "max": 4, "mean": 5}}}'::lab_panel$$,
+                 '22P02', NULL, 'min > max: 22P02');
+SELECT throws_ok($$SELECT '{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {"crp": {"count": 1, "rejected": 0, "last": 5, "last_at": "2020-02-01", "first": 5, "min": 5, "max": 5, "mean": 5}}}'::lab_panel$$,
+                 '22P02', NULL, 'last_at after as_of: 22P02');
+SELECT throws_ok($$SELECT '{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {}, "extra": 1}'::lab_panel$$,
+                 '22P02', NULL, 'unknown key: 22P02');
+
+-- round trips on a real panel
+CREATE TEMP TABLE panel_rt AS
+SELECT lab_panel(1, f, v, t, '2020-01-05 00:00+00') AS p
+  FROM (VALUES ('crp', 12.5, '2020-01-01 10:00+00'::timestamptz), ('crp', 1e-7, '2020-01-03 10:00+00'),
+               ('crp', 0.1, '2020-01-04 10:00+00'), ('ldh', 321.123456789, '2020-01-02 10:00+00'),
+               ('d_dimer', 500, '2020-01-02 10:00+00')) v(f, v, t);
+SELECT is((SELECT p::text::lab_panel::text FROM panel_rt), (SELECT p::text FROM panel_rt),
+          'text -> panel -> text is the identity');
+SELECT is((SELECT lab_panel_send(p::text::lab_panel) FROM panel_rt), (SELECT lab_panel_send(p) FROM panel_rt),
+          'text round trip keeps every bit');
+
+-- binary: send -> recv through COPY (FORMAT binary); bytea's binary form is the raw bytes
+CREATE TEMP TABLE panel_bin (b bytea);
+CREATE TEMP TABLE panel_back (p lab_panel);
+CREATE FUNCTION pg_temp.recv(bytes bytea) RETURNS lab_panel LANGUAGE plpgsql AS $$
+DECLARE f text := '/tmp/icu_panel_tap_' || pg_backend_pid() || '.bin'; r lab_panel;
+BEGIN
+    DELETE FROM panel_bin; DELETE FROM panel_back;
+    INSERT INTO panel_bin VALUES (bytes);
+    EXECUTE format('COPY panel_bin TO %L (FORMAT binary)', f);
+    EXECUTE format('COPY panel_back FROM %L (FORMAT binary)', f);
+    SELECT p INTO r FROM panel_back;
+    RETURN r;
+END $$;
+SELECT is((SELECT lab_panel_send(pg_temp.recv(lab_panel_send(p))) FROM panel_rt),
+          (SELECT lab_panel_send(p) FROM panel_rt), 'send -> recv is the identity');
+SELECT throws_ok($$SELECT pg_temp.recv(substr(lab_panel_send(p), 1, length(lab_panel_send(p)) - 3)) FROM panel_rt$$,
+                 '22P02', NULL, 'truncated binary: 22P02');
+SELECT throws_ok($$SELECT pg_temp.recv(lab_panel_send(p) || '\x00'::bytea) FROM panel_rt$$,
+                 '22P02', NULL, 'trailing bytes: 22P02');
+-- feature count (bytes 27-28) says 1000 features
+SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing '\x03e8'::bytea from 27 for 2)) FROM panel_rt$$,
+                 '22P02', NULL, 'feature count larger than the data: 22P02');
+
+SELECT * FROM finish();
+ROLLBACK;
