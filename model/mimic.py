@@ -536,6 +536,51 @@ def load(conn, data_dir=DEFAULT_DATA, replace=False, reconcile=True, commit=True
         cur.close()
 
 
+def replay(conn, at, horizon_days=7):
+    """Refresh patient_status and capacity_forecast as of ``at`` and pair the
+    hospital-wide forecast with the true ICU census at each forecast moment.
+
+    The true census counts ICU episodes with started_at <= moment < ended_at,
+    the rule of icu_occupancy().  Returns a list of dicts, one per horizon day.
+    This shows the forecast; with 100 patients spread over a century of
+    shifted dates it is no test of its accuracy.
+    """
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT set_config('icu_predict.reference_time', %s, false)", (str(at),))
+        cur.execute("SELECT clock_timestamp()")
+        started = cur.fetchone()[0]
+        cur.execute("CALL icu_predict.refresh()")
+        cur.execute("""SELECT succeeded, error FROM icu_predict.refresh_log
+                        WHERE started_at >= %s ORDER BY started_at DESC LIMIT 1""", (started,))
+        row = cur.fetchone()
+        if row is None or not row[0]:
+            raise LoadError(f"icu_predict.refresh() as of {at} failed: {row[1] if row else 'no log row'}")
+        cur.execute("""
+            SELECT f.horizon_day, f.forecast_date, f.forecast_at, f.occupied_now, f.expected_beds,
+                   f.p50_beds, f.p90_beds, f.p95_beds,
+                   (SELECT count(*) FROM icu_predict.icu_episode e
+                     WHERE e.started_at <= f.forecast_at
+                       AND (e.ended_at IS NULL OR e.ended_at > f.forecast_at)) AS true_census
+              FROM icu_predict.capacity_forecast f
+             WHERE f.is_total AND f.horizon_day <= %s
+             ORDER BY f.horizon_day""", (horizon_days,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def format_replay(at, rows):
+    out = [f"replay as of {at}: forecast ICU beds (all units) next to the true ICU census",
+           f"  {'day':>3} {'date':<10} {'expected':>8} {'P50':>4} {'P90':>4} {'P95':>4} {'true':>5}"]
+    for r in rows:
+        exp = "" if r["expected_beds"] is None else f"{r['expected_beds']:.2f}"
+        out.append(f"  {r['horizon_day']:>3} {str(r['forecast_date']):<10} {exp:>8} "
+                   f"{'' if r['p50_beds'] is None else r['p50_beds']:>4} "
+                   f"{'' if r['p90_beds'] is None else r['p90_beds']:>4} "
+                   f"{'' if r['p95_beds'] is None else r['p95_beds']:>4} {r['true_census']:>5}")
+    return "\n".join(out)
+
+
 def format_report(rep, verbose=False):
     out = ["MIMIC-III demo -> icu_predict", f"data: {rep['data_dir']}", ""]
     out.append(f"{'table':<14} {'file':<15} {'in file':>8} {'loaded':>8} {'rejected':>9} {'skipped':>8}")
@@ -606,7 +651,12 @@ def main(argv=None):
     ap.add_argument("--dry-run", action="store_true", help="roll back at the end")
     ap.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     ap.add_argument("--verbose", action="store_true", help="list every widened admission and unmapped code")
+    ap.add_argument("--replay", metavar="TIME", action="append", default=[],
+                    help="after loading, refresh the views as of TIME (e.g. '2145-12-10 12:00+00') and print the "
+                         "forecast next to the true ICU census; may be repeated")
     args = ap.parse_args(argv)
+    if args.replay and args.dry_run:
+        ap.error("--replay needs the data committed; leave out --dry-run")
     try:
         conn = psycopg2.connect(args.dsn)
     except psycopg2.Error as e:
@@ -615,12 +665,15 @@ def main(argv=None):
     try:
         rep = load(conn, args.data, replace=args.replace, reconcile=not args.no_reconcile,
                    commit=not args.dry_run)
+        print(format_report(rep, verbose=args.verbose))
+        for at in args.replay:
+            print()
+            print(format_replay(at, replay(conn, at)))
     except LoadError as e:
         print(f"mimic: {e}", file=sys.stderr)
         return 2
     finally:
         conn.close()
-    print(format_report(rep, verbose=args.verbose))
     if args.dry_run:
         print("(dry run: rolled back)")
     if args.json:
