@@ -164,9 +164,10 @@ def test_feature_with_all_values_missing(db1k, tmp_path, capsys):
     conn = psycopg2.connect(dbname=db1k)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("SELECT name FROM icu_predict.feature f WHERE NOT EXISTS "
-                    "(SELECT 1 FROM icu_predict.lab_map m WHERE m.feature = f.name) LIMIT 1")
-        feat = cur.fetchone()[0]
+        # a feature mapped in lab_map whose local code never arrives
+        feat = "never_sent"
+        cur.execute("INSERT INTO icu_predict.feature (name, description, unit, plausible_min, "
+                    "plausible_max) VALUES (%s, 'test', 'U', 0, 1)", (feat,))
         cur.execute("INSERT INTO icu_predict.lab_map (local_code, unit, feature) "
                     "VALUES ('NEVER_SENT', '', %s)", (feat,))
     n0 = len(_models(conn))
@@ -180,6 +181,7 @@ def test_feature_with_all_values_missing(db1k, tmp_path, capsys):
     finally:
         with conn.cursor() as cur:
             cur.execute("DELETE FROM icu_predict.lab_map WHERE local_code = 'NEVER_SENT'")
+            cur.execute("DELETE FROM icu_predict.feature WHERE name = 'never_sent'")
         conn.close()
 
 
