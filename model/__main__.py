@@ -41,12 +41,16 @@ def _cohort(a):
     c = synth.generate(a.admissions, a.seed, a.end_date)
     res = {}
     if not a.no_load:
-        conn = psycopg2.connect(a.dsn or "")
+        try:
+            conn = psycopg2.connect(a.dsn or "")
+        except psycopg2.Error as e:
+            print(f"error: cannot connect: {str(e).strip()}", file=sys.stderr)
+            return 1
         try:
             res = load.load(c, conn, replace=a.replace, bulk=a.bulk,
                             log=lambda m: print(f"  {time.time() - t0:7.1f}s  {m}", file=sys.stderr))
-        except load.CohortLoadError as e:
-            print(f"error: {e}", file=sys.stderr)
+        except (load.CohortLoadError, psycopg2.Error) as e:
+            print(f"error: {str(e).strip()}", file=sys.stderr)
             return 1
         finally:
             conn.close()
