@@ -1,0 +1,127 @@
+-- Contracts of the model registry and runtime: validation at insert (with the
+-- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
+-- hand-checked xgboost and linear scores, TreeSHAP sums.
+BEGIN;
+SELECT plan(47);
+
+CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
+INSERT INTO t_spec VALUES
+('lin', '{"format":"linear","link":"logit","intercept":-1,
+  "inputs":[{"feature":"crp","stat":"last","impute":10,"clip":[0.1,500],"transform":"log","mean":2,"scale":1.5,"coef":0.8,"missing_coef":0.3},
+            {"covariate":"age_years","impute":60,"mean":60,"scale":15,"coef":0.5}]}'),
+('xgb', '{"format":"xgboost","inputs":[{"feature":"crp","stat":"last"},{"covariate":"age_years"}],
+  "model":{"learner":{"learner_model_param":{"base_score":"5E-1","num_feature":"2","num_class":"0","num_target":"1"},
+   "objective":{"name":"binary:logistic"},
+   "gradient_booster":{"name":"gbtree","model":{"gbtree_model_param":{"num_parallel_tree":"1","num_trees":"1"},
+     "trees":[{"tree_param":{"num_nodes":"5"},"left_children":[1,-1,3,-1,-1],"right_children":[2,-1,4,-1,-1],
+               "split_indices":[0,0,1,0,0],"split_conditions":[50,-0.5,65,0.25,0.75],"default_left":[1,0,0,0,0],
+               "split_type":[0,0,0,0,0],"sum_hessian":[10,6,4,1,3]}]}}}}}');
+
+CREATE FUNCTION pg_temp.bad(path text[], val jsonb, base text DEFAULT 'xgb') RETURNS text
+LANGUAGE sql AS $$
+  SELECT format('INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES (''bad'', ''1'', ''icu_admission'', %L, %L)',
+                base_fmt, jsonb_set(spec, path, val)::text)
+    FROM (SELECT spec, CASE WHEN base = 'xgb' THEN 'xgboost' ELSE 'linear' END AS base_fmt
+            FROM t_spec WHERE name = base) s
+$$;
+
+-- registry objects
+SELECT has_table('icu_predict', 'model', 'registry table exists');
+SELECT has_index('icu_predict', 'model', 'model_one_active_per_kind', 'one active model per kind index');
+SELECT ok((SELECT 'icu_predict.model'::regclass = ANY (extconfig) FROM pg_extension WHERE extname = 'icu_predict'),
+          'model rows are dumped by pg_dump');
+SELECT has_function('icu_predict', 'predict', ARRAY['bigint', 'timestamp with time zone'], 'predict(admission_id, as_of)');
+
+-- valid specs go in; the trigger fills features and content_hash
+SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec)
+                  SELECT 'tap_lin', '1', 'icu_admission', 'linear', spec FROM t_spec WHERE name = 'lin'$$, 'linear spec accepted');
+SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec)
+                  SELECT 'tap_xgb', '1', 'icu_admission', 'xgboost', spec FROM t_spec WHERE name = 'xgb'$$, 'xgboost spec accepted');
+SELECT is((SELECT features FROM icu_predict.model WHERE name = 'tap_lin'), '{"crp": "mg/L"}'::jsonb,
+          'features lists the lab features with their units');
+SELECT is((SELECT length(content_hash) FROM icu_predict.model WHERE name = 'tap_xgb'), 32, 'content hash set');
+
+-- rejected at insert, naming the JSON path
+SELECT throws_ok(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,left_children,0}', '7'), '22023', NULL, 'child index out of range: 22023');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,left_children,0}', '7'),
+                   '%$.model.learner.gradient_booster.model.trees[0].left_children[0]: child index 7 out of range%', 'error names the JSON path');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,left_children,0}', '-5'),
+                   '%trees[0].left_children[0]%out of range%', 'negative index rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,right_children,2}', '1'),
+                   '%reached twice%', 'shared child / cycle rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,left_children,2}', '2'),
+                   '%node 2 is reached twice%', 'self loop rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,split_indices,2}', '5'),
+                   '%trees[0].split_indices[2]: feature index 5 out of range [0, 1]%', 'split index beyond inputs rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,tree_param,num_nodes}', '"2000000"'),
+                   '%num_nodes: expected an integer in [1, 1000000]%', 'huge node count rejected before allocation');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,default_left}', '[1,0]'),
+                   '%trees[0].default_left: expected 5 elements, found 2%', 'array length mismatch rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,learner_model_param,base_score}', '"NaN"'),
+                   '%base_score: number must be finite%', 'NaN rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,objective,name}', '"reg:squarederror"'),
+                   '%objective.name: unsupported objective%', 'unsupported objective rejected');
+SELECT throws_like(pg_temp.bad('{model,learner,learner_model_param,num_feature}', '"3"'),
+                   '%num_feature differs from the number of inputs%', 'num_feature must match inputs');
+SELECT throws_like(pg_temp.bad('{model,learner,gradient_booster,model,trees,0,split_type,1}', '1'),
+                   '%categorical splits%', 'categorical splits rejected');
+SELECT throws_like(pg_temp.bad('{inputs}', '"crp"'), '%$.inputs: expected an array, found string%', 'wrong type rejected');
+SELECT throws_like(pg_temp.bad('{inputs,0,stat}', '"median"'), '%$.inputs[0].stat: unknown panel statistic%', 'unknown stat rejected');
+SELECT throws_ok(pg_temp.bad('{inputs,0,feature}', '"crpp"'), '42704', NULL, 'unknown feature: 42704');
+SELECT throws_like(pg_temp.bad('{inputs,0,feature}', '"crpp"'), '%$.inputs[0].feature: unknown feature "crpp"%', 'unknown feature names its path');
+SELECT throws_like(format('INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES (''bad'',''1'',''icu_admission'',''linear'',%L)',
+                          (SELECT spec - 'intercept' FROM t_spec WHERE name = 'lin')),
+                   '%$: missing required key "intercept"%', 'missing field rejected');
+SELECT throws_like(pg_temp.bad('{inputs,0,clip}', '[0, 500]', 'lin'), '%"log" needs "clip" with lo > 0%', 'log of non-positive values impossible');
+SELECT throws_like(pg_temp.bad('{inputs,1,scale}', '0', 'lin'), '%$.inputs[1].scale: scale must be > 0%', 'zero scale rejected');
+-- a chain 100 splits deep
+SELECT throws_like(format('INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES (''bad'',''1'',''icu_admission'',''xgboost'',%L)',
+    (SELECT jsonb_set(spec, '{model,learner,gradient_booster,model,trees,0}', jsonb_build_object(
+        'tree_param', jsonb_build_object('num_nodes', 201),
+        'left_children',  (SELECT jsonb_agg(CASE WHEN i < 99 THEN i + 1 WHEN i = 99 THEN 200 ELSE -1 END ORDER BY i) FROM generate_series(0, 200) i),
+        'right_children', (SELECT jsonb_agg(CASE WHEN i < 100 THEN 100 + i ELSE -1 END ORDER BY i) FROM generate_series(0, 200) i),
+        'split_indices',  (SELECT jsonb_agg(0) FROM generate_series(0, 200)),
+        'split_conditions', (SELECT jsonb_agg(0.5) FROM generate_series(0, 200)),
+        'default_left', (SELECT jsonb_agg(0) FROM generate_series(0, 200)),
+        'sum_hessian', (SELECT jsonb_agg(1) FROM generate_series(0, 200))))
+       FROM t_spec WHERE name = 'xgb')),
+    '%tree deeper than 64%', 'huge depth rejected');
+SELECT throws_like($$UPDATE icu_predict.model SET spec = jsonb_set(spec, '{intercept}', '"x"') WHERE name = 'tap_lin'$$,
+                   '%$.intercept: expected a number%', 'validated on UPDATE too');
+
+-- hand-checked scores
+SELECT is(icu_predict.model_predict('tap_xgb', '1', ARRAY[40, 70]), 1 / (1 + exp(0.5::float8)), 'crp 40 < 50 goes left');
+SELECT is(icu_predict.model_predict('tap_xgb', '1', ARRAY[NULL, 70]), 1 / (1 + exp(0.5::float8)), 'missing crp follows default_left');
+SELECT is(icu_predict.model_predict('tap_xgb', '1', ARRAY[50, 70]), 1 / (1 + exp(-0.75::float8)), 'x = threshold goes right (x < t is left)');
+SELECT is(icu_predict.model_predict('tap_xgb', '1', ARRAY[60, 60]), 1 / (1 + exp(-0.25::float8)), 'second split');
+SELECT ok(abs((SELECT sum(contribution) FROM icu_predict.model_contributions('tap_xgb', '1', ARRAY[60, 70]))
+              - icu_predict.model_margin('tap_xgb', '1', ARRAY[60, 70])) < 1e-12, 'TreeSHAP contributions sum to the margin');
+SELECT ok(abs(icu_predict.model_margin('tap_lin', '1', ARRAY[50, 70]) - (-1 + 0.8 * (ln(50) - 2) / 1.5 + 0.5 * 10 / 15.0)) < 1e-12,
+          'linear margin as documented');
+
+-- errors while scoring
+SELECT throws_ok($$SELECT icu_predict.model_predict('nope', '1', ARRAY[1, 2])$$, '42704', NULL, 'unknown model: 42704');
+SELECT throws_ok($$SELECT icu_predict.model_predict('tap_lin', '9', ARRAY[1, 2])$$, '42704', NULL, 'unknown version: 42704');
+SELECT throws_ok($$SELECT icu_predict.model_predict('tap_lin', '1', ARRAY['NaN', 2]::float8[])$$, '22023', NULL, 'NaN input: 22023');
+SELECT throws_ok($$SELECT icu_predict.risk(NULL, 70, model_name => 'absent')$$, '42704', NULL, 'unknown model in risk(): 42704');
+
+-- deploy / rollback (an install may ship a default model: remember it)
+CREATE TEMP TABLE t_before AS SELECT name FROM icu_predict.model WHERE kind = 'icu_admission' AND active;
+SELECT lives_ok($$SELECT icu_predict.deploy('tap_lin', '1')$$, 'deploy');
+SELECT throws_ok($$SELECT icu_predict.risk(NULL, 'NaN'::float8)$$, '22023', NULL, 'NaN covariate: 22023');
+SELECT is(icu_predict.risk(NULL, 70), icu_predict.model_predict('tap_lin', '1', ARRAY[NULL, 70]), 'risk() uses the active model, NULL panel = no labs');
+SELECT lives_ok($$SELECT icu_predict.deploy('tap_xgb', '1')$$, 'deploy another version');
+SELECT throws_ok($$UPDATE icu_predict.model SET active = true WHERE name = 'tap_lin'$$, '23505', NULL, 'two active models of one kind: 23505');
+SELECT is((SELECT name FROM icu_predict.rollback('icu_admission')), 'tap_lin', 'rollback re-activates the previous model');
+SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t_before)
+            THEN throws_ok($$SELECT icu_predict.rollback('icu_admission')$$, '55000', NULL, 'nothing left to roll back to: 55000')
+            ELSE is((SELECT name FROM icu_predict.rollback('icu_admission')), (SELECT name FROM t_before), 'second rollback: the model active before')
+       END;
+
+-- cache invalidation: an UPDATE of the spec is seen by the next query
+UPDATE icu_predict.model SET spec = jsonb_set(spec, '{intercept}', '0') WHERE name = 'tap_lin';
+SELECT ok(abs(icu_predict.model_margin('tap_lin', '1', ARRAY[50, 70]) - (0.8 * (ln(50) - 2) / 1.5 + 0.5 * 10 / 15.0)) < 1e-12,
+          'changed spec is re-parsed');
+
+SELECT * FROM finish();
+ROLLBACK;
