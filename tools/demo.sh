@@ -42,14 +42,20 @@ step_build() {
   # The same lock as tools/with-cluster.sh, so that the install does not
   # overwrite files under a running test; held only for the install (the
   # lock's file descriptor must not leak into the long-lived server below).
-  (
-    flock 9
-    if [ -w "$($PG_CONFIG --pkglibdir)" ]; then
-      make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-    else
-      $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-    fi
-  ) 9>>"${TMPDIR:-/tmp}/icu_predict.install.lock"
+  local lock=/tmp/icu_predict.install.lock
+  if { : >>"$lock"; } 2>/dev/null; then
+    ( flock 9; install_files ) 9>>"$lock"
+  else
+    install_files
+  fi
+}
+
+install_files() {
+  if [ -w "$($PG_CONFIG --pkglibdir)" ]; then
+    make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  else
+    $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  fi
 }
 
 # A cluster that outlives the demo: as root a Debian cluster "15/icu_demo"
