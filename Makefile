@@ -50,3 +50,10 @@ test:
 
 demo:
 	tools/demo.sh
+
+# The default models shipped in the install script: train on the synthetic
+# cohort (fixed seed and end date) on a throwaway cluster and regenerate
+# extension/sql/25_default_model.sql and docs/default-model/.
+.PHONY: default-model
+default-model:
+	tools/with-cluster.sh /usr/bin/python3 -m model.default_model

@@ -81,6 +81,19 @@ def default_model_sql(models, command):
             f"        {_dollar(json.dumps(m.get('metrics') or {}, separators=(',', ':'), default=str))}::jsonb);")
     for m in models:
         out.append(f"SELECT @extschema@.deploy({_lit(m['name'])}, {_lit(m['version'])});")
+    # CREATE EXTENSION re-creates these rows, so pg_dump must leave them out
+    # (else a restore fails on duplicate keys): narrow the dump filters of the
+    # registry tables to the rows users added.
+    keys = ", ".join(f"({_lit(m['name'])}, {_lit(m['version'])})" for m in models)
+    shipped = f"(name, version) IN ({keys})"
+    out += [
+        "",
+        "-- pg_dump keeps only the models (and deployments) users added.",
+        "SELECT pg_catalog.pg_extension_config_dump('@extschema@.model',",
+        f"    {_lit('WHERE NOT ' + shipped)});",
+        "SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_deployment',",
+        f"    {_lit('WHERE model_id NOT IN (SELECT model_id FROM @extschema@.model WHERE ' + shipped + ')')});",
+    ]
     return "\n".join(out) + "\n"
 
 
