@@ -57,3 +57,10 @@ demo:
 .PHONY: default-model
 default-model:
 	tools/with-cluster.sh /usr/bin/python3 -m model.default_model
+
+# Train, validate and write a model card against the server in the PG*
+# environment (PGDATABASE = the database with a loaded cohort); pass e.g.
+# TRAIN_ARGS="--deploy --activate".  See docs/training.md.
+.PHONY: train
+train:
+	/usr/bin/python3 -m model.train --out cards/latest $(TRAIN_ARGS)
