@@ -9,6 +9,7 @@ relative difference <= 1e-6 for stay predictions; also checks explanations
 (exact linear contributions, TreeSHAP against xgboost's pred_contribs).
 """
 import io
+import json
 import math
 
 import numpy as np
@@ -212,3 +213,54 @@ def test_model_parsed_once_per_backend(data):
         after, hits = cur.fetchone()
     assert after - before <= 1      # 20,000 rows, at most one parse in this backend
     assert hits >= 1
+
+
+def test_panel_risk_matches_vectors(data):
+    """risk(panel, covariates) reads the same inputs as the raw vectors:
+    panels built from the panel's text form, 2,000 rows, both models."""
+    conn, raw_train, y, _, raw = data
+    n = 2000
+    rng = np.random.default_rng(5)
+    prev = rng.lognormal(2.0, 1.0, size=(n, len(FEATURES)))
+    rows = []
+    for i in range(n):
+        feats = {}
+        for k, f in enumerate(FEATURES):
+            b = raw[i, k]
+            if math.isnan(b):
+                continue
+            a = float(prev[i, k])
+            feats[f] = {"count": 2, "rejected": 0, "last": float(b), "last_at": "2020-04-01T20:00:00+00:00",
+                        "prev": a, "first": a, "min": min(a, b), "max": max(a, b), "mean": (a + b) / 2,
+                        "trend": (b - a) / 0.5}
+        panel = {"admission_id": i + 1, "as_of": "2020-04-02T08:00:00+00:00", "trend_window_hours": 72,
+                 "features": dict(sorted(feats.items()))}
+        sex = None if math.isnan(raw[i, 17]) else ("male" if raw[i, 17] == 1 else "female")
+        unit = "ward" if raw[i, 19] == 1 else "icu"
+        rows.append((i, json.dumps(panel), float(raw[i, 16]), sex, float(raw[i, 18]), unit))
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS parity_panels")
+        cur.execute("CREATE TABLE parity_panels (i int PRIMARY KEY, p icu_predict.lab_panel, age float8,"
+                    " sex text, hours float8, unit text)")
+        cur.executemany("INSERT INTO parity_panels VALUES (%s, %s::icu_predict.lab_panel, %s, %s, %s, %s)", rows)
+        cur.execute("SELECT icu_predict.risk(p, age, sex, hours, unit, 'parity_xgb', '1'),"
+                    "       icu_predict.risk(p, age, sex, hours, unit, 'parity_lr', '1')"
+                    "  FROM parity_panels ORDER BY i")
+        got = np.array(cur.fetchall(), dtype=float)
+        # the same rows as vectors: max for the tree model, last for the linear one
+        mx = np.where(np.isnan(raw[:n, :16]), np.nan, np.fmax(raw[:n, :16], prev))
+        vec_x = np.column_stack([mx, raw[:n, 16:]])
+        cur.execute("SELECT icu_predict.model_predict('parity_xgb', '1', %s::float8[]),"
+                    "       icu_predict.model_predict('parity_lr', '1', %s::float8[])",
+                    ([None if math.isnan(v) else float(v) for v in vec_x[0]],
+                     [None if math.isnan(v) else float(v) for v in raw[0]]))
+        first = cur.fetchone()
+    inputs = _inputs_linear()
+    dtrain = xgb.DMatrix(raw_train, label=y, missing=np.nan)
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": 5, "eta": 0.3,
+                     "seed": 1, "nthread": 1}, dtrain, num_boost_round=40)
+    assert np.max(np.abs(got[:, 0] - bst.predict(xgb.DMatrix(vec_x, missing=np.nan)))) <= 1e-6
+    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.5, max_iter=2000))])
+    pipe.fit(S.preprocess(inputs, raw_train), y)
+    assert np.max(np.abs(got[:, 1] - pipe.predict_proba(S.preprocess(inputs, raw[:n]))[:, 1])) <= 1e-6
+    assert abs(first[0] - got[0, 0]) < 1e-12 and abs(first[1] - got[0, 1]) < 1e-12

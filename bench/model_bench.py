@@ -1,0 +1,109 @@
+"""Model runtime benchmark (not a test): per-row scoring cost on stored panels.
+
+Run on a throwaway cluster:
+    tools/with-cluster.sh /usr/bin/python3 bench/model_bench.py [ROWS]   (default 1,000,000)
+
+Builds ROWS lab panels (10 features each, from the panel's text input form)
+in a table, stores a 20-input logistic model (10 features x last/max) and a
+200-tree depth-6 xgboost model on the same inputs, then times, serially
+(no parallel workers), the best of 3 runs of
+    baseline:  SELECT count(*)  FROM bench_panel WHERE p IS NOT NULL AND age > 0
+    scoring :  SELECT sum(icu_predict.risk(p, age, 'male', 10, 'ward', model, '1')) FROM bench_panel
+and reports (scoring - baseline) / ROWS, plus the cache counters showing
+that each model was parsed once in the backend.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import psycopg2
+import xgboost as xgb
+
+sys.path.insert(0, ".")
+from model import spec as S  # noqa: E402
+
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+FEATS = ["crp", "ldh", "d_dimer", "ferritin", "lymphocytes", "neutrophils",
+         "platelets", "creatinine", "urea", "albumin"]
+
+
+def timed(cur, sql, runs=3):
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        cur.execute(sql)
+        cur.fetchall()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main():
+    conn = psycopg2.connect(dbname="postgres")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("DROP DATABASE IF EXISTS icu_bench")
+    cur.execute("CREATE DATABASE icu_bench")
+    conn.close()
+    conn = psycopg2.connect(dbname="icu_bench")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("CREATE EXTENSION icu_predict CASCADE")
+    cur.execute("SET max_parallel_workers_per_gather = 0")
+
+    # panels: all 10 features present, stats vary per row
+    arr = "ARRAY[" + ", ".join(f"'{f}'" for f in sorted(FEATS)) + "]"
+    t = time.perf_counter()
+    cur.execute(f"""
+        CREATE TABLE bench_panel AS
+        SELECT g AS id, (20 + g % 70)::float8 AS age,
+               format('{{"admission_id": %s, "as_of": "2020-04-02T08:00:00+00:00", "trend_window_hours": 72, "features": {{%s}}}}',
+                      g, (SELECT string_agg(format('"%s": {{"count": 2, "rejected": 0, "last": %s, "last_at": "2020-04-01T08:00:00+00:00", "prev": 5, "first": 5, "min": 1, "max": %s, "mean": 9, "trend": 1.5}}',
+                                                   f, 10 + (g * (k + 7)) % 97, 110 + (g * (k + 3)) % 89), ', ' ORDER BY k)
+                            FROM unnest({arr}) WITH ORDINALITY u(f, k)))::icu_predict.lab_panel AS p
+          FROM generate_series(1, {ROWS}) g""")
+    cur.execute("VACUUM ANALYZE bench_panel")
+    cur.execute("SELECT pg_size_pretty(pg_total_relation_size('bench_panel')), avg(pg_column_size(p))::int FROM bench_panel")
+    size, psize = cur.fetchone()
+    print(f"built {ROWS} panels in {time.perf_counter() - t:.1f} s; table {size}, {psize} bytes per panel")
+
+    inputs_lin = []
+    for f in FEATS:
+        inputs_lin.append(S.panel_input(f, "last", impute=20.0, clip=[0.1, 1e4], transform="log"))
+        inputs_lin.append(S.panel_input(f, "max", impute=40.0))
+    rng = np.random.default_rng(7)
+    X = rng.lognormal(3, 0.5, size=(5000, 20))
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(np.log(X[:, 0]) - 3)))).astype(int)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    pipe = Pipeline([("s", StandardScaler()), ("lr", LogisticRegression(max_iter=1000))])
+    pipe.fit(S.preprocess(inputs_lin, X), y)
+    S.insert_model(conn, "bench_lr", "1", "icu_admission", S.linear_spec(inputs_lin, pipe))
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "nthread": 1,
+                     "min_child_weight": 0, "lambda": 0.1}, xgb.DMatrix(X, label=y), num_boost_round=200)
+    xs = S.xgboost_spec(bst, [{"feature": i["feature"], "stat": i["stat"]} for i in inputs_lin])
+    trees = xs["model"]["learner"]["gradient_booster"]["model"]["trees"]
+    nodes = sum(int(t["tree_param"]["num_nodes"]) for t in trees)
+    S.insert_model(conn, "bench_xgb", "1", "icu_admission", xs)
+    print(f"models: bench_lr (20 inputs), bench_xgb ({len(trees)} trees, {nodes} nodes, "
+          f"spec {len(json.dumps(xs)) // 1024} KiB)")
+
+    cur.execute("SELECT * FROM icu_predict.model_cache_stats()")
+    print("cache before:", dict(zip(["parses", "lookups", "hits", "cached"], cur.fetchone())))
+    base = timed(cur, "SELECT count(*) FROM bench_panel WHERE p IS NOT NULL AND age > 0")
+    print(f"baseline scan: {base:.3f} s")
+    for model in ("bench_lr", "bench_xgb"):
+        s = timed(cur, f"SELECT sum(icu_predict.risk(p, age, 'male', 10, 'ward', '{model}', '1')) FROM bench_panel")
+        print(f"{model}: {s:.3f} s total, {(s - base) / ROWS * 1e6:.3f} us per row (scoring minus scan)")
+    cur.execute("SELECT * FROM icu_predict.model_cache_stats()")
+    print("cache after:", dict(zip(["parses", "lookups", "hits", "cached"], cur.fetchone())),
+          "-- 6 scoring queries over", ROWS, "rows each")
+    conn.close()
+    conn = psycopg2.connect(dbname="postgres")
+    conn.autocommit = True
+    conn.cursor().execute("DROP DATABASE icu_bench")
+
+
+if __name__ == "__main__":
+    main()
