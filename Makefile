@@ -40,6 +40,9 @@ $(DATA_built): $(SQL_PARTS) icu_predict.control
 
 all: $(DATA_built)
 
+# Every C file includes the shared header; the model files also the private one.
+$(OBJS): extension/icu_predict.h $(wildcard extension/model.h)
+
 .PHONY: test demo prove deps
 deps:
 	tools/install-deps.sh
