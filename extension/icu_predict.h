@@ -33,6 +33,14 @@ extern int  icu_panel_stat_from_name(const char *name);   /* "last","prev",...; 
 extern const char *icu_panel_stat_name(IcuPanelStat stat);
 extern TimestampTz icu_panel_as_of(const LabPanel *p);
 extern int  icu_panel_nfeatures(const LabPanel *p);
+/*
+ * Layout identity: a hash of the panel's ordered feature-name list, stored in
+ * the panel header when the panel is built (reading it costs nothing).  Panels
+ * with the same feature names get the same id, so feature-index resolution
+ * (icu_panel_find) can be cached per id; never 0.  A hash: on a cache hit,
+ * confirm with icu_panel_nfeatures() if a collision would matter.
+ */
+extern uint32 icu_panel_layout_id(const LabPanel *p);
 extern const char *icu_panel_feature_name(const LabPanel *p, int index);  /* palloc'd copy */
 extern int  icu_panel_find(const LabPanel *p, const char *feature);     /* index or -1 when the panel has no value for it */
 extern bool icu_panel_value(const LabPanel *p, int index, IcuPanelStat stat, double *out); /* false: not available (e.g. trend with < 2 points, prev with 1 value) */

@@ -5,7 +5,8 @@
  *   type      lab_panel            (text I/O, binary send/recv, cast to jsonb)
  *   aggregate lab_panel(admission_id, feature, value, resulted_at, as_of [, trend_window])
  *   aggregate lab_panel_series(admission_id, feature, value, resulted_at, from, until [, trend_window])
- *   functions lab_value, lab_last_at, lab_as_of, lab_admission, lab_features
+ *   functions lab_value, lab_last_at, lab_as_of, lab_admission, lab_features,
+ *             lab_layout_id
  *
  * A panel holds, per canonical feature (by NAME, so it is self-describing and
  * survives dump/restore): last value and its result time, previous, first,
@@ -26,7 +27,12 @@
  * clamped into [min, max] against rounding.
  *
  * On-disk layout (private; varlena, alignment double, ~80 bytes per feature):
- *   header (32 bytes) | nfeat x PanelFeat (80 bytes) | feature names.
+ *   header (40 bytes) | nfeat x PanelFeat (80 bytes) | feature names.
+ * The header carries layout_id, a hash of the ordered feature-name list,
+ * computed whenever a panel is built (aggregate final, text input, binary
+ * receive), so equal name lists give equal ids and readers (the model
+ * runtime) can cache feature-index resolution per layout for free.  It is
+ * not part of the text or binary forms; input recomputes it.
  * Every byte of external input (text, binary recv, aggregate deserialize) is
  * validated before use; bad input raises 22P02.
  */
@@ -48,7 +54,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#define PANEL_VERSION			1
+#define PANEL_VERSION			2	/* on-disk layout (v2: layout_id in the header) */
+#define PANEL_WIRE_VERSION		1	/* binary send/recv format */
+#define STATE_VERSION			1	/* serialized aggregate states */
 #define PANEL_NAME_MAX			31	/* feature_name_format allows 31 chars */
 #define PANEL_DEFAULT_WINDOW_H	72.0
 #define USECS_PER_DAY_F			86400000000.0
@@ -81,6 +89,8 @@ struct LabPanel
 	uint8		version;
 	uint8		flags;
 	uint16		nfeat;
+	uint32		layout_id;		/* hash of the ordered feature names */
+	int32		reserved;
 	int64		admission_id;
 	TimestampTz as_of;
 	double		window_hours;
@@ -140,6 +150,31 @@ static int
 featin_cmp(const void *a, const void *b)
 {
 	return strcmp(((const FeatIn *) a)->name, ((const FeatIn *) b)->name);
+}
+
+/*
+ * Layout identity: FNV-1a over the sorted names, each followed by a 0 byte
+ * (so "ab","c" and "a","bc" differ), then a final avalanche.  Never 0, so
+ * callers may use 0 as "no layout cached yet".
+ */
+static uint32
+layout_hash(const FeatIn *f, int n)
+{
+	uint32		h = 2166136261u;
+
+	for (int i = 0; i < n; i++)
+	{
+		for (const char *c = f[i].name; *c; c++)
+			h = (h ^ (uint8) *c) * 16777619u;
+		h *= 16777619u;		/* the 0 separator: h ^ 0 == h */
+	}
+	h ^= (uint32) n;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h == 0 ? 1 : h;
 }
 
 /*
@@ -216,6 +251,7 @@ panel_build(bool has_adm, int64 admission_id, TimestampTz as_of,
 	p->version = PANEL_VERSION;
 	p->flags = has_adm ? PH_HAS_ADMISSION : 0;
 	p->nfeat = (uint16) n;
+	p->layout_id = layout_hash(f, n);
 	p->admission_id = has_adm ? admission_id : 0;
 	p->as_of = as_of;
 	p->window_hours = window_hours;
@@ -314,6 +350,12 @@ double
 icu_panel_trend_window_hours(const LabPanel *p)
 {
 	return p->window_hours;
+}
+
+uint32
+icu_panel_layout_id(const LabPanel *p)
+{
+	return p->layout_id;
 }
 
 int
@@ -1101,7 +1143,7 @@ icu_lab_panel_serialize(PG_FUNCTION_ARGS)
 	agg_context(fcinfo, "icu_lab_panel_serialize");
 	initStringInfo(&buf);
 	appendStringInfoSpaces(&buf, VARHDRSZ);
-	b = PANEL_VERSION;
+	b = STATE_VERSION;
 	appendBinaryStringInfo(&buf, (const char *) &b, 1);
 	b = s->has_adm ? 1 : 0;
 	appendBinaryStringInfo(&buf, (const char *) &b, 1);
@@ -1135,7 +1177,7 @@ icu_lab_panel_deserialize(PG_FUNCTION_ARGS)
 
 	rd(&r, &version, 1);
 	rd(&r, &has_adm, 1);
-	if (version != PANEL_VERSION || has_adm > 1)
+	if (version != STATE_VERSION || has_adm > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid lab_panel aggregate state: unknown version")));
@@ -1397,7 +1439,7 @@ icu_lab_panel_series_serialize(PG_FUNCTION_ARGS)
 	agg_context(fcinfo, "icu_lab_panel_series_serialize");
 	initStringInfo(&buf);
 	appendStringInfoSpaces(&buf, VARHDRSZ);
-	b = PANEL_VERSION;
+	b = STATE_VERSION;
 	appendBinaryStringInfo(&buf, (const char *) &b, 1);
 	b = s->has_adm ? 1 : 0;
 	appendBinaryStringInfo(&buf, (const char *) &b, 1);
@@ -1434,7 +1476,7 @@ icu_lab_panel_series_deserialize(PG_FUNCTION_ARGS)
 
 	rd(&r, &version, 1);
 	rd(&r, &has_adm, 1);
-	if (version != PANEL_VERSION || has_adm > 1)
+	if (version != STATE_VERSION || has_adm > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid lab_panel_series aggregate state: unknown version")));
@@ -1935,7 +1977,7 @@ icu_lab_panel_send(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, PANEL_VERSION);
+	pq_sendbyte(&buf, PANEL_WIRE_VERSION);
 	pq_sendbyte(&buf, (p->flags & PH_HAS_ADMISSION) ? 1 : 0);
 	pq_sendint64(&buf, p->admission_id);
 	pq_sendint64(&buf, p->as_of);
@@ -1985,7 +2027,7 @@ icu_lab_panel_recv(PG_FUNCTION_ARGS)
 	need(buf, 2 + 8 + 8 + 8 + 2);
 	version = pq_getmsgbyte(buf);
 	has_adm = pq_getmsgbyte(buf);
-	if (version != PANEL_VERSION || has_adm > 1)
+	if (version != PANEL_WIRE_VERSION || has_adm > 1)
 		BAD_PANEL("unknown binary version %d", version);
 	adm = pq_getmsgint64(buf);
 	as_of = pq_getmsgint64(buf);
@@ -2189,4 +2231,11 @@ icu_lab_features(PG_FUNCTION_ARGS)
 	for (int i = 0; i < p->nfeat; i++)
 		d[i] = CStringGetTextDatum(icu_panel_feature_name(p, i));
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, p->nfeat, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+PG_FUNCTION_INFO_V1(icu_lab_layout_id);
+Datum
+icu_lab_layout_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) icu_panel_layout_id(panel_fetch(PG_GETARG_DATUM(0))));
 }

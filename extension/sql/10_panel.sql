@@ -8,7 +8,8 @@
 --   aggregate lab_panel(admission_id, feature, value, resulted_at, as_of [, trend_window])
 --   aggregate lab_panel_series(admission_id, feature, value, resulted_at, from, until [, trend_window])
 --   lab_panel_at(), lab_panel_daily(), lab_panel_daily_all()
---   accessors lab_value(), lab_last_at(), lab_as_of(), lab_admission(), lab_features()
+--   accessors lab_value(), lab_last_at(), lab_as_of(), lab_admission(), lab_features(),
+--             lab_layout_id()
 --
 -- The aggregates read the feature catalogue (names, plausible ranges) once per
 -- query; values outside [plausible_min, plausible_max] are counted as rejected.
@@ -161,6 +162,13 @@ RETURNS text[]
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.lab_features(@extschema@.lab_panel) IS
     'Names of the features the panel holds (accepted or rejected values), sorted.';
+
+CREATE FUNCTION @extschema@.lab_layout_id(panel @extschema@.lab_panel)
+RETURNS bigint
+    AS 'MODULE_PATHNAME', 'icu_lab_layout_id'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.lab_layout_id(@extschema@.lab_panel) IS
+    'Identity of the panel''s feature list: a hash (1 to 4294967295) of its sorted feature names, equal for panels holding the same features; lets code cache feature positions per layout.';
 
 -- ---------------------------------------------------------------------------
 -- The as-of aggregate

@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(30);
+SELECT plan(35);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -91,6 +91,23 @@ SELECT throws_ok($$SELECT pg_temp.recv(lab_panel_send(p) || '\x00'::bytea) FROM 
 -- feature count (bytes 27-28) says 1000 features
 SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing '\x03e8'::bytea from 27 for 2)) FROM panel_rt$$,
                  '22P02', NULL, 'feature count larger than the data: 22P02');
+
+-- layout identity: a hash of the sorted feature names, recomputed on input
+SELECT is((SELECT lab_layout_id(p::text::lab_panel) FROM panel_rt), (SELECT lab_layout_id(p) FROM panel_rt),
+          'text round trip keeps the layout id');
+SELECT is((SELECT lab_layout_id(pg_temp.recv(lab_panel_send(p))) FROM panel_rt), (SELECT lab_layout_id(p) FROM panel_rt),
+          'send -> recv keeps the layout id');
+SELECT is((SELECT lab_layout_id(lab_panel(7, f, v, t, '2021-06-01 00:00+00'))
+             FROM (VALUES ('ldh', 250.0, '2021-05-01 10:00+00'::timestamptz), ('d_dimer', 900, '2021-05-02 10:00+00'),
+                          ('crp', 3, '2021-05-03 10:00+00')) v(f, v, t)),
+          (SELECT lab_layout_id(p) FROM panel_rt),
+          'same features (other values, admission, order of input): same layout id');
+SELECT isnt((SELECT lab_layout_id(lab_panel(1, f, v, t, '2020-01-05 00:00+00'))
+               FROM (VALUES ('crp', 12.5, '2020-01-01 10:00+00'::timestamptz), ('ldh', 321, '2020-01-02 10:00+00')) v(f, v, t)),
+            (SELECT lab_layout_id(p) FROM panel_rt),
+            'a feature less: another layout id');
+SELECT ok((SELECT lab_layout_id('{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {}}'::lab_panel)) BETWEEN 1 AND 4294967295,
+          'layout id of the empty panel is a non-zero uint32');
 
 SELECT * FROM finish();
 ROLLBACK;
