@@ -52,8 +52,9 @@ retire(CacheEntry *e)
 }
 
 /*
- * The model by name and version; name NULL = the active model of kind;
- * version NULL = the active version of name.  ERROR 42704 when there is none.
+ * The model by name and version; name NULL = the active model of kind
+ * (view active_model; for icu_admission the active model whose horizon is
+ * nearest 48 h); version NULL = the active version of name.  ERROR 42704 when there is none.
  * Unless any_kind, the model must be of the given kind (else 22023).
  */
 IcuModel *
@@ -76,15 +77,20 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 	n_lookups++;
 	if (name == NULL)
 	{
-		sql = "SELECT model_id, content_hash, name, version, kind, format "
-			"FROM icu_predict.model WHERE kind = $1 AND active";
+		/* risk: the active model nearest the 48 h horizon (the shorter on a tie) */
+		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, m.kind, m.format "
+			"FROM icu_predict.active_model a JOIN icu_predict.model m ON m.model_id = a.model_id "
+			"WHERE a.kind = $1 "
+			"ORDER BY pg_catalog.abs(coalesce(a.horizon_hours, 48) - 48), a.horizon_hours LIMIT 1";
 		args[0] = CStringGetTextDatum(icu_model_kind_name(kind));
 		nargs = 1;
 	}
 	else if (version == NULL)
 	{
-		sql = "SELECT model_id, content_hash, name, version, kind, format "
-			"FROM icu_predict.model WHERE name = $1 AND active";
+		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, m.kind, m.format "
+			"FROM icu_predict.active_model a JOIN icu_predict.model m ON m.model_id = a.model_id "
+			"WHERE m.name = $1 "
+			"ORDER BY pg_catalog.abs(coalesce(a.horizon_hours, 48) - 48), a.horizon_hours LIMIT 1";
 		args[0] = CStringGetTextDatum(name);
 		nargs = 1;
 	}

@@ -7,6 +7,7 @@
  *       -> TABLE (input text, contribution float8)
  *   model_stay(model_name, model_version, inputs float8[])     -> stay_estimate
  *   model_stay_survival(model_name, model_version, inputs float8[], t_days) -> float8
+ *   stay_survival_curve(location_days, t_days float8[], model_name, model_version) -> float8[]
  *
  * inputs[k] is the raw value of the spec's k-th input (NULL = missing), so
  * Python and SQL can be compared on identical vectors (the parity test).
@@ -260,4 +261,64 @@ icu_model_stay_survival_vec(PG_FUNCTION_ARGS)
 				 errmsg("t_days must not be NaN")));
 	PG_RETURN_FLOAT8(icu_stay_survival(mc->model->dist, mc->model->sigma,
 									   icu_model_call_margin(mc, false, NULL), t));
+}
+
+/*
+ * stay_survival_curve(location_days, t_days float8[], model_name, model_version)
+ *   -> float8[]: S(t) for every t of t_days, of the icu_stay model's
+ * distribution around location_days (= exp(mu), the location_days of a
+ * stay_estimate that the same model made).  The capacity forecast evaluates
+ * the curve of every patient from the stay estimate stored in patient_status
+ * instead of re-deriving model inputs.
+ */
+PG_FUNCTION_INFO_V1(icu_stay_survival_curve);
+Datum
+icu_stay_survival_curve(PG_FUNCTION_ARGS)
+{
+	IcuModelCall *mc;
+	double		loc;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	double		mu;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	loc = PG_GETARG_FLOAT8(0);
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+
+	if (!isfinite(loc) || loc <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("location_days is %g; it must be finite and > 0", loc)));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("t_days must be a one-dimensional float8 array")));
+	mc = icu_model_call(fcinfo, 2, 3, ICU_KIND_STAY, false);
+	mu = log(loc);
+	if (ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(FLOAT8OID));
+	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		double		t;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetFloat8(elems[i]);
+		if (isnan(t))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("t_days must not be NaN")));
+		elems[i] = Float8GetDatum(icu_stay_survival(mc->model->dist, mc->model->sigma, mu, t));
+	}
+	{
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		PG_RETURN_ARRAYTYPE_P(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, 8,
+												 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
 }

@@ -4,9 +4,10 @@
 
 Reproducible: generates the synthetic cohort (model/synth.py, fixed seed and
 end date) into a scratch database, trains exactly as ``python3 -m model
-train`` does, writes the model card to docs/default-model/ and the install
-script part extension/sql/25_default_model.sql (INSERT of the registry rows
-and their activation), then drops the scratch database.  Needs a server in
+train`` does, ships the proposed risk models of BOTH horizons (48 h and 7
+days) and the stay model, writes the model card to docs/default-model/ and
+the install script part extension/sql/25_default_model.sql (INSERT of the
+builtin registry rows), then drops the scratch database.  Needs a server in
 the PG* environment and a role that may create databases; the installed
 icu_predict must already contain everything except this part.
 """
@@ -59,7 +60,8 @@ def main_args(a):
         conn.autocommit = False
         version = f"synthetic-{a.seed}-{a.admissions}"
         try:
-            train.run(conn, a.card, version=version, synthetic=True, name_prefix="default")
+            train.run(conn, a.card, version=version, synthetic=True, name_prefix="default",
+                      deploy_horizon=("48h", "7d"))
         except (train.TrainingError, Exception) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -10,7 +10,10 @@
   icu_predict.deploy(name, version) for each only when activate is true.
 * rollback(kind) calls icu_predict.rollback(kind).
 * default_model_sql writes the install-script part that ships the default
-  model inside the extension: INSERT of the registry rows plus activation.
+  models inside the extension: INSERT of the registry rows with builtin =
+  true.  They are active through the builtin fallback of active_model (no
+  deployment is logged), and pg_dump leaves builtin rows out, so a restore
+  neither duplicates nor re-activates them.
 """
 from __future__ import annotations
 
@@ -62,38 +65,32 @@ def _dollar(text, tag="m"):
 
 
 def default_model_sql(models, command):
-    """The SQL part that installs and activates ``models`` at CREATE EXTENSION."""
+    """The SQL part that installs ``models`` as builtin rows at CREATE EXTENSION."""
     out = [
         "-- The default models, shipped so that CREATE EXTENSION alone can score.",
         "--",
         "-- TRAINED ON SYNTHETIC DATA: retrain on local data before clinical use",
         "-- (docs/training.md).  Generated, do not edit; reproduce with:",
         f"--   {command}",
+        "--",
+        "-- builtin = true: active through the builtin fallback of active_model while",
+        "-- no deployment of their slot stands, and left out of pg_dump (CREATE",
+        "-- EXTENSION re-creates them), so dump/restore keeps the user's choice.",
         "",
+        "SELECT pg_catalog.set_config('icu_predict_install.builtin', 'on', true);",
     ]
     for m in models:
+        hz = m.get("horizon_hours")
+        if hz is None and m["kind"] == "icu_admission":
+            hz = (m.get("training") or {}).get("horizon_hours")
         out.append(
-            "INSERT INTO @extschema@.model (name, version, kind, format, spec, training, metrics)\n"
+            "INSERT INTO @extschema@.model (name, version, kind, format, horizon_hours, builtin, spec, training, metrics)\n"
             f"VALUES ({_lit(m['name'])}, {_lit(m['version'])}, {_lit(m['kind'])}, "
-            f"{_lit(m['spec']['format'])},\n"
+            f"{_lit(m['spec']['format'])}, {'NULL' if hz is None else int(hz)}, true,\n"
             f"        {_dollar(json.dumps(m['spec'], separators=(',', ':')))}::jsonb,\n"
             f"        {_dollar(json.dumps(m.get('training') or {}, separators=(',', ':'), default=str))}::jsonb,\n"
             f"        {_dollar(json.dumps(m.get('metrics') or {}, separators=(',', ':'), default=str))}::jsonb);")
-    for m in models:
-        out.append(f"SELECT @extschema@.deploy({_lit(m['name'])}, {_lit(m['version'])});")
-    # CREATE EXTENSION re-creates these rows, so pg_dump must leave them out
-    # (else a restore fails on duplicate keys): narrow the dump filters of the
-    # registry tables to the rows users added.
-    keys = ", ".join(f"({_lit(m['name'])}, {_lit(m['version'])})" for m in models)
-    shipped = f"(name, version) IN ({keys})"
-    out += [
-        "",
-        "-- pg_dump keeps only the models (and deployments) users added.",
-        "SELECT pg_catalog.pg_extension_config_dump('@extschema@.model',",
-        f"    {_lit('WHERE NOT ' + shipped)});",
-        "SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_deployment',",
-        f"    {_lit('WHERE model_id NOT IN (SELECT model_id FROM @extschema@.model WHERE ' + shipped + ')')});",
-    ]
+    out.append("SELECT pg_catalog.set_config('icu_predict_install.builtin', '', true);")
     return "\n".join(out) + "\n"
 
 

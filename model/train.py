@@ -476,7 +476,9 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         progress(f"  stay {c}: C {m['concordance']:.3f}, P10-P90 coverage (IPCW) "
                  f"{m['p10_p90_coverage_ipcw']:.3f}" + ("  <- proposed" if c == sbest else ""))
 
-    # the model that goes to the registry: the proposed one of deploy_horizon
+    # the models that go to the registry: the proposed one of each deploy horizon
+    deploy_horizons = [deploy_horizon] if isinstance(deploy_horizon, str) else list(deploy_horizon)
+    deploy_horizon = deploy_horizons[0]
     cands, best, rows, va = risk_sets[deploy_horizon]
     task = f"icu_{deploy_horizon}"
     if task in card["oracle"]:
@@ -498,14 +500,22 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
     training = {"task": task, "horizon_hours": T.HORIZONS[deploy_horizon],
                 "data_end": str(data_end), "synthetic": bool(synthetic), "seed": SEED,
                 **card["split"], "card": os.path.abspath(out_dir)}
-    models = [
-        {"name": risk_name, "version": version, "kind": "icu_admission",
-         "spec": cands[best]["spec"],
-         "training": {**training, "algorithm": best,
-                      "rows_train_validation": card["data"][f"{task} rows (train / validation)"]},
-         "metrics": {"validation": cands[best]["metrics"],
-                     "oracle": card["oracle"].get(task), "gate": results.get("gate"),
-                     "candidates": {c: d["metrics"] for c, d in cands.items()}}},
+    models = []
+    for h in deploy_horizons:
+        hc, hb, _, _ = risk_sets[h]
+        ht = f"icu_{h}"
+        models.append(
+            {"name": f"{name_prefix}_risk_{h}_{'lr' if hb == 'logistic' else 'xgb'}", "version": version,
+             "kind": "icu_admission", "horizon_hours": T.HORIZONS[h],
+             "spec": hc[hb]["spec"],
+             "training": {**training, "task": ht, "horizon_hours": T.HORIZONS[h], "algorithm": hb,
+                          "rows_train_validation": card["data"][f"{ht} rows (train / validation)"]},
+             "metrics": {"validation": hc[hb]["metrics"],
+                         "oracle": card["oracle"].get(ht),
+                         "gate": results.get("gate") if h == deploy_horizon else None,
+                         "candidates": {c: d["metrics"] for c, d in hc.items()}}})
+    training.pop("horizon_hours", None)
+    models += [
         {"name": stay_name, "version": version, "kind": "icu_stay",
          "spec": scands[sbest]["spec"],
          "training": {**training, "task": "icu_stay", "algorithm": sbest},

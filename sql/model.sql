@@ -3,8 +3,8 @@
 SET client_min_messages = warning;
 SET extra_float_digits = 0;
 BEGIN;
-INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES
-('reg_risk', '1', 'icu_admission', 'linear',
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+('reg_risk', '1', 'icu_admission', 'linear', 48,
  '{"format":"linear","link":"logit","intercept":-2,
    "inputs":[{"feature":"crp","stat":"last","impute":10,"clip":[1,500],"transform":"log","mean":3,"scale":1,"coef":1,"missing_coef":0.5},
              {"feature":"crp","stat":"trend","impute":0,"coef":0.01},
@@ -12,7 +12,7 @@ INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES
              {"covariate":"age_years","impute":60,"mean":60,"scale":10,"coef":0.3},
              {"covariate":"sex_male","impute":0.5,"coef":0.2},
              {"covariate":"unit_kind_icu","impute":0,"coef":2}]}'),
-('reg_stay', '1', 'icu_stay', 'linear',
+('reg_stay', '1', 'icu_stay', 'linear', NULL,
  '{"format":"linear","link":"log","intercept":2.3,
    "inputs":[{"feature":"crp","stat":"max","impute":10,"clip":[1,500],"transform":"log","mean":3,"scale":1,"coef":0.2}],
    "stay":{"distribution":"normal","sigma":0.5}}');

@@ -6,7 +6,10 @@
 --   stay  : log(stay) = mu + Z, Z extreme, sigma 1, exp(mu) = L = 1/ln 2,
 --           so S(t) = exp(-t/L) = 2^-t  (memoryless), E = L = 1.4427,
 --           median = L ln 2 = 1, P10 = L (-ln 0.9) = 0.1520, P90 = L ln 10 = 3.3219.
--- Reference time 2020-04-03 08:00 UTC; risk horizon H = 1 day.
+-- Reference time 2020-04-03 08:00 UTC.  v_risk is a 24-hour model
+-- (horizon_hours 24) and capacity_policy picks the 24 h risk model for both
+-- the status and the forecast, so the forecast's risk horizon is H = 1 day.
+-- (The builtin defaults, 48 h and 7 d, stay active in their own slots.)
 --   A1: ward W1 from 04-01 10:00, ICU IC-1 from 04-02 12:00; CRP 100 resulted
 --       04-01 12:00, CRP 200 resulted 04-02 12:00.
 --       day 1 (as of 04-02 00:00): W1, risk 1/(1+e^-1) = 0.7311
@@ -25,12 +28,12 @@
 SET timezone = 'UTC';
 SET icu_predict.reference_time = '2020-04-03 08:00+00';
 
-INSERT INTO icu_predict.capacity_policy (risk_horizon_days) VALUES (1);
-INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES
-  ('v_risk', '1', 'icu_admission', 'linear',
+INSERT INTO icu_predict.capacity_policy (status_risk_horizon_hours, forecast_risk_horizon_hours) VALUES (24, 24);
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+  ('v_risk', '1', 'icu_admission', 'linear', 24,
    '{"format": "linear", "link": "logit", "intercept": 0,
      "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.01}]}'),
-  ('v_stay', '1', 'icu_stay', 'linear',
+  ('v_stay', '1', 'icu_stay', 'linear', NULL,
    '{"format": "linear", "link": "log", "intercept": 0.36651292058166435,
      "stay": {"distribution": "extreme", "sigma": 1},
      "inputs": [{"covariate": "age_years", "impute": 0, "coef": 0}]}');
@@ -59,14 +62,15 @@ CALL icu_predict.refresh();
 -- 7003 was discharged before the reference time: not current, no rows.
 SELECT admission_id, day_date, day_of_stay, is_today, as_of, ward, unit_kind, isolation,
        round(days_in_hospital::numeric, 4) AS days_in_hospital, crp_last,
-       round(risk::numeric, 4) AS risk, risk_band, round(risk_change::numeric, 4) AS risk_change,
+       round(risk::numeric, 4) AS risk, risk_horizon_hours, risk_band, round(risk_change::numeric, 4) AS risk_change,
        course
   FROM icu_predict.patient_status ORDER BY admission_id, day_date;
 
 SELECT admission_id, day_date, round(stay_expected_days::numeric, 4) AS expected,
        round(stay_median_days::numeric, 4) AS median, round(stay_p10_days::numeric, 4) AS p10,
        round(stay_p90_days::numeric, 4) AS p90, top_reasons, risk_model_version,
-       stay_model_version, data_time
+       stay_model_version, round(forecast_risk::numeric, 4) AS forecast_risk,
+       forecast_risk_horizon_hours, data_time
   FROM icu_predict.patient_status ORDER BY admission_id, day_date;
 
 SELECT unit, horizon_day, forecast_date, occupied_now, round(expected_beds::numeric, 6) AS expected,
@@ -95,7 +99,6 @@ DELETE FROM icu_predict.lab_map WHERE local_code = 'V-CRP';
 DELETE FROM icu_predict.icu_capacity WHERE unit = 'IC-1';
 DELETE FROM icu_predict.capacity_policy;
 DELETE FROM icu_predict.refresh_log;
-UPDATE icu_predict.model SET active = false WHERE name IN ('v_risk', 'v_stay');
 DELETE FROM icu_predict.model_deployment WHERE model_id IN
     (SELECT model_id FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay'));
 DELETE FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay');

@@ -1,7 +1,8 @@
 -- The model runtime on lab panels and admission covariates (C: model_panel.c),
 -- and the analyst's predict(admission_id, as_of).  Docs: docs/model-runtime.md.
--- model_name NULL = the active model of the kind; model_version NULL = the
--- active version of model_name.
+-- model_name NULL = the active model of the kind (view active_model; for
+-- icu_admission the one whose horizon is nearest 48 h); model_version NULL =
+-- the active version of model_name.
 
 CREATE FUNCTION @extschema@.risk(
     panel                 @extschema@.lab_panel,
@@ -46,6 +47,17 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.stay_survival(@extschema@.lab_panel, float8, float8, text, float8, text, text, text) IS
     'S(t) = P(ICU stay > t_days) by the active icu_stay model (or the one named); 1 for t_days <= 0.';
 
+CREATE FUNCTION @extschema@.stay_survival_curve(
+    location_days float8,
+    t_days        float8[],
+    model_name    text DEFAULT NULL,
+    model_version text DEFAULT NULL)
+RETURNS float8[]
+AS 'MODULE_PATHNAME', 'icu_stay_survival_curve'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stay_survival_curve(float8, float8[], text, text) IS
+    'S(t) = P(ICU stay > t) for each t of t_days, of the icu_stay model''s distribution around location_days (the location_days of a stay_estimate made by that model, e.g. from length_of_stay()). NULL location_days gives NULL; location_days <= 0 or NaN t raise 22023.';
+
 CREATE FUNCTION @extschema@.explain(
     panel                 @extschema@.lab_panel,
     age_years             float8 DEFAULT NULL,
@@ -86,6 +98,8 @@ DECLARE
     high   float8 := 0.30;
     rv     text;
     reasons text;
+    hz     integer := 48;
+    rm     @extschema@.active_model;
 BEGIN
     SELECT x.admission_id, x.admitted_at, x.age_years, x.sex INTO a
       FROM @extschema@.admission x WHERE x.admission_id = predict.admission_id;
@@ -104,23 +118,29 @@ BEGIN
      ORDER BY ls.started_at DESC, ls.stay_id DESC LIMIT 1;
     hrs := extract(epoch FROM predict.as_of - a.admitted_at) / 3600.0;
 
-    r := @extschema@.risk(p, a.age_years::float8, a.sex, hrs, ukind);
-    SELECT m.version INTO rv FROM @extschema@.model m WHERE m.kind = 'icu_admission' AND m.active;
     BEGIN
-        SELECT c.risk_band_medium, c.risk_band_high INTO STRICT medium, high
+        SELECT c.risk_band_medium, c.risk_band_high, c.status_risk_horizon_hours INTO STRICT medium, high, hz
           FROM @extschema@.capacity_policy c;
     EXCEPTION WHEN no_data_found OR undefined_table OR too_many_rows THEN
-        NULL;               -- keep the defaults 0.10 / 0.30
+        NULL;               -- keep the defaults 0.10 / 0.30 / 48 h
     END;
+    rm := @extschema@.active_risk_model(hz);
+    IF rm.model_id IS NULL THEN
+        RAISE EXCEPTION 'no active model of kind icu_admission'
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Deploy one with icu_predict.deploy(name, version).';
+    END IF;
+    r := @extschema@.risk(p, a.age_years::float8, a.sex, hrs, ukind, rm.name, rm.version);
+    rv := rm.version;
     SELECT string_agg(format('%s%s (%s%s)', e.input,
                              CASE WHEN e.value IS NULL THEN ' missing' ELSE '=' || round(e.value::numeric, 2)::text END,
                              CASE WHEN e.contribution >= 0 THEN '+' ELSE '' END,
                              round(e.contribution::numeric, 2)),
                       '; ' ORDER BY e.rank)
       INTO reasons
-      FROM @extschema@.explain(p, a.age_years::float8, a.sex, hrs, ukind, top => 3) e;
+      FROM @extschema@.explain(p, a.age_years::float8, a.sex, hrs, ukind, rm.name, rm.version, top => 3) e;
 
-    IF EXISTS (SELECT 1 FROM @extschema@.model m WHERE m.kind = 'icu_stay' AND m.active) THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.active_model m WHERE m.kind = 'icu_stay') THEN
         s := @extschema@.length_of_stay(p, a.age_years::float8, a.sex, hrs, ukind);
     END IF;
 
@@ -130,4 +150,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.predict(bigint, timestamptz) IS
-    'For analysts: risk of ICU admission of one admission as of a time (labs resulted by then, covariates from admission and location_stay), its band (capacity_policy thresholds), expected ICU stay with P10-P90 (NULL without an active icu_stay model), the top 3 reasons and the model versions.';
+    'For analysts: risk of ICU admission of one admission as of a time (labs resulted by then, covariates from admission and location_stay) by the active risk model of capacity_policy.status_risk_horizon_hours (default 48 h, else the nearest horizon), its band (capacity_policy thresholds), expected ICU stay with P10-P90 (NULL without an active icu_stay model), the top 3 reasons and the model versions.';

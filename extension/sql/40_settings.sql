@@ -32,7 +32,8 @@ CREATE TABLE @extschema@.capacity_policy (
     id                      boolean NOT NULL DEFAULT true,
     scale_up_probability    float8  NOT NULL DEFAULT 0.10,
     scale_down_spare_beds   integer NOT NULL DEFAULT 2,
-    risk_horizon_days       float8  NOT NULL DEFAULT 7,
+    status_risk_horizon_hours   integer NOT NULL DEFAULT 48,
+    forecast_risk_horizon_hours integer NOT NULL DEFAULT 168,
     arrival_window_days     integer NOT NULL DEFAULT 7,
     direct_admission_hours  float8  NOT NULL DEFAULT 24,
     course_stable_band      float8  NOT NULL DEFAULT 0.05,
@@ -44,8 +45,10 @@ CREATE TABLE @extschema@.capacity_policy (
         CHECK (scale_up_probability > 0 AND scale_up_probability <= 1),
     CONSTRAINT capacity_policy_scale_down_spare_beds_nonnegative
         CHECK (scale_down_spare_beds >= 0),
-    CONSTRAINT capacity_policy_risk_horizon_days_range
-        CHECK (risk_horizon_days > 0 AND risk_horizon_days <= 365),
+    CONSTRAINT capacity_policy_status_risk_horizon_hours_range
+        CHECK (status_risk_horizon_hours BETWEEN 1 AND 8760),
+    CONSTRAINT capacity_policy_forecast_risk_horizon_hours_range
+        CHECK (forecast_risk_horizon_hours BETWEEN 1 AND 8760),
     CONSTRAINT capacity_policy_arrival_window_days_range
         CHECK (arrival_window_days BETWEEN 1 AND 365),
     CONSTRAINT capacity_policy_direct_admission_hours_range
@@ -60,7 +63,8 @@ COMMENT ON TABLE @extschema@.capacity_policy IS
 COMMENT ON COLUMN @extschema@.capacity_policy.id IS 'Always true: the table holds at most one row.';
 COMMENT ON COLUMN @extschema@.capacity_policy.scale_up_probability IS 'Recommend "scale up" when P(demand > staffed beds) is at least this (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.scale_down_spare_beds IS 'Recommend "scale down" when the P95 of demand leaves at least this many staffed beds free (default 2), and "scale up" does not apply.';
-COMMENT ON COLUMN @extschema@.capacity_policy.risk_horizon_days IS 'The ICU-admission risk is read as the probability of ICU admission within this many days (default 7); a constant hazard spreads it over the forecast days.';
+COMMENT ON COLUMN @extschema@.capacity_policy.status_risk_horizon_hours IS 'Horizon of the risk shown in patient_status.risk (bands, course, reasons): the active icu_admission model of this horizon, else the one nearest to it (default 48).';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Horizon of the risk the capacity forecast uses (patient_status.forecast_risk): the active icu_admission model of this horizon, else the one nearest to it (default 168 = 7 days). The forecast reads that model''s probability over the model''s own horizon_hours.';
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the rate of direct ICU arrivals (patients not yet in hospital) is averaged (default 7).';
 COMMENT ON COLUMN @extschema@.capacity_policy.direct_admission_hours IS 'An ICU episode starting within this many hours of hospital admission counts as a direct arrival (default 24).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
@@ -73,7 +77,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT coalesce(
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
-        ROW(true, 0.10::float8, 2, 7::float8, 7, 24::float8, 0.05::float8,
+        ROW(true, 0.10::float8, 2, 48, 168, 7, 24::float8, 0.05::float8,
             0.10::float8, 0.30::float8)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS

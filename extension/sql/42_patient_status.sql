@@ -42,16 +42,20 @@ WITH ref AS (
       JOIN cur a ON a.admission_id = sr.admission_id
      CROSS JOIN LATERAL pg_catalog.unnest(sr.s) WITH ORDINALITY AS u(panel, n)
 ), models AS (
-    SELECT (SELECT m FROM @extschema@.model m WHERE m.active AND m.kind = 'icu_admission') AS rm,
-           (SELECT m FROM @extschema@.model m WHERE m.active AND m.kind = 'icu_stay') AS sm
+    -- the active models (view active_model): risk of the status horizon and
+    -- of the forecast horizon (capacity_policy), and the stay model
+    SELECT @extschema@.active_risk_model((ref.pol).status_risk_horizon_hours) AS rm,
+           @extschema@.active_risk_model((ref.pol).forecast_risk_horizon_hours) AS fm,
+           (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm
+      FROM ref
 ), scored AS (
     SELECT d.*, loc.unit, loc.unit_kind, loc.isolation,
            (models.rm).name AS risk_model, (models.rm).version AS risk_version,
+           (models.rm).horizon_hours AS risk_horizon_hours,
+           (models.fm).name AS forecast_model, (models.fm).version AS forecast_version,
+           (models.fm).horizon_hours AS forecast_horizon_hours,
            (models.sm).name AS stay_model, (models.sm).version AS stay_version,
-           @extschema@.status_model_inputs((models.rm).spec, d.panel, d.age_years, d.sex,
-               pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0, loc.unit_kind) AS risk_inputs,
-           @extschema@.status_model_inputs((models.sm).spec, d.panel, d.age_years, d.sex,
-               pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0, loc.unit_kind) AS stay_inputs
+           (pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0)::float8 AS hours
       FROM days d
       CROSS JOIN models
       LEFT JOIN LATERAL (
@@ -62,18 +66,29 @@ WITH ref AS (
              ORDER BY s.started_at DESC, s.stay_id DESC
              LIMIT 1) loc ON true
 ), predicted AS (
+    -- the C panel functions build every model input from the panel and the
+    -- covariates (model_panel.c): the one input path of the extension
     SELECT sc.*,
-           @extschema@.model_predict(sc.risk_model, sc.risk_version, sc.risk_inputs) AS risk,
-           @extschema@.model_stay(sc.stay_model, sc.stay_version, sc.stay_inputs) AS stay,
+           CASE WHEN sc.risk_model IS NOT NULL THEN
+                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                 sc.risk_model, sc.risk_version) END AS risk,
+           CASE WHEN sc.forecast_model IS NOT NULL THEN
+                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                 sc.forecast_model, sc.forecast_version) END AS forecast_risk,
+           CASE WHEN sc.stay_model IS NOT NULL THEN
+                @extschema@.length_of_stay(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                           sc.stay_model, sc.stay_version) END AS stay,
            (SELECT pg_catalog.string_agg(
                        pg_catalog.format('%s %s (%s)', x.input,
                            CASE WHEN x.contribution > 0 THEN 'raises risk' ELSE 'lowers risk' END,
                            pg_catalog.to_char(x.contribution, 'SG0.00')),
                        '; ' ORDER BY pg_catalog.abs(x.contribution) DESC, x.input)
-              FROM (SELECT c.input, c.contribution
-                      FROM @extschema@.model_contributions(sc.risk_model, sc.risk_version, sc.risk_inputs) c
-                     WHERE c.input <> '(bias)' AND c.contribution <> 0
-                     ORDER BY pg_catalog.abs(c.contribution) DESC, c.input
+              FROM (SELECT e.input, e.contribution
+                      FROM @extschema@.explain(sc.panel, sc.age_years::float8, sc.sex, sc.hours,
+                                               sc.unit_kind, sc.risk_model, sc.risk_version,
+                                               'icu_admission', 1000) e
+                     WHERE sc.risk_model IS NOT NULL AND e.contribution <> 0
+                     ORDER BY pg_catalog.abs(e.contribution) DESC, e.input
                      LIMIT 3) x) AS reasons
       FROM scored sc
 )
@@ -97,6 +112,7 @@ SELECT p.admission_id,
        @extschema@.lab_value(p.panel, 'lymphocytes', 'last') AS lymphocytes_last,
        @extschema@.lab_value(p.panel, 'lymphocytes', 'trend') AS lymphocytes_trend,
        p.risk,
+       p.risk_horizon_hours,
        CASE WHEN p.risk IS NULL THEN NULL
             WHEN p.risk >= (ref.pol).risk_band_high THEN 'high'
             WHEN p.risk >= (ref.pol).risk_band_medium THEN 'medium'
@@ -112,8 +128,11 @@ SELECT p.admission_id,
        (p.stay).p90_days AS stay_p90_days,
        p.reasons AS top_reasons,
        p.risk_model || ' ' || p.risk_version AS risk_model_version,
+       p.forecast_risk,
+       p.forecast_horizon_hours AS forecast_risk_horizon_hours,
+       p.forecast_model || ' ' || p.forecast_version AS forecast_risk_model_version,
        p.stay_model || ' ' || p.stay_version AS stay_model_version,
-       p.stay_model, p.stay_version, p.stay_inputs,
+       p.stay_model, p.stay_version, (p.stay).location_days AS stay_location_days,
        (SELECT pg_catalog.max(c.resulted_at) FROM @extschema@.lab_canonical c
          WHERE c.admission_id = p.admission_id AND c.resulted_at <= p.as_of) AS data_time,
        pg_catalog.now() AS refreshed_at
@@ -145,7 +164,11 @@ COMMENT ON COLUMN @extschema@.patient_status.d_dimer_trend IS 'D-dimer trend per
 COMMENT ON COLUMN @extschema@.patient_status.ferritin_last IS 'Last ferritin (ug/L).';
 COMMENT ON COLUMN @extschema@.patient_status.lymphocytes_last IS 'Last absolute lymphocyte count (10^9/L).';
 COMMENT ON COLUMN @extschema@.patient_status.lymphocytes_trend IS 'Lymphocyte trend per day.';
-COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission from the active icu_admission model as of as_of; NULL without an active model.';
+COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission within risk_horizon_hours (default 48 h) as of as_of, from the active icu_admission model of capacity_policy.status_risk_horizon_hours (else the nearest horizon); NULL without an active risk model.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_horizon_hours IS 'Horizon of risk in hours (the risk model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk IS 'Probability of ICU admission within forecast_risk_horizon_hours (default 7 days) from the active risk model of capacity_policy.forecast_risk_horizon_hours (else the nearest horizon); the capacity forecast uses it.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_horizon_hours IS 'Horizon of forecast_risk in hours (that model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_model_version IS 'Name and version of the model behind forecast_risk.';
 COMMENT ON COLUMN @extschema@.patient_status.risk_band IS 'low, medium or high by capacity_policy.risk_band_medium / risk_band_high.';
 COMMENT ON COLUMN @extschema@.patient_status.risk_change IS 'Risk minus the risk of the day before (NULL on the first day).';
 COMMENT ON COLUMN @extschema@.patient_status.course IS 'improving, stable or worsening: risk_change against +/- capacity_policy.course_stable_band.';
@@ -158,6 +181,6 @@ COMMENT ON COLUMN @extschema@.patient_status.risk_model_version IS 'Name and ver
 COMMENT ON COLUMN @extschema@.patient_status.stay_model_version IS 'Name and version of the length-of-stay model.';
 COMMENT ON COLUMN @extschema@.patient_status.stay_model IS 'Stay model name (capacity_forecast scores S(t) with it).';
 COMMENT ON COLUMN @extschema@.patient_status.stay_version IS 'Stay model version.';
-COMMENT ON COLUMN @extschema@.patient_status.stay_inputs IS 'The stay model''s input vector for this row (capacity_forecast evaluates S(t) on it).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_location_days IS 'Location exp(mu) of the stay distribution for this row (capacity_forecast evaluates S(t) from it with stay_survival_curve()).';
 COMMENT ON COLUMN @extschema@.patient_status.data_time IS 'Result time of the latest lab in the row''s panel (NULL without labs).';
 COMMENT ON COLUMN @extschema@.patient_status.refreshed_at IS 'When the view was last refreshed.';

@@ -11,8 +11,12 @@
 --     active stay model (P(stay > x days)), i.e. the probability that the
 --     remaining stay exceeds d days given the time already spent;
 --   * elsewhere in hospital (ward, mc, ed ...), with ICU-admission risk r
---     (patient_status, today's row) read as P(ICU admission within H days),
---     H = capacity_policy.risk_horizon_days: a constant hazard gives
+--     (patient_status.forecast_risk, today's row: the active risk model of
+--     capacity_policy.forecast_risk_horizon_hours, default 7 days, or the
+--     nearest horizon) read as what that model predicts, P(ICU admission
+--     within H days), H = that model's own horizon_hours / 24 (falling back
+--     to patient_status.risk and its horizon when no forecast risk exists):
+--     a constant hazard gives
 --     F(x) = 1 - (1 - r)^(x / H) for P(ICU admission by day x), and
 --         p = sum_{k=0}^{d-1} (F(k+1) - F(k)) * S0(d - k - 1/2)
 --     (admissions during day k are taken at its middle; S0 is the patient's
@@ -53,8 +57,11 @@ WITH ref AS (
     SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
 ), today AS (
     -- today's row of every current admission
-    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.risk, ps.as_of,
-           ps.stay_model, ps.stay_version, ps.stay_inputs
+    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.as_of,
+           coalesce(ps.forecast_risk, ps.risk) AS risk,
+           (CASE WHEN ps.forecast_risk IS NOT NULL THEN ps.forecast_risk_horizon_hours
+                 ELSE ps.risk_horizon_hours END / 24.0)::float8 AS risk_horizon_days,
+           ps.stay_model, ps.stay_version, ps.stay_location_days
       FROM @extschema@.patient_status ps, ref
      WHERE ps.day_date = ref.ref_date
 ), cap AS (
@@ -79,7 +86,7 @@ WITH ref AS (
       FROM units u
       LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
 ), icu_now AS (
-    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_inputs,
+    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_location_days,
            coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
       FROM today t
       CROSS JOIN ref
@@ -99,22 +106,24 @@ WITH ref AS (
       FROM icu_now i
       CROSS JOIN ref
       CROSS JOIN LATERAL (
-            SELECT ARRAY(SELECT @extschema@.model_stay_survival(i.stay_model, i.stay_version,
-                                                                i.stay_inputs, i.spent + g)
-                           FROM pg_catalog.generate_series(0, 14) g ORDER BY g) AS s) curve
+            SELECT CASE WHEN i.stay_model IS NOT NULL THEN
+                   @extschema@.stay_survival_curve(i.stay_location_days,
+                       ARRAY(SELECT i.spent + g FROM pg_catalog.generate_series(0, 14) g ORDER BY g),
+                       i.stay_model, i.stay_version) END AS s) curve
       CROSS JOIN horizon h
 ), s0 AS (
     -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
-    SELECT t.admission_id, t.unit_kind, t.risk,
-           ARRAY(SELECT @extschema@.model_stay_survival(t.stay_model, t.stay_version,
-                                                        t.stay_inputs, g + 0.5)
-                   FROM pg_catalog.generate_series(0, 13) g ORDER BY g) AS s
+    SELECT t.admission_id, t.unit_kind, t.risk, t.risk_horizon_days,
+           CASE WHEN t.stay_model IS NOT NULL THEN
+                @extschema@.stay_survival_curve(t.stay_location_days,
+                    ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
+                    t.stay_model, t.stay_version) END AS s
       FROM today t, ref
 ), ward_p AS (
     SELECT w.admission_id, h.d,
            (SELECT coalesce(pg_catalog.sum(
-                       ((1 - w.risk) ^ (k / (ref.pol).risk_horizon_days)
-                        - (1 - w.risk) ^ ((k + 1) / (ref.pol).risk_horizon_days))
+                       ((1 - w.risk) ^ (k / w.risk_horizon_days)
+                        - (1 - w.risk) ^ ((k + 1) / w.risk_horizon_days))
                        * w.s[h.d - k]), 0)
               FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
       FROM s0 w, ref, horizon h

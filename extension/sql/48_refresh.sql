@@ -47,7 +47,8 @@ BEGIN
         SELECT pg_catalog.count(*) INTO v_cf_rows FROM @extschema@.capacity_forecast;
         SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_models
           FROM @extschema@.patient_status ps,
-               LATERAL (VALUES (ps.risk_model_version), (ps.stay_model_version)) AS x(v)
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
+                               (ps.stay_model_version)) AS x(v)
          WHERE v IS NOT NULL;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;

@@ -37,6 +37,7 @@ CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
            ps.lymphocytes_last::float8    AS lymphocytes_last,
            ps.lymphocytes_trend::float8   AS lymphocytes_trend_per_day,
            ps.risk::float8                AS icu_risk,
+           ps.risk_horizon_hours::integer AS icu_risk_horizon_hours,
            ps.risk_band::text             AS risk_band,
            ps.risk_change::float8         AS risk_change,
            ps.course::text                AS course,
@@ -46,6 +47,9 @@ CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
            ps.stay_p90_days::float8       AS icu_stay_p90_days,
            ps.top_reasons::text           AS top_reasons,
            ps.risk_model_version::text    AS risk_model_version,
+           ps.forecast_risk::float8       AS icu_risk_forecast,
+           ps.forecast_risk_horizon_hours::integer AS icu_risk_forecast_horizon_hours,
+           ps.forecast_risk_model_version::text AS forecast_risk_model_version,
            ps.stay_model_version::text    AS stay_model_version,
            ps.data_time::timestamptz      AS data_time,
            ps.refreshed_at::timestamptz   AS refreshed_at
@@ -78,7 +82,11 @@ COMMENT ON COLUMN icu_bi.patient_status.d_dimer_trend_per_day IS 'D-dimer change
 COMMENT ON COLUMN icu_bi.patient_status.ferritin_last IS 'Last ferritin, ug/L.';
 COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_last IS 'Last lymphocyte count, 10^9/L.';
 COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_trend_per_day IS 'Lymphocyte change per day.';
-COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission within icu_risk_horizon_hours (0 to 1; 48 hours by default).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_horizon_hours IS 'Horizon of icu_risk in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast IS 'Probability of ICU admission within icu_risk_forecast_horizon_hours (0 to 1; 7 days by default); the capacity forecast uses it.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast_horizon_hours IS 'Horizon of icu_risk_forecast in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_version IS 'Name and version of the model behind icu_risk_forecast.';
 COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high.';
 COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of the risk since the day before.';
 COMMENT ON COLUMN icu_bi.patient_status.course IS 'improving, stable or worsening (risk against the day before).';

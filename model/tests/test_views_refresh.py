@@ -197,3 +197,147 @@ def test_pg_cron_schedules_refresh(cohort_db):
         finally:
             cur.execute("SELECT cron.unschedule(%s)", (jobid,))
     admin.close()
+
+
+# --- dump/restore of the model registry -------------------------------------
+
+MODEL_COHORT = COHORT + """
+INSERT INTO icu_predict.lab_map (local_code, unit, feature) VALUES ('T-CRP', 'mg/L', 'crp');
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at) VALUES
+    (1, 'T-CRP', 80, 'mg/L', '2020-04-01 12:00+00'),
+    (1, 'T-CRP', 190, 'mg/L', '2020-04-02 12:00+00'),
+    (3, 'T-CRP', 30, 'mg/L', '2020-04-02 13:00+00');
+"""
+
+
+def _user_model_sql(name, version, kind, coef, horizon=None):
+    stay = ', "stay": {"distribution": "normal", "sigma": 0.7}' if kind == "icu_stay" else ""
+    link = "log" if kind == "icu_stay" else "logit"
+    hz = "NULL" if horizon is None else str(horizon)
+    return (f"INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES "
+            f"('{name}', '{version}', '{kind}', 'linear', {hz}, "
+            f"'{{\"format\": \"linear\", \"link\": \"{link}\", \"intercept\": -1.5{stay}, "
+            f"\"inputs\": [{{\"feature\": \"crp\", \"stat\": \"last\", \"impute\": 10, \"coef\": {coef}}}, "
+            f"{{\"covariate\": \"age_years\", \"impute\": 60, \"coef\": 0.01}}]}}');")
+
+
+def _new_db(admin):
+    name = "icu_mdl_" + uuid.uuid4().hex[:8]
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    c = _connect(name)
+    with c.cursor() as cur:
+        cur.execute("CREATE EXTENSION icu_predict CASCADE")
+        cur.execute(MODEL_COHORT)
+    c.close()
+    return name
+
+
+def _state(dbname):
+    """Active models and every score of patient_status after a refresh at REF."""
+    c = _connect(dbname)
+    with c.cursor() as cur:
+        cur.execute("SELECT kind, horizon_hours, name, version, source FROM icu_predict.active_model "
+                    "ORDER BY kind, horizon_hours")
+        active = cur.fetchall()
+        cur.execute("SET icu_predict.reference_time = %s", (REF,))
+        cur.execute("CALL icu_predict.refresh()")
+        cur.execute("SELECT succeeded, error FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1")
+        assert cur.fetchone() == (True, None)
+        cur.execute("""SELECT admission_id, day_date, risk, risk_horizon_hours, forecast_risk,
+                              forecast_risk_horizon_hours, stay_expected_days, top_reasons,
+                              risk_model_version, forecast_risk_model_version, stay_model_version
+                         FROM icu_predict.patient_status ORDER BY admission_id, day_date""")
+        scores = cur.fetchall()
+        cur.execute("SELECT unit, horizon_day, expected_beds FROM icu_predict.capacity_forecast "
+                    "ORDER BY unit, horizon_day")
+        forecast = cur.fetchall()
+        cur.execute("SELECT count(*) FROM icu_predict.model")
+        nmodels = cur.fetchone()[0]
+    c.close()
+    return active, scores, forecast, nmodels
+
+
+def _dump_restore(src, tmp_path, admin):
+    dump = tmp_path / f"{src}.dump"
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src], check=True)
+    target = "icu_rst_" + uuid.uuid4().hex[:8]
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{target}"')
+    subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True)
+    return target
+
+
+def _drop(admin, *names):
+    with admin.cursor() as cur:
+        for n in names:
+            cur.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
+
+
+def test_dump_restore_keeps_the_users_active_models(tmp_path):
+    admin = _connect(os.environ.get("PGDATABASE", "postgres"))
+    src = _new_db(admin)
+    dst = None
+    try:
+        c = _connect(src)
+        with c.cursor() as cur:
+            cur.execute(_user_model_sql("u_risk", "1", "icu_admission", 0.02, 48))
+            cur.execute(_user_model_sql("u_risk", "2", "icu_admission", 0.05, 48))
+            cur.execute(_user_model_sql("u_risk7", "1", "icu_admission", 0.03, 168))
+            cur.execute(_user_model_sql("u_stay", "1", "icu_stay", 0.004))
+            for n, v in [("u_risk", "1"), ("u_risk", "2"), ("u_risk7", "1"), ("u_stay", "1")]:
+                cur.execute("SELECT icu_predict.deploy(%s, %s)", (n, v))
+            cur.execute("SELECT name, version FROM icu_predict.rollback('icu_admission')")
+            # the latest deployment of the kind was u_risk7: back to the builtin 7-day model
+            back = cur.fetchone()
+            cur.execute("SELECT icu_predict.deploy('u_risk7', '1')")
+            cur.execute("SELECT name, version FROM icu_predict.active_model "
+                        "WHERE kind = 'icu_admission' AND horizon_hours = 48")
+            assert cur.fetchone() == ("u_risk", "2")
+        c.close()
+        before = _state(src)
+        active = {(k, h): (n, v, s) for k, h, n, v, s in before[0]}
+        assert active[("icu_admission", 48)] == ("u_risk", "2", "deployed")
+        assert active[("icu_admission", 168)] == ("u_risk7", "1", "deployed")
+        assert active[("icu_stay", None)] == ("u_stay", "1", "deployed")
+        assert back[0].startswith("default_risk_7d"), back
+        assert all(r[8] == "u_risk 2" and r[9] == "u_risk7 1" and r[10] == "u_stay 1" for r in before[1])
+        assert any(r[2] is not None and r[2] != r[4] for r in before[1])
+
+        dst = _dump_restore(src, tmp_path, admin)
+        after = _state(dst)
+        assert after[0] == before[0], "the same models are active after the restore"
+        assert after[3] == before[3], "no model lost or duplicated"
+        assert after[1] == before[1], "identical scores"
+        assert after[2] == before[2], "identical forecast"
+
+        # rollback still works on the restored log: u_risk 1 is active again
+        r = _connect(dst)
+        with r.cursor() as cur:
+            cur.execute("SELECT icu_predict.rollback('icu_admission')")   # undoes u_risk7 (latest)
+            cur.execute("SELECT icu_predict.rollback('icu_admission')")   # undoes u_risk 2
+            cur.execute("SELECT name, version FROM icu_predict.active_model "
+                        "WHERE kind = 'icu_admission' AND horizon_hours = 48")
+            assert cur.fetchone() == ("u_risk", "1")
+        r.close()
+    finally:
+        _drop(admin, *[n for n in (src, dst) if n])
+        admin.close()
+
+
+def test_dump_restore_with_only_the_default_models(tmp_path):
+    admin = _connect(os.environ.get("PGDATABASE", "postgres"))
+    src = _new_db(admin)
+    dst = None
+    try:
+        before = _state(src)
+        assert {(k, h) for k, h, *_ in before[0]} == {("icu_admission", 48), ("icu_admission", 168),
+                                                     ("icu_stay", None)}
+        assert all(s == "builtin" for *_, s in before[0])
+        assert all(r[3] == 48 and r[5] == 168 for r in before[1])
+        dst = _dump_restore(src, tmp_path, admin)
+        after = _state(dst)
+        assert after == before
+    finally:
+        _drop(admin, *[n for n in (src, dst) if n])
+        admin.close()

@@ -2,7 +2,7 @@
 -- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
 -- hand-checked xgboost and linear scores, TreeSHAP sums.
 BEGIN;
-SELECT plan(47);
+SELECT plan(51);
 
 CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
 INSERT INTO t_spec VALUES
@@ -27,16 +27,21 @@ $$;
 
 -- registry objects
 SELECT has_table('icu_predict', 'model', 'registry table exists');
-SELECT has_index('icu_predict', 'model', 'model_one_active_per_kind', 'one active model per kind index');
+SELECT has_view('icu_predict', 'active_model', 'active models are derived (view active_model)');
+SELECT hasnt_column('icu_predict', 'model', 'active', 'no stored active flag that a restore could collide on');
 SELECT ok((SELECT 'icu_predict.model'::regclass = ANY (extconfig) FROM pg_extension WHERE extname = 'icu_predict'),
           'model rows are dumped by pg_dump');
 SELECT has_function('icu_predict', 'predict', ARRAY['bigint', 'timestamp with time zone'], 'predict(admission_id, as_of)');
 
 -- valid specs go in; the trigger fills features and content_hash
-SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec)
-                  SELECT 'tap_lin', '1', 'icu_admission', 'linear', spec FROM t_spec WHERE name = 'lin'$$, 'linear spec accepted');
-SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec)
-                  SELECT 'tap_xgb', '1', 'icu_admission', 'xgboost', spec FROM t_spec WHERE name = 'xgb'$$, 'xgboost spec accepted');
+SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec)
+                  SELECT 'tap_lin', '1', 'icu_admission', 'linear', 48, spec FROM t_spec WHERE name = 'lin'$$, 'linear spec accepted');
+SELECT lives_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec, training)
+                  SELECT 'tap_xgb', '1', 'icu_admission', 'xgboost', spec, '{"horizon_hours": 48}' FROM t_spec WHERE name = 'xgb'$$, 'xgboost spec accepted');
+SELECT is((SELECT horizon_hours FROM icu_predict.model WHERE name = 'tap_xgb'), 48, 'horizon_hours taken from the training metadata');
+SELECT throws_ok($$INSERT INTO icu_predict.model (name, version, kind, format, spec)
+                   SELECT 'tap_nohz', '1', 'icu_admission', 'linear', spec FROM t_spec WHERE name = 'lin'$$,
+                 '22023', NULL, 'a risk model without horizon: 22023');
 SELECT is((SELECT features FROM icu_predict.model WHERE name = 'tap_lin'), '{"crp": "mg/L"}'::jsonb,
           'features lists the lab features with their units');
 SELECT is((SELECT length(content_hash) FROM icu_predict.model WHERE name = 'tap_xgb'), 32, 'content hash set');
@@ -106,12 +111,13 @@ SELECT throws_ok($$SELECT icu_predict.model_predict('tap_lin', '1', ARRAY['NaN',
 SELECT throws_ok($$SELECT icu_predict.risk(NULL, 70, model_name => 'absent')$$, '42704', NULL, 'unknown model in risk(): 42704');
 
 -- deploy / rollback (an install may ship a default model: remember it)
-CREATE TEMP TABLE t_before AS SELECT name FROM icu_predict.model WHERE kind = 'icu_admission' AND active;
+CREATE TEMP TABLE t_before AS SELECT name FROM icu_predict.active_model WHERE kind = 'icu_admission' AND horizon_hours = 48;
 SELECT lives_ok($$SELECT icu_predict.deploy('tap_lin', '1')$$, 'deploy');
 SELECT throws_ok($$SELECT icu_predict.risk(NULL, 'NaN'::float8)$$, '22023', NULL, 'NaN covariate: 22023');
 SELECT is(icu_predict.risk(NULL, 70), icu_predict.model_predict('tap_lin', '1', ARRAY[NULL, 70]), 'risk() uses the active model, NULL panel = no labs');
 SELECT lives_ok($$SELECT icu_predict.deploy('tap_xgb', '1')$$, 'deploy another version');
-SELECT throws_ok($$UPDATE icu_predict.model SET active = true WHERE name = 'tap_lin'$$, '23505', NULL, 'two active models of one kind: 23505');
+SELECT throws_ok($$UPDATE icu_predict.model SET builtin = true WHERE name = 'tap_lin'$$, '42501', NULL, 'builtin (not dumped) only from CREATE EXTENSION: 42501');
+SELECT is((SELECT name FROM icu_predict.active_model WHERE kind = 'icu_admission' AND horizon_hours = 48), 'tap_xgb', 'the newest deployment is the active model of its slot');
 SELECT is((SELECT name FROM icu_predict.rollback('icu_admission')), 'tap_lin', 'rollback re-activates the previous model');
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t_before)
             THEN throws_ok($$SELECT icu_predict.rollback('icu_admission')$$, '55000', NULL, 'nothing left to roll back to: 55000')
