@@ -481,6 +481,7 @@ typedef struct PanelCatalog
 	int			hmask;
 	int16	   *hash;			/* open addressing: index+1, 0 = empty */
 	char	   *schema;			/* quoted schema name, for hints */
+	uint32		fingerprint;	/* hash of the names in order (aggregate states carry it) */
 } PanelCatalog;
 
 static inline uint32
@@ -511,7 +512,8 @@ panel_catalog(FmgrInfo *flinfo)
 		elog(ERROR, "icu_predict: cannot find the schema of function %u", flinfo->fn_oid);
 	cat = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(PanelCatalog));
 	cat->schema = MemoryContextStrdup(flinfo->fn_mcxt, quote_identifier(nsp));
-	query = psprintf("SELECT name, plausible_min, plausible_max FROM %s.feature",
+	/* in byte order of the names: catalogue order is panel order */
+	query = psprintf("SELECT name, plausible_min, plausible_max FROM %s.feature ORDER BY name COLLATE \"C\"",
 					 cat->schema);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -536,6 +538,7 @@ panel_catalog(FmgrInfo *flinfo)
 		;
 	cat->hmask = hsize - 1;
 	cat->hash = palloc0(sizeof(int16) * hsize);
+	cat->fingerprint = 2166136261u ^ (uint32) cat->n;
 	for (int i = 0; i < cat->n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -551,6 +554,7 @@ panel_catalog(FmgrInfo *flinfo)
 		cat->lens[i] = (uint8) len;
 		cat->lo[i] = DatumGetFloat8(SPI_getbinval(tup, td, 2, &isnull));
 		cat->hi[i] = DatumGetFloat8(SPI_getbinval(tup, td, 3, &isnull));
+		cat->fingerprint = (cat->fingerprint ^ name_hash(name, len)) * 16777619u;
 		h = name_hash(name, len) & cat->hmask;
 		while (cat->hash[h] != 0)
 			h = (h + 1) & cat->hmask;
@@ -593,12 +597,19 @@ unknown_feature(const PanelCatalog *cat, const char *s, int len)
 
 /* ------------------------------------------------------------------------
  * Accumulator of one feature (aggregate states)
+ *
+ * 88 bytes per feature an admission has; the trend sums (40 bytes) live in
+ * a separate array and exist only for features with a value inside the
+ * trend window, which for most features of most admissions is none.
  * ------------------------------------------------------------------------ */
 
 typedef struct PanelAcc
 {
-	int64		count;
-	int64		rejected;
+	int32		count;			/* accepted values */
+	int32		rejected;		/* implausible values */
+	int16		feat;			/* catalogue index */
+	int16		trend;			/* index of the feature's TrendSums, -1: none */
+	int32		reserved;
 	double		last_v;
 	TimestampTz last_t;
 	double		prev_v;
@@ -608,15 +619,17 @@ typedef struct PanelAcc
 	double		min;
 	double		max;
 	double		sum;
-	/* trend: Youngs-Cramer sums of x = days relative to as_of, y = value */
-	int64		tn;
-	double		tsx;
-	double		tsy;
-	double		tsxx;
-	double		tsxy;
 } PanelAcc;
 
-#define ACC_NFIELDS 16
+/* Trend: Youngs-Cramer sums of x = days relative to as_of, y = value. */
+typedef struct TrendSums
+{
+	int64		n;
+	double		sx;
+	double		sy;
+	double		sxx;
+	double		sxy;
+} TrendSums;
 
 /* (t1, v1) after (t2, v2)? */
 static inline bool
@@ -626,21 +639,54 @@ later(TimestampTz t1, double v1, TimestampTz t2, double v2)
 }
 
 static inline void
-trend_add(PanelAcc *a, double x, double y)
+trend_add(TrendSums *a, double x, double y)
 {
-	a->tn++;
-	a->tsx += x;
-	a->tsy += y;
-	if (a->tn > 1)
+	a->n++;
+	a->sx += x;
+	a->sy += y;
+	if (a->n > 1)
 	{
-		double		n = (double) a->tn;
-		double		tmpx = x * n - a->tsx;
-		double		tmpy = y * n - a->tsy;
+		double		n = (double) a->n;
+		double		tmpx = x * n - a->sx;
+		double		tmpy = y * n - a->sy;
 		double		scale = 1.0 / (n * (n - 1.0));
 
-		a->tsxx += tmpx * tmpx * scale;
-		a->tsxy += tmpx * tmpy * scale;
+		a->sxx += tmpx * tmpx * scale;
+		a->sxy += tmpx * tmpy * scale;
 	}
+}
+
+static void
+trend_merge(TrendSums *a, const TrendSums *b)
+{
+	if (b->n == 0)
+		return;
+	if (a->n == 0)
+	{
+		*a = *b;
+		return;
+	}
+	{
+		double		n1 = (double) a->n,
+					n2 = (double) b->n,
+					n = n1 + n2;
+		double		d1 = a->sx / n1 - b->sx / n2;
+		double		d2 = a->sy / n1 - b->sy / n2;
+
+		a->sxx += b->sxx + n1 * n2 * d1 * d1 / n;
+		a->sxy += b->sxy + n1 * n2 * d1 * d2 / n;
+		a->n += b->n;
+		a->sx += b->sx;
+		a->sy += b->sy;
+	}
+}
+
+static void
+too_many_values(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("more than %d lab values of one feature in one lab panel", PG_INT32_MAX)));
 }
 
 static inline void
@@ -654,6 +700,8 @@ acc_add(PanelAcc *a, TimestampTz t, double v)
 		a->count = 1;
 		return;
 	}
+	if (unlikely(a->count == PG_INT32_MAX))
+		too_many_values();
 	a->count++;
 	a->sum += v;
 	if (v < a->min)
@@ -679,18 +727,28 @@ acc_add(PanelAcc *a, TimestampTz t, double v)
 	}
 }
 
+/* Merge b's statistics into a (not the trend sums; see trend_merge). */
 static void
 acc_merge(PanelAcc *a, const PanelAcc *b)
 {
+	if ((int64) a->rejected + b->rejected > PG_INT32_MAX ||
+		(int64) a->count + b->count > PG_INT32_MAX)
+		too_many_values();
 	a->rejected += b->rejected;
 	if (b->count == 0)
 		return;
 	if (a->count == 0)
 	{
-		int64		rej = a->rejected;
-
-		*a = *b;
-		a->rejected = rej;
+		a->count = b->count;
+		a->last_v = b->last_v;
+		a->last_t = b->last_t;
+		a->prev_v = b->prev_v;
+		a->prev_t = b->prev_t;
+		a->first_v = b->first_v;
+		a->first_t = b->first_t;
+		a->min = b->min;
+		a->max = b->max;
+		a->sum = b->sum;
 		return;
 	}
 	/* last and prev: the two latest of a's two and b's two */
@@ -727,36 +785,11 @@ acc_merge(PanelAcc *a, const PanelAcc *b)
 	a->max = Max(a->max, b->max);
 	a->count += b->count;
 	a->sum += b->sum;
-	/* trend sums: Youngs-Cramer combination */
-	if (b->tn > 0)
-	{
-		if (a->tn == 0)
-		{
-			a->tn = b->tn;
-			a->tsx = b->tsx;
-			a->tsy = b->tsy;
-			a->tsxx = b->tsxx;
-			a->tsxy = b->tsxy;
-		}
-		else
-		{
-			double		n1 = (double) a->tn,
-						n2 = (double) b->tn,
-						n = n1 + n2;
-			double		d1 = a->tsx / n1 - b->tsx / n2;
-			double		d2 = a->tsy / n1 - b->tsy / n2;
-
-			a->tsxx += b->tsxx + n1 * n2 * d1 * d1 / n;
-			a->tsxy += b->tsxy + n1 * n2 * d1 * d2 / n;
-			a->tn += b->tn;
-			a->tsx += b->tsx;
-			a->tsy += b->tsy;
-		}
-	}
 }
 
+/* tr: the feature's trend sums, or NULL when no value fell in the window. */
 static void
-acc_to_featin(const PanelAcc *a, const char *name, FeatIn *f)
+acc_to_featin(const PanelAcc *a, const TrendSums *tr, const char *name, FeatIn *f)
 {
 	memset(f, 0, sizeof(FeatIn));
 	strlcpy(f->name, name, sizeof(f->name));
@@ -783,9 +816,9 @@ acc_to_featin(const PanelAcc *a, const char *name, FeatIn *f)
 		f->has_prev = true;
 		f->prev = a->prev_v;
 	}
-	if (a->tn >= 2 && a->tsxx > 0)
+	if (tr != NULL && tr->n >= 2 && tr->sxx > 0)
 	{
-		double		slope = a->tsxy / a->tsxx;
+		double		slope = tr->sxy / tr->sxx;
 
 		if (isfinite(slope))
 		{
@@ -879,73 +912,100 @@ rd_name(Reader *r, char *dst)
 				 errmsg("invalid lab_panel aggregate state: bad feature name")));
 }
 
-static void
-acc_validate(const PanelAcc *a)
-{
-	bool		ok = a->count >= 0 && a->rejected >= 0 && a->tn >= 0 && a->tn <= a->count;
-
-	if (ok && a->count > 0)
-		ok = isfinite(a->last_v) && isfinite(a->first_v) && isfinite(a->min) &&
-			isfinite(a->max) && a->min <= a->max &&
-			!TIMESTAMP_NOT_FINITE(a->last_t) && !TIMESTAMP_NOT_FINITE(a->first_t) &&
-			(a->count < 2 || (isfinite(a->prev_v) && !TIMESTAMP_NOT_FINITE(a->prev_t)));
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: inconsistent statistics")));
-}
-
 /* ------------------------------------------------------------------------
  * The as-of aggregate: lab_panel(admission_id, feature, value, resulted_at, as_of [, window])
+ *
+ * The state is sized for what the admission has, not for the catalogue:
+ * a header with a catalogue-index -> slot map (2 bytes per catalogue
+ * feature), an array of PanelAcc grown by doubling (sized to fill the
+ * power-of-two chunks the allocator hands out anyway), and trend sums
+ * only for features with a value in the window.  Features are keyed by
+ * catalogue index, never by name: the catalogue is read in name order, so
+ * the final function emits features sorted without sorting, and combine
+ * merges by index.  A serialized state carries the catalogue's fingerprint
+ * and the deserializer checks it against its own before trusting indices.
  * ------------------------------------------------------------------------ */
 
 typedef struct PanelState
 {
-	bool		has_adm;
 	int64		admission_id;
 	TimestampTz as_of;
-	double		window_hours;
 	TimestampTz window_start;
-	int			n;
-	int			cap;
-	FeatName   *names;
+	double		window_hours;
 	PanelAcc   *acc;
-	int			ncat;			/* slot of each catalogue entry, or -1 */
-	int16	   *slot;
+	TrendSums  *tr;
+	bool		has_adm;
+	int16		ncat;			/* catalogue size = entries of map */
+	int16		n;				/* features in acc */
+	int16		cap;
+	int16		nt;				/* trend sums in use */
+	int16		tcap;
+	int16		map[FLEXIBLE_ARRAY_MEMBER];	/* catalogue index -> slot, or -1 */
 } PanelState;
 
-static PanelState *
-pstate_new(MemoryContext ctx, int cap)
+/* Bytes to allocate for at least `need` bytes: a power of two from 128. */
+static inline Size
+chunk_bytes(Size need)
 {
-	PanelState *s = MemoryContextAllocZero(ctx, sizeof(PanelState));
+	Size		b = 128;
 
-	s->cap = Max(cap, 4);
-	s->names = MemoryContextAlloc(ctx, sizeof(FeatName) * s->cap);
-	s->acc = MemoryContextAlloc(ctx, sizeof(PanelAcc) * s->cap);
+	while (b < need)
+		b *= 2;
+	return b;
+}
+
+static PanelState *
+pstate_new(MemoryContext ctx, int ncat)
+{
+	PanelState *s;
+
+	s = MemoryContextAlloc(ctx, offsetof(PanelState, map) + sizeof(int16) * Max(ncat, 1));
+	memset(s, 0, offsetof(PanelState, map));
+	memset(s->map, -1, sizeof(int16) * Max(ncat, 1));
+	s->ncat = (int16) ncat;
 	return s;
 }
 
+/* A new (empty) slot for catalogue feature k. */
 static int
-pstate_add_name(PanelState *s, const char *name)
+pstate_add(PanelState *s, MemoryContext ctx, int k)
 {
+	PanelAcc   *a;
+
 	if (s->n == s->cap)
 	{
-		s->cap *= 2;
-		s->names = repalloc(s->names, sizeof(FeatName) * s->cap);
-		s->acc = repalloc(s->acc, sizeof(PanelAcc) * s->cap);
+		Size		bytes = chunk_bytes(sizeof(PanelAcc) * (s->n + 1));
+
+		s->acc = s->acc ? repalloc(s->acc, bytes) : MemoryContextAlloc(ctx, bytes);
+		s->cap = (int16) Min(bytes / sizeof(PanelAcc), ICU_PANEL_MAX_FEATURES);
 	}
-	strlcpy(s->names[s->n], name, sizeof(FeatName));
-	memset(&s->acc[s->n], 0, sizeof(PanelAcc));
+	a = &s->acc[s->n];
+	memset(a, 0, sizeof(PanelAcc));
+	a->feat = (int16) k;
+	a->trend = -1;
+	s->map[k] = s->n;
 	return s->n++;
 }
 
-static int
-pstate_find_name(const PanelState *s, const char *name)
+/* The trend sums of slot i, created empty when missing. */
+static TrendSums *
+pstate_trend(PanelState *s, MemoryContext ctx, int i)
 {
-	for (int i = 0; i < s->n; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return i;
-	return -1;
+	PanelAcc   *a = &s->acc[i];
+
+	if (a->trend < 0)
+	{
+		if (s->nt == s->tcap)
+		{
+			Size		bytes = chunk_bytes(sizeof(TrendSums) * (s->nt + 1));
+
+			s->tr = s->tr ? repalloc(s->tr, bytes) : MemoryContextAlloc(ctx, bytes);
+			s->tcap = (int16) Min(bytes / sizeof(TrendSums), ICU_PANEL_MAX_FEATURES);
+		}
+		memset(&s->tr[s->nt], 0, sizeof(TrendSums));
+		a->trend = s->nt++;
+	}
+	return &s->tr[a->trend];
 }
 
 static void
@@ -991,25 +1051,18 @@ panel_trans(FunctionCallInfo fcinfo, int o)
 	}
 	adm = o ? PG_GETARG_INT64(1) : 0;
 	as_of = PG_GETARG_TIMESTAMPTZ(4 + o);
+	cat = panel_catalog(fcinfo->flinfo);
 
 	if (s == NULL)
 	{
-		MemoryContext old;
-
 		if (TIMESTAMP_NOT_FINITE(as_of))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("as_of must be a finite time")));
-		cat = panel_catalog(fcinfo->flinfo);
-		s = pstate_new(aggctx, Min(cat->n, 32));
+		s = pstate_new(aggctx, cat->n);
 		s->as_of = as_of;
 		s->window_hours = window_arg(fcinfo, 5 + o);
 		s->window_start = as_of - (TimestampTz) (s->window_hours * USECS_PER_HOUR);
-		s->ncat = cat->n;
-		old = MemoryContextSwitchTo(aggctx);
-		s->slot = palloc(sizeof(int16) * Max(cat->n, 1));
-		MemoryContextSwitchTo(old);
-		memset(s->slot, -1, sizeof(int16) * Max(cat->n, 1));
 	}
 	else if (s->as_of != as_of)
 		ereport(ERROR,
@@ -1027,39 +1080,26 @@ panel_trans(FunctionCallInfo fcinfo, int o)
 	v = PG_GETARG_FLOAT8(2 + o);
 	check_value(v, o ? &adm : NULL, feature);
 
-	cat = panel_catalog(fcinfo->flinfo);
 	k = catalog_find(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
 	if (k < 0)
 		unknown_feature(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
-	if (s->slot == NULL || s->ncat != cat->n)
-	{
-		/* state came from combine: rebuild the catalogue -> slot map */
-		MemoryContext old = MemoryContextSwitchTo(aggctx);
-
-		s->ncat = cat->n;
-		s->slot = palloc(sizeof(int16) * Max(cat->n, 1));
-		MemoryContextSwitchTo(old);
-		for (int i = 0; i < cat->n; i++)
-			s->slot[i] = (int16) pstate_find_name(s, cat->names[i]);
-	}
-	slot = s->slot[k];
+	if (unlikely(s->ncat != cat->n))
+		elog(ERROR, "lab_panel: state built for another feature catalogue");
+	slot = s->map[k];
 	if (slot < 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggctx);
-
-		slot = pstate_add_name(s, cat->names[k]);
-		MemoryContextSwitchTo(old);
-		s->slot[k] = (int16) slot;
-	}
+		slot = pstate_add(s, aggctx, k);
 	if (v < cat->lo[k] || v > cat->hi[k])
+	{
+		if (unlikely(s->acc[slot].rejected == PG_INT32_MAX))
+			too_many_values();
 		s->acc[slot].rejected++;
+	}
 	else
 	{
-		PanelAcc   *a = &s->acc[slot];
-
-		acc_add(a, t, v);
+		acc_add(&s->acc[slot], t, v);
 		if (t >= s->window_start)
-			trend_add(a, (double) (t - s->as_of) / USECS_PER_DAY_F, v);
+			trend_add(pstate_trend(s, aggctx, slot),
+					  (double) (t - s->as_of) / USECS_PER_DAY_F, v);
 	}
 	PG_RETURN_POINTER(s);
 }
@@ -1078,20 +1118,42 @@ icu_lab_panel_trans_noadm(PG_FUNCTION_ARGS)
 	return panel_trans(fcinfo, 0);
 }
 
+/* Merge b into a (a may be NULL: then a copy of b in ctx). */
 static PanelState *
-pstate_copy(MemoryContext ctx, const PanelState *b)
+pstate_merge(MemoryContext ctx, PanelState *a, const PanelState *b)
 {
-	PanelState *s = pstate_new(ctx, b->n);
+	if (a == NULL)
+	{
+		a = pstate_new(ctx, b->ncat);
+		a->has_adm = b->has_adm;
+		a->admission_id = b->admission_id;
+		a->as_of = b->as_of;
+		a->window_hours = b->window_hours;
+		a->window_start = b->window_start;
+	}
+	else
+	{
+		if (a->as_of != b->as_of || a->window_hours != b->window_hours)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("lab_panel: as_of and trend window must be the same for all rows of a group")));
+		if (a->ncat != b->ncat)
+			elog(ERROR, "lab_panel: states built for different feature catalogues");
+		if (b->has_adm)
+			set_admission(&a->has_adm, &a->admission_id, b->admission_id);
+	}
+	for (int i = 0; i < b->n; i++)
+	{
+		const PanelAcc *bi = &b->acc[i];
+		int			k = a->map[bi->feat];
 
-	s->has_adm = b->has_adm;
-	s->admission_id = b->admission_id;
-	s->as_of = b->as_of;
-	s->window_hours = b->window_hours;
-	s->window_start = b->window_start;
-	s->n = b->n;
-	memcpy(s->names, b->names, sizeof(FeatName) * b->n);
-	memcpy(s->acc, b->acc, sizeof(PanelAcc) * b->n);
-	return s;
+		if (k < 0)
+			k = pstate_add(a, ctx, bi->feat);
+		acc_merge(&a->acc[k], bi);
+		if (bi->trend >= 0)
+			trend_merge(pstate_trend(a, ctx, k), &b->tr[bi->trend]);
+	}
+	return a;
 }
 
 PG_FUNCTION_INFO_V1(icu_lab_panel_combine);
@@ -1101,7 +1163,6 @@ icu_lab_panel_combine(PG_FUNCTION_ARGS)
 	MemoryContext aggctx = agg_context(fcinfo, "icu_lab_panel_combine");
 	PanelState *a = PG_ARGISNULL(0) ? NULL : (PanelState *) PG_GETARG_POINTER(0);
 	PanelState *b = PG_ARGISNULL(1) ? NULL : (PanelState *) PG_GETARG_POINTER(1);
-	MemoryContext old;
 
 	if (b == NULL)
 	{
@@ -1109,112 +1170,133 @@ icu_lab_panel_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
-	if (a == NULL)
-		PG_RETURN_POINTER(pstate_copy(aggctx, b));
-	if (a->as_of != b->as_of || a->window_hours != b->window_hours)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lab_panel: as_of and trend window must be the same for all rows of a group")));
-	if (b->has_adm)
-		set_admission(&a->has_adm, &a->admission_id, b->admission_id);
-	old = MemoryContextSwitchTo(aggctx);
-	for (int i = 0; i < b->n; i++)
-	{
-		int			k = pstate_find_name(a, b->names[i]);
-
-		if (k < 0)
-			k = pstate_add_name(a, b->names[i]);
-		acc_merge(&a->acc[k], &b->acc[i]);
-	}
-	MemoryContextSwitchTo(old);
-	a->slot = NULL;				/* names were added: the map is rebuilt on demand */
-	PG_RETURN_POINTER(a);
+	PG_RETURN_POINTER(pstate_merge(aggctx, a, b));
 }
+
+/*
+ * Serialized state (same build on both ends, so native byte order):
+ *   version u8 | has_adm u8 | n i16 | nt i16 | ncat i16 | catalogue fingerprint u32 |
+ *   admission_id i64 | as_of i64 | window_hours f64 | n x PanelAcc | nt x TrendSums
+ */
+#define STATE_HDR	(1 + 1 + 2 + 2 + 2 + 4 + 8 + 8 + 8)
 
 PG_FUNCTION_INFO_V1(icu_lab_panel_serialize);
 Datum
 icu_lab_panel_serialize(PG_FUNCTION_ARGS)
 {
 	PanelState *s = (PanelState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
+	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
+	Size		size = VARHDRSZ + STATE_HDR + sizeof(PanelAcc) * s->n + sizeof(TrendSums) * s->nt;
+	bytea	   *out;
+	char	   *p;
 	uint8		b;
-	int32		n = s->n;
 
 	agg_context(fcinfo, "icu_lab_panel_serialize");
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
+	out = (bytea *) palloc(size);
+	SET_VARSIZE(out, size);
+	p = VARDATA(out);
+#define PUT(x) (memcpy(p, &(x), sizeof(x)), p += sizeof(x))
 	b = STATE_VERSION;
-	appendBinaryStringInfo(&buf, (const char *) &b, 1);
+	PUT(b);
 	b = s->has_adm ? 1 : 0;
-	appendBinaryStringInfo(&buf, (const char *) &b, 1);
-	appendBinaryStringInfo(&buf, (const char *) &s->admission_id, sizeof(int64));
-	appendBinaryStringInfo(&buf, (const char *) &s->as_of, sizeof(TimestampTz));
-	appendBinaryStringInfo(&buf, (const char *) &s->window_hours, sizeof(double));
-	appendBinaryStringInfo(&buf, (const char *) &n, sizeof(int32));
-	for (int i = 0; i < s->n; i++)
-	{
-		b = (uint8) strlen(s->names[i]);
-		appendBinaryStringInfo(&buf, (const char *) &b, 1);
-		appendBinaryStringInfo(&buf, (const char *) s->names[i], b);
-		appendBinaryStringInfo(&buf, (const char *) &s->acc[i], sizeof(PanelAcc));
-	}
-	SET_VARSIZE(buf.data, buf.len);
-	PG_RETURN_BYTEA_P((bytea *) buf.data);
+	PUT(b);
+	PUT(s->n);
+	PUT(s->nt);
+	PUT(s->ncat);
+	PUT(cat->fingerprint);
+	PUT(s->admission_id);
+	PUT(s->as_of);
+	PUT(s->window_hours);
+#undef PUT
+	memcpy(p, s->acc, sizeof(PanelAcc) * s->n);
+	p += sizeof(PanelAcc) * s->n;
+	memcpy(p, s->tr, sizeof(TrendSums) * s->nt);
+	PG_RETURN_BYTEA_P(out);
 }
 
+static void
+bad_state(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid lab_panel aggregate state: %s", what)));
+}
+
+/*
+ * The state is built in the current (per-input-tuple) memory context:
+ * combine copies what it keeps into the aggregate context.
+ */
 PG_FUNCTION_INFO_V1(icu_lab_panel_deserialize);
 Datum
 icu_lab_panel_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = agg_context(fcinfo, "icu_lab_panel_deserialize");
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	Reader		r = {VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)};
+	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
 	uint8		version,
 				has_adm;
-	int32		n;
+	int16		n,
+				nt,
+				ncat;
+	uint32		fp;
 	PanelState *s;
-	MemoryContext old;
+	bool	   *tused;
 
+	agg_context(fcinfo, "icu_lab_panel_deserialize");
 	rd(&r, &version, 1);
 	rd(&r, &has_adm, 1);
 	if (version != STATE_VERSION || has_adm > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: unknown version")));
-	s = pstate_new(aggctx, 4);
+		bad_state("unknown version");
+	rd(&r, &n, sizeof(n));
+	rd(&r, &nt, sizeof(nt));
+	rd(&r, &ncat, sizeof(ncat));
+	rd(&r, &fp, sizeof(fp));
+	if (ncat != cat->n || fp != cat->fingerprint)
+		bad_state("built with another feature catalogue");
+	if (n < 0 || n > ncat || nt < 0 || nt > n ||
+		r.left != 8 + 8 + 8 + sizeof(PanelAcc) * n + sizeof(TrendSums) * nt)
+		bad_state("bad header");
+	s = pstate_new(CurrentMemoryContext, ncat);
 	s->has_adm = has_adm;
 	rd(&r, &s->admission_id, sizeof(int64));
 	rd(&r, &s->as_of, sizeof(TimestampTz));
 	rd(&r, &s->window_hours, sizeof(double));
-	rd(&r, &n, sizeof(int32));
-	if (n < 0 || n > ICU_PANEL_MAX_FEATURES ||
-		(Size) n * (2 + sizeof(PanelAcc)) > r.left ||
-		TIMESTAMP_NOT_FINITE(s->as_of) ||
-		!isfinite(s->window_hours) || s->window_hours <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: bad header")));
+	if (TIMESTAMP_NOT_FINITE(s->as_of) || !isfinite(s->window_hours) || s->window_hours <= 0)
+		bad_state("bad header");
 	s->window_start = s->as_of - (TimestampTz) (s->window_hours * USECS_PER_HOUR);
-	old = MemoryContextSwitchTo(aggctx);
+	s->n = s->cap = n;
+	s->nt = s->tcap = nt;
+	s->acc = palloc(sizeof(PanelAcc) * Max(n, 1));
+	s->tr = palloc(sizeof(TrendSums) * Max(nt, 1));
+	rd(&r, s->acc, sizeof(PanelAcc) * n);
+	rd(&r, s->tr, sizeof(TrendSums) * nt);
+	tused = palloc0(sizeof(bool) * Max(nt, 1));
 	for (int i = 0; i < n; i++)
 	{
-		FeatName	name;
-		int			k;
+		const PanelAcc *a = &s->acc[i];
+		bool		ok;
 
-		rd_name(&r, name);
-		if (pstate_find_name(s, name) >= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid lab_panel aggregate state: feature \"%s\" twice", name)));
-		k = pstate_add_name(s, name);
-		rd(&r, &s->acc[k], sizeof(PanelAcc));
-		acc_validate(&s->acc[k]);
+		if (a->feat < 0 || a->feat >= ncat || s->map[a->feat] >= 0)
+			bad_state("bad or repeated feature index");
+		s->map[a->feat] = (int16) i;
+		ok = a->count >= 0 && a->rejected >= 0 && a->trend >= -1 && a->trend < nt;
+		if (ok && a->count > 0)
+			ok = isfinite(a->last_v) && isfinite(a->first_v) && isfinite(a->min) &&
+				isfinite(a->max) && a->min <= a->max && isfinite(a->sum) &&
+				!TIMESTAMP_NOT_FINITE(a->last_t) && !TIMESTAMP_NOT_FINITE(a->first_t) &&
+				a->last_t <= s->as_of &&
+				(a->count < 2 || (isfinite(a->prev_v) && !TIMESTAMP_NOT_FINITE(a->prev_t)));
+		if (ok && a->trend >= 0)
+		{
+			const TrendSums *t = &s->tr[a->trend];
+
+			ok = !tused[a->trend] && t->n >= 1 && t->n <= a->count &&
+				isfinite(t->sx) && isfinite(t->sy) && isfinite(t->sxx) && isfinite(t->sxy);
+			tused[a->trend] = true;
+		}
+		if (!ok)
+			bad_state("inconsistent statistics");
 	}
-	MemoryContextSwitchTo(old);
-	if (r.left != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: trailing bytes")));
 	PG_RETURN_POINTER(s);
 }
 
@@ -1223,17 +1305,29 @@ Datum
 icu_lab_panel_final(PG_FUNCTION_ARGS)
 {
 	PanelState *s;
+	PanelCatalog *cat;
 	FeatIn	   *f;
+	int			n = 0;
 
 	agg_context(fcinfo, "icu_lab_panel_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = (PanelState *) PG_GETARG_POINTER(0);
+	cat = panel_catalog(fcinfo->flinfo);
+	if (s->ncat != cat->n)
+		elog(ERROR, "lab_panel: state built for another feature catalogue");
 	f = palloc(sizeof(FeatIn) * Max(s->n, 1));
-	for (int i = 0; i < s->n; i++)
-		acc_to_featin(&s->acc[i], s->names[i], &f[i]);
+	/* catalogue order is name order: the features come out sorted */
+	for (int k = 0; k < s->ncat; k++)
+	{
+		int			i = s->map[k];
+
+		if (i >= 0)
+			acc_to_featin(&s->acc[i], s->acc[i].trend >= 0 ? &s->tr[s->acc[i].trend] : NULL,
+						  cat->names[k], &f[n++]);
+	}
 	PG_RETURN_POINTER(panel_build(s->has_adm, s->admission_id, s->as_of,
-								  s->window_hours, f, s->n));
+								  s->window_hours, f, n));
 }
 
 /* ------------------------------------------------------------------------
@@ -1680,22 +1774,20 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 		}
 		for (int f = 0; f < s->nnames; f++)
 		{
-			PanelAcc	a = acc[f];
+			TrendSums	tr = {0};
 
-			if (a.count == 0 && a.rejected == 0)
+			if (acc[f].count == 0 && acc[f].rejected == 0)
 				continue;
 			/* trend over the accepted points in [as_of - window, as_of] */
-			a.tn = 0;
-			a.tsx = a.tsy = a.tsxx = a.tsxy = 0;
 			while (wlo[f] < nextpt[f] && s->pts[fpts[f][wlo[f]]].t < as_of - window_us)
 				wlo[f]++;
 			for (int64 j = wlo[f]; j < nextpt[f]; j++)
 			{
 				SeriesPoint *p = &s->pts[fpts[f][j]];
 
-				trend_add(&a, (double) (p->t - as_of) / USECS_PER_DAY_F, p->v);
+				trend_add(&tr, (double) (p->t - as_of) / USECS_PER_DAY_F, p->v);
 			}
-			acc_to_featin(&a, s->names[f], &fi[n++]);
+			acc_to_featin(&acc[f], &tr, s->names[f], &fi[n++]);
 		}
 		out[d] = PointerGetDatum(panel_build(s->has_adm, s->admission_id, as_of,
 											 s->window_hours, fi, n));
