@@ -106,3 +106,6 @@ CALL icu_predict.refresh();
 SELECT count(*) AS rows_left FROM icu_predict.patient_status;
 DELETE FROM icu_predict.refresh_log;
 RESET icu_predict.reference_time;
+-- v_risk and v_stay are gone: the builtin defaults are active again in every
+-- slot (48 h and 7-day risk, stay), with no deployment left in the log.
+SELECT kind, horizon_hours, name, source FROM icu_predict.active_model ORDER BY kind, horizon_hours;

@@ -101,7 +101,7 @@ def test_logistic_parity(data):
     pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.5, max_iter=2000))])
     pipe.fit(S.preprocess(inputs, raw_train), y)
     spec = S.linear_spec(inputs, pipe, kind="icu_admission")
-    S.insert_model(conn, "parity_lr", "1", "icu_admission", spec)
+    S.insert_model(conn, "parity_lr", "1", "icu_admission", spec, training={"horizon_hours": 48})
     expected = pipe.predict_proba(S.preprocess(inputs, raw))[:, 1]
     got = _sql_column(conn, "icu_predict.model_predict('parity_lr', '1', x)")
     assert got.shape == (N,)
@@ -125,7 +125,8 @@ def test_xgboost_logistic_parity(data):
     dtrain = xgb.DMatrix(raw_train, label=y, missing=np.nan)
     bst = xgb.train({"objective": "binary:logistic", "max_depth": 5, "eta": 0.3,
                      "seed": 1, "nthread": 1}, dtrain, num_boost_round=40)
-    S.insert_model(conn, "parity_xgb", "1", "icu_admission", S.xgboost_spec(bst, inputs))
+    S.insert_model(conn, "parity_xgb", "1", "icu_admission", S.xgboost_spec(bst, inputs),
+                   training={"horizon_hours": 48})
     dtest = xgb.DMatrix(raw, missing=np.nan)
     expected = bst.predict(dtest).astype(float)
     got = _sql_column(conn, "icu_predict.model_predict('parity_xgb', '1', x)")

@@ -59,8 +59,9 @@ def db1k():
 
 def _models(conn):
     with conn.cursor() as cur:
-        cur.execute("SELECT name, version, kind, active FROM icu_predict.model "
-                    "WHERE version NOT LIKE 'synthetic-%' ORDER BY model_id")
+        cur.execute("SELECT m.name, m.version, m.kind, a.model_id IS NOT NULL FROM icu_predict.model m "
+                    "LEFT JOIN icu_predict.active_model a ON a.model_id = m.model_id "
+                    "WHERE m.version NOT LIKE 'synthetic-%' ORDER BY m.model_id")
         return cur.fetchall()
 
 
@@ -118,8 +119,8 @@ def test_deploy_without_activate_then_rollback_round_trip(db1k, tmp_path):
     conn = psycopg2.connect(dbname=db1k)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT name, version FROM icu_predict.model "
-                        "WHERE kind = 'icu_admission' AND active")
+            cur.execute("SELECT name, version FROM icu_predict.active_model "
+                        "WHERE kind = 'icu_admission' AND horizon_hours = 48")
             before = cur.fetchone()
         conn.commit()
         res = TR.run(conn, str(tmp_path / "c2"), horizons=("48h",), version="v2", deploy=True)
@@ -127,15 +128,15 @@ def test_deploy_without_activate_then_rollback_round_trip(db1k, tmp_path):
         rows = _models(conn)
         assert (names["icu_admission"], "v2", "icu_admission", False) in rows   # inserted, not active
         with conn.cursor() as cur:
-            cur.execute("SELECT name, version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            cur.execute("SELECT name, version FROM icu_predict.active_model WHERE kind = 'icu_admission' AND horizon_hours = 48")
             assert cur.fetchone() == before
             cur.execute("SELECT icu_predict.deploy(%s, 'v2')", (names["icu_admission"],))
-            cur.execute("SELECT version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            cur.execute("SELECT version FROM icu_predict.active_model WHERE kind = 'icu_admission' AND horizon_hours = 48")
             assert cur.fetchone()[0] == "v2"
         conn.commit()
         D.rollback(conn, "icu_admission")
         with conn.cursor() as cur:
-            cur.execute("SELECT name, version FROM icu_predict.model WHERE kind = 'icu_admission' AND active")
+            cur.execute("SELECT name, version FROM icu_predict.active_model WHERE kind = 'icu_admission' AND horizon_hours = 48")
             assert cur.fetchone() == before
         conn.commit()
     finally:

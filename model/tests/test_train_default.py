@@ -1,20 +1,30 @@
 """The default models shipped in the install script (25_default_model.sql):
-CREATE EXTENSION alone gives an active, scoring model of each kind."""
+CREATE EXTENSION alone gives active, scoring builtin models: ICU-admission
+risk within 48 hours and within 7 days, and ICU length of stay."""
 import os
 
 
 def test_default_models_are_active_after_create_extension(conn):
     with conn.cursor() as cur:
-        cur.execute("SELECT name, version, kind, training, metrics FROM icu_predict.model "
-                    "WHERE active ORDER BY kind")
+        cur.execute("SELECT m.name, m.version, m.kind, m.horizon_hours, m.builtin, a.source, "
+                    "       m.training, m.metrics "
+                    "  FROM icu_predict.active_model a JOIN icu_predict.model m USING (model_id) "
+                    " ORDER BY m.kind, m.horizon_hours")
         rows = cur.fetchall()
-    assert [r[2] for r in rows] == ["icu_admission", "icu_stay"]
-    for name, version, kind, training, metrics in rows:
+        cur.execute("SELECT count(*) FROM icu_predict.model_deployment")
+        deployments = cur.fetchone()[0]
+    assert [(r[2], r[3]) for r in rows] == [("icu_admission", 48), ("icu_admission", 168), ("icu_stay", None)]
+    assert deployments == 0, "the defaults are active through the builtin fallback, not the log"
+    for name, version, kind, horizon, builtin, source, training, metrics in rows:
         assert name.startswith("default_") and version.startswith("synthetic-")
+        assert builtin is True and source == "builtin"
         assert training["synthetic"] is True
         assert "validation" in metrics
-    risk = rows[0][4]
-    # the quality gate's numbers travel with the row
+        if kind == "icu_admission":
+            assert training["horizon_hours"] == horizon
+            assert training["task"] == {48: "icu_48h", 168: "icu_7d"}[horizon]
+    risk = rows[0][7]
+    # the quality gate's numbers travel with the row of the 48 h model
     assert risk["gate"]["passed"] is True
     assert abs(risk["gate"]["oracle_auroc"] - risk["gate"]["model_auroc"]) <= 0.03 \
         or risk["gate"]["model_auroc"] > risk["gate"]["oracle_auroc"]
@@ -23,14 +33,23 @@ def test_default_models_are_active_after_create_extension(conn):
 
 def test_default_models_score(conn):
     with conn.cursor() as cur:
-        cur.execute("SELECT name, version, jsonb_array_length(spec->'inputs') FROM icu_predict.model "
-                    "WHERE active AND kind = 'icu_admission'")
-        name, version, n = cur.fetchone()
-        # all inputs missing: the model still gives a probability
-        cur.execute("SELECT icu_predict.model_predict(%s, %s, array_fill(NULL::float8, ARRAY[%s]))",
-                    (name, version, n))
-        p = cur.fetchone()[0]
-    assert 0.0 < p < 1.0
+        cur.execute("SELECT a.horizon_hours, m.name, m.version, jsonb_array_length(m.spec->'inputs') "
+                    "  FROM icu_predict.active_model a JOIN icu_predict.model m USING (model_id) "
+                    " WHERE a.kind = 'icu_admission' ORDER BY a.horizon_hours")
+        ps = {}
+        for horizon, name, version, n in cur.fetchall():
+            # all inputs missing: the model still gives a probability
+            cur.execute("SELECT icu_predict.model_predict(%s, %s, array_fill(NULL::float8, ARRAY[%s]))",
+                        (name, version, n))
+            ps[horizon] = cur.fetchone()[0]
+        # risk() without a model name uses the 48 h model
+        cur.execute("SELECT icu_predict.risk(NULL::icu_predict.lab_panel), "
+                    "       (icu_predict.active_risk_model(48)).name")
+        r, name48 = cur.fetchone()
+    assert set(ps) == {48, 168}
+    assert all(0.0 < p < 1.0 for p in ps.values())
+    assert name48.startswith("default_risk_48h")
+    assert r is not None and 0.0 < r < 1.0
 
 
 def test_default_card_says_synthetic_first():
