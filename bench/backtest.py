@@ -1,0 +1,378 @@
+"""Backtest of the ICU occupancy forecast on a loaded (synthetic) cohort.
+
+    python3 bench/backtest.py [--dsn DSN] --start 2020-03-01 --end 2020-05-24
+                              [--step 1] [--horizons 1,3,7]
+                              [--variant default] [--variant h2:risk_horizon_days=2]
+                              [--verify-view DAY] [--check-asof DAY] [--time-refresh DAY]
+                              [--json FILE] [--plot FILE.png]
+
+For every day D from --start to --end (every --step days) the forecast is made
+as of the end of D (reference time = D + 1 at 00:00 in --timezone, default
+UTC) and, for each horizon h, compared with the true ICU census at the
+forecast moment, i.e. icu_occupancy() of day D + h (patients in an ICU
+episode at the midnight that ends D + h), per ICU unit and hospital-wide.
+
+Reported per variant, unit and horizon:
+  * coverage of the P10-P90 and P5-P95 intervals (truth inside, bounds
+    included; the bed count is discrete, so an inclusive interval of a
+    discrete distribution holds at least its nominal mass);
+  * MAE of the expected beds, and MAE of persistence (the census at D, i.e.
+    "tomorrow = today"), and the skill 1 - MAE / MAE_persistence;
+  * mean error (forecast - truth), to show bias.
+
+How the forecast is computed.  CALL icu_predict.refresh() builds every day of
+every current admission's stay (patient_status) and is slow for a day-by-day
+replay, so by default the script evaluates the views' own definitions
+(pg_get_viewdef) with one change each: patient_status keeps only today's row
+of each admission (the only row capacity_forecast reads), and
+capacity_forecast reads that instead of the materialized view.  --verify-view
+DAY runs the real CALL icu_predict.refresh() for DAY and checks that both
+paths give the same capacity_forecast rows.  Variants set the capacity_policy
+row inside the day's transaction, which is rolled back: the database is left
+as it was.
+
+--check-asof DAY tests that the forecast as of DAY uses only what was known
+then: it computes the forecast, then (in a transaction that is rolled back)
+deletes every lab resulted, stay begun and admission started after the
+reference time, reopens stays and admissions that ended after it, computes
+the forecast again and compares.
+
+A benchmark, not a test: it measures and reports.
+"""
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+import time
+
+import psycopg2
+
+PS_CUT = "CROSS JOIN LATERAL unnest(sr.s) WITH ORDINALITY u(panel, n))"
+CF_SOURCE = "icu_predict.patient_status ps"
+TOTAL = "All ICU units"
+
+
+def view_sql(cur):
+    """The two view definitions, rewritten for the fast path."""
+    cur.execute("SELECT pg_get_viewdef('icu_predict.patient_status'::regclass)")
+    ps = cur.fetchone()[0].rstrip().rstrip(";")
+    cur.execute("SELECT pg_get_viewdef('icu_predict.capacity_forecast'::regclass)")
+    cf = cur.fetchone()[0].rstrip().rstrip(";")
+    if ps.count(PS_CUT) != 1 or cf.count(CF_SOURCE) != 1:
+        raise SystemExit("backtest: the view definitions changed; update PS_CUT / CF_SOURCE "
+                         "(or use --refresh to run CALL icu_predict.refresh() per day)")
+    ps = ps.replace(PS_CUT, PS_CUT + "\n WHERE u.n = pg_catalog.cardinality(sr.s)")
+    cf = cf.replace(CF_SOURCE, "pg_temp.bt_ps_today ps")
+    return ps, cf
+
+
+FORECAST_COLS = """unit, horizon_day, occupied_now, expected_beds,
+       icu_predict.quantile(demand, 0.05) AS p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+       arrivals_per_day"""
+
+
+def set_reference(cur, ref):
+    cur.execute("SELECT set_config('icu_predict.reference_time', %s, true)", (ref.isoformat(),))
+
+
+def set_policy(cur, settings):
+    if not settings:
+        return
+    cols = ", ".join(settings)
+    vals = ", ".join(["%s"] * len(settings))
+    upd = ", ".join(f"{k} = EXCLUDED.{k}" for k in settings)
+    cur.execute(f"INSERT INTO icu_predict.capacity_policy ({cols}) VALUES ({vals}) "
+                f"ON CONFLICT (id) DO UPDATE SET {upd}", list(settings.values()))
+
+
+def fast_forecast(cur, ps_sql, cf_sql, variants):
+    """Forecast rows per variant for the reference time set in this
+    transaction.  Returns ({variant: [row dicts]}, seconds for today's
+    patient rows, seconds per variant forecast)."""
+    t0 = time.monotonic()
+    cur.execute("DROP TABLE IF EXISTS pg_temp.bt_ps_today")
+    cur.execute("CREATE TEMP TABLE bt_ps_today ON COMMIT DROP AS " + ps_sql)
+    t_ps = time.monotonic() - t0
+    out, t_cf = {}, []
+    for name, settings in variants:
+        cur.execute("SAVEPOINT v")
+        set_policy(cur, settings)
+        t1 = time.monotonic()
+        cur.execute(f"SELECT {FORECAST_COLS} FROM ({cf_sql}) f ORDER BY unit, horizon_day")
+        names = [d[0] for d in cur.description]
+        out[name] = [dict(zip(names, r)) for r in cur.fetchall()]
+        t_cf.append(time.monotonic() - t1)
+        cur.execute("ROLLBACK TO SAVEPOINT v")
+    return out, t_ps, (sum(t_cf) / len(t_cf) if t_cf else 0.0)
+
+
+def truth_table(cur, first, last):
+    """{(unit, day): census}, with TOTAL summed over the units."""
+    cur.execute("SELECT unit, day, patients FROM icu_predict.icu_occupancy(%s, %s)", (first, last))
+    truth = {}
+    for unit, day, n in cur.fetchall():
+        truth[(unit, day)] = n
+        truth[(TOTAL, day)] = truth.get((TOTAL, day), 0) + n
+    return truth
+
+
+def summarise(records, horizons):
+    """records: dicts with variant, unit, h, truth, persistence, expected, p05..p95."""
+    rows = []
+    keys = sorted({(r["variant"], r["unit"], r["h"]) for r in records},
+                  key=lambda k: (k[0], k[1] != TOTAL, k[1], k[2]))
+    for v, u, h in keys:
+        rs = [r for r in records if (r["variant"], r["unit"], r["h"]) == (v, u, h)]
+        n = len(rs)
+        mae = sum(abs(r["expected"] - r["truth"]) for r in rs) / n
+        mae_p = sum(abs(r["persistence"] - r["truth"]) for r in rs) / n
+        rows.append({
+            "variant": v, "unit": u, "h": h, "n": n,
+            "cov80": sum(r["p10"] <= r["truth"] <= r["p90"] for r in rs) / n,
+            "cov90": sum(r["p05"] <= r["truth"] <= r["p95"] for r in rs) / n,
+            "below_p10": sum(r["truth"] < r["p10"] for r in rs) / n,
+            "above_p90": sum(r["truth"] > r["p90"] for r in rs) / n,
+            "mae": mae, "mae_persistence": mae_p,
+            "skill": (1 - mae / mae_p) if mae_p > 0 else float("nan"),
+            "bias": sum(r["expected"] - r["truth"] for r in rs) / n,
+            "mean_truth": sum(r["truth"] for r in rs) / n,
+        })
+    return rows
+
+
+def format_table(rows):
+    out = [f"{'variant':<10} {'unit':<14} {'h':>2} {'n':>4} {'P10-P90':>8} {'P5-P95':>7} "
+           f"{'<P10':>5} {'>P90':>5} {'MAE':>7} {'MAE pers':>8} {'skill':>6} {'bias':>7} {'mean':>7}"]
+    for r in rows:
+        out.append(f"{r['variant']:<10} {r['unit']:<14} {r['h']:>2} {r['n']:>4} "
+                   f"{100 * r['cov80']:>7.0f}% {100 * r['cov90']:>6.0f}% "
+                   f"{100 * r['below_p10']:>4.0f}% {100 * r['above_p90']:>4.0f}% "
+                   f"{r['mae']:>7.2f} {r['mae_persistence']:>8.2f} {100 * r['skill']:>5.0f}% "
+                   f"{r['bias']:>+7.2f} {r['mean_truth']:>7.1f}")
+    return "\n".join(out)
+
+
+def plot(records, variant, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    hs = [h for h in (3, 7) if any(r["h"] == h for r in records)]
+    fig, axes = plt.subplots(len(hs), 1, figsize=(9, 3.6 * len(hs)), sharex=True, squeeze=False)
+    for ax, h in zip(axes[:, 0], hs):
+        rs = sorted((r for r in records if r["variant"] == variant and r["unit"] == TOTAL and r["h"] == h),
+                    key=lambda r: r["target"])
+        x = [r["target"] for r in rs]
+        ax.fill_between(x, [r["p10"] for r in rs], [r["p90"] for r in rs], step=None,
+                        alpha=0.3, color="tab:blue", label="forecast P10-P90")
+        ax.plot(x, [r["p50"] for r in rs], color="tab:blue", lw=1.5, label="forecast median")
+        ax.plot(x, [r["truth"] for r in rs], color="black", lw=1.5, label="true ICU census")
+        ax.plot(x, [r["persistence"] for r in rs], color="grey", lw=1, ls="--",
+                label=f"persistence (census {h} d earlier)")
+        ax.set_title(f"{h} days ahead, all ICU units")
+        ax.set_ylabel("occupied ICU beds")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    axes[-1, 0].set_xlabel("forecast date (census at the end of the day)")
+    fig.suptitle(title, fontsize=10)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def check_asof(conn, ps_sql, cf_sql, ref, tz):
+    """Forecast as of ref on the full data vs on the data cut at ref."""
+    with conn.cursor() as cur:
+        cur.execute("SET LOCAL TimeZone = %s", (tz,))
+        set_reference(cur, ref)
+        full, _, _ = fast_forecast(cur, ps_sql, cf_sql, [("default", {})])
+        cut_counts = {}
+        for label, sql in [
+            ("labs resulted after", "DELETE FROM icu_predict.lab_result WHERE resulted_at > %(t)s"),
+            ("stays begun after", "DELETE FROM icu_predict.location_stay WHERE started_at > %(t)s"),
+            ("admissions begun after", "DELETE FROM icu_predict.admission WHERE admitted_at > %(t)s"),
+            ("admissions reopened", "UPDATE icu_predict.admission SET discharged_at = NULL, "
+                                    "died_in_hospital = NULL WHERE discharged_at > %(t)s"),
+            ("stays reopened", "UPDATE icu_predict.location_stay SET ended_at = NULL WHERE ended_at > %(t)s"),
+        ]:
+            cur.execute(sql, {"t": ref})
+            cut_counts[label] = cur.rowcount
+        cut, _, _ = fast_forecast(cur, ps_sql, cf_sql, [("default", {})])
+        cur.execute("ROLLBACK")
+    a = {(r["unit"], r["horizon_day"]): r for r in full["default"]}
+    b = {(r["unit"], r["horizon_day"]): r for r in cut["default"]}
+    diffs = {}
+    for k in set(a) | set(b):
+        if k not in a or k not in b:
+            diffs[k] = "row missing"
+            continue
+        for c in a[k]:
+            x, y = a[k][c], b[k][c]
+            if isinstance(x, float) and isinstance(y, float):
+                if abs(x - y) > 1e-9 * max(1.0, abs(x)):
+                    diffs.setdefault(k, []).append((c, x, y))
+            elif x != y:
+                diffs.setdefault(k, []).append((c, x, y))
+    return cut_counts, diffs, len(a)
+
+
+def verify_view(conn, ps_sql, cf_sql, ref, tz):
+    """Real refresh() vs the fast path; returns (seconds, rows, mismatches)."""
+    with conn.cursor() as cur:
+        conn.autocommit = True
+        cur.execute("SET TimeZone = %s", (tz,))
+        cur.execute("SELECT set_config('icu_predict.reference_time', %s, false)", (ref.isoformat(),))
+        t0 = time.monotonic()
+        cur.execute("CALL icu_predict.refresh()")
+        secs = time.monotonic() - t0
+        cur.execute("SELECT succeeded, error, patient_status_rows, capacity_forecast_rows "
+                    "FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1")
+        ok, err, ps_rows, cf_rows = cur.fetchone()
+        if not ok:
+            raise SystemExit(f"backtest: refresh failed: {err}")
+        cur.execute(f"SELECT {FORECAST_COLS} FROM icu_predict.capacity_forecast ORDER BY unit, horizon_day")
+        names = [d[0] for d in cur.description]
+        view = [dict(zip(names, r)) for r in cur.fetchall()]
+        conn.autocommit = False
+        cur.execute("SET LOCAL TimeZone = %s", (tz,))
+        set_reference(cur, ref)
+        fast, _, _ = fast_forecast(cur, ps_sql, cf_sql, [("default", {})])
+        cur.execute("ROLLBACK")
+        cur.execute("SELECT set_config('icu_predict.reference_time', '', false)")
+    mism = sum(1 for x, y in zip(view, fast["default"]) if x != y) + abs(len(view) - len(fast["default"]))
+    return secs, ps_rows, cf_rows, mism
+
+
+def parse_variant(s):
+    name, _, rest = s.partition(":")
+    settings = {}
+    for kv in filter(None, rest.split(",")):
+        k, _, v = kv.partition("=")
+        settings[k.strip()] = float(v)
+    return name, settings
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dsn", default="")
+    ap.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day D")
+    ap.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last day D")
+    ap.add_argument("--step", type=int, default=1, help="days between replayed days (default 1)")
+    ap.add_argument("--horizons", default="1,3,7")
+    ap.add_argument("--timezone", default="UTC", help="day boundaries (default UTC)")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="NAME[:policy_column=value,...]; default: one variant 'default'")
+    ap.add_argument("--verify-view", type=dt.date.fromisoformat, action="append", default=[],
+                    help="compare CALL icu_predict.refresh() with the fast path at the end of this day")
+    ap.add_argument("--check-asof", type=dt.date.fromisoformat, action="append", default=[],
+                    help="check that the forecast at the end of this day ignores later data")
+    ap.add_argument("--json", help="write the records and the table as JSON")
+    ap.add_argument("--plot", help="PNG: hospital-wide truth vs forecast for h = 3 and 7")
+    ap.add_argument("--plot-variant", default=None, help="variant to plot (default: the first)")
+    ap.add_argument("--title", default="ICU occupancy backtest")
+    args = ap.parse_args(argv)
+
+    horizons = [int(h) for h in args.horizons.split(",")]
+    variants = [parse_variant(v) for v in args.variant] or [("default", {})]
+    conn = psycopg2.connect(args.dsn)
+    with conn.cursor() as cur:
+        ps_sql, cf_sql = view_sql(cur)
+    conn.commit()
+
+    def ref_of(day):
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=None)
+
+    def ref_tz(day):
+        # reference time as text with the zone, resolved by the server
+        with conn.cursor() as cur:
+            cur.execute("SELECT (%s::timestamp AT TIME ZONE %s)", (ref_of(day), args.timezone))
+            r = cur.fetchone()[0]
+        conn.commit()
+        return r
+
+    report = {"args": {k: str(v) for k, v in vars(args).items()}, "checks": []}
+
+    for day in args.verify_view:
+        secs, ps_rows, cf_rows, mism = verify_view(conn, ps_sql, cf_sql, ref_tz(day), args.timezone)
+        line = (f"verify-view {day}: CALL icu_predict.refresh() {secs:.1f} s "
+                f"(patient_status {ps_rows} rows, capacity_forecast {cf_rows} rows); "
+                f"fast path vs view: {mism} differing forecast rows")
+        print(line, flush=True)
+        report["checks"].append(line)
+
+    for day in args.check_asof:
+        counts, diffs, n = check_asof(conn, ps_sql, cf_sql, ref_tz(day), args.timezone)
+        line = (f"check-asof {day}: data cut at the reference time ("
+                + ", ".join(f"{k}: {v}" for k, v in counts.items())
+                + f"); forecast rows compared: {n}, differing: {len(diffs)}")
+        print(line, flush=True)
+        for k, v in sorted(diffs.items(), key=str)[:10]:
+            print(f"   {k}: {v}")
+        report["checks"].append(line)
+        report.setdefault("asof_diffs", {})[str(day)] = {str(k): str(v) for k, v in diffs.items()}
+
+    days = []
+    d = args.start
+    while d <= args.end:
+        days.append(d)
+        d += dt.timedelta(days=args.step)
+    if not days:
+        conn.close()
+        return 0
+    with conn.cursor() as cur:
+        cur.execute("SET TimeZone = %s", (args.timezone,))
+        truth = truth_table(cur, days[0], days[-1] + dt.timedelta(days=max(horizons)))
+    conn.commit()
+
+    records, timings = [], []
+    for day in days:
+        ref = ref_tz(day)
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL TimeZone = %s", (args.timezone,))
+            set_reference(cur, ref)
+            fc, t_ps, t_cf = fast_forecast(cur, ps_sql, cf_sql, variants)
+        conn.rollback()
+        timings.append((t_ps, t_cf))
+        for vname, rows in fc.items():
+            for r in rows:
+                persistence = truth.get((r["unit"], day))
+                if r["horizon_day"] == 0 and persistence is not None and r["occupied_now"] != persistence:
+                    print(f"  note: {day} {r['unit']}: occupied_now {r['occupied_now']} "
+                          f"!= icu_occupancy {persistence}", file=sys.stderr)
+                if r["horizon_day"] not in horizons:
+                    continue
+                target = day + dt.timedelta(days=r["horizon_day"])
+                t = truth.get((r["unit"], target))
+                if t is None or persistence is None:
+                    continue
+                records.append({"variant": vname, "unit": r["unit"], "h": r["horizon_day"],
+                                "day": day, "target": target, "truth": t,
+                                "persistence": persistence, "expected": r["expected_beds"],
+                                "p05": r["p05_beds"], "p10": r["p10_beds"], "p50": r["p50_beds"],
+                                "p90": r["p90_beds"], "p95": r["p95_beds"],
+                                "arrivals_per_day": r["arrivals_per_day"]})
+        print(f"{day}: today's rows {t_ps:.1f} s, forecast {t_cf:.2f} s per variant", flush=True)
+
+    table = summarise(records, horizons)
+    print()
+    print(f"days {days[0]} .. {days[-1]} every {args.step} d ({len(days)} days); "
+          f"reference time = end of day D ({args.timezone}); truth = icu_occupancy(D + h)")
+    print(f"time per replayed day: today's patient rows {sum(t for t, _ in timings) / len(timings):.1f} s, "
+          f"forecast {sum(c for _, c in timings) / len(timings):.2f} s per variant")
+    for name, settings in variants:
+        print(f"variant {name}: {settings or 'capacity_policy defaults'}")
+    print(format_table(table))
+    if args.json:
+        report.update({"table": table, "records": records,
+                       "timing_s": {"today_rows_mean": sum(t for t, _ in timings) / len(timings),
+                                    "forecast_mean": sum(c for _, c in timings) / len(timings)}})
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+    if args.plot:
+        plot(records, args.plot_variant or variants[0][0], args.plot, args.title)
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
