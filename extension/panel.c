@@ -832,8 +832,6 @@ acc_to_featin(const PanelAcc *a, const TrendSums *tr, const char *name, FeatIn *
  * Shared parts of both aggregate states
  * ------------------------------------------------------------------------ */
 
-typedef char FeatName[PANEL_NAME_MAX + 1];
-
 static MemoryContext
 agg_context(FunctionCallInfo fcinfo, const char *fname)
 {
@@ -892,24 +890,6 @@ rd(Reader *r, void *dst, Size n)
 	memcpy(dst, r->p, n);
 	r->p += n;
 	r->left -= n;
-}
-
-static void
-rd_name(Reader *r, char *dst)
-{
-	uint8		len;
-
-	rd(r, &len, 1);
-	if (len < 1 || len > PANEL_NAME_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: bad name length %d", len)));
-	rd(r, dst, len);
-	dst[len] = '\0';
-	if (!name_ok(dst, len))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel aggregate state: bad feature name")));
 }
 
 /* ------------------------------------------------------------------------
@@ -1346,61 +1326,51 @@ typedef struct SeriesPoint
 {
 	TimestampTz t;
 	double		v;
-	int32		feat;
-	int32		ok;
+	int16		feat;			/* catalogue index */
+	int16		ok;				/* 1 accepted, 0 rejected (implausible) */
+	int32		reserved;
 } SeriesPoint;
 
 typedef struct SeriesState
 {
 	bool		has_adm;
+	int16		ncat;
 	int64		admission_id;
 	TimestampTz from;
 	TimestampTz until;
 	double		window_hours;
-	int			nnames;
-	int			capnames;
-	FeatName   *names;
 	int64		npts;
 	int64		cappts;
 	SeriesPoint *pts;
-	int			ncat;
-	int16	   *slot;
 } SeriesState;
 
-static int
-sstate_name(SeriesState *s, const char *name)
+static SeriesState *
+sstate_new(MemoryContext ctx, int ncat, TimestampTz from, TimestampTz until, double window_hours)
 {
-	for (int i = 0; i < s->nnames; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return i;
-	if (s->nnames == s->capnames)
-	{
-		s->capnames = Max(8, s->capnames * 2);
-		s->names = s->names ? repalloc(s->names, sizeof(FeatName) * s->capnames)
-			: palloc(sizeof(FeatName) * s->capnames);
-	}
-	strlcpy(s->names[s->nnames], name, sizeof(FeatName));
-	return s->nnames++;
+	SeriesState *s = MemoryContextAllocZero(ctx, sizeof(SeriesState));
+
+	s->ncat = (int16) ncat;
+	s->from = from;
+	s->until = until;
+	s->window_hours = window_hours;
+	return s;
 }
 
+/* Room for `more` points; the buffer lives in ctx (the one it was made in). */
 static void
-sstate_push(SeriesState *s, int feat, bool ok, TimestampTz t, double v)
+sstate_reserve(SeriesState *s, MemoryContext ctx, int64 more)
 {
-	if (s->npts == s->cappts)
-	{
-		s->cappts = Max(32, s->cappts * 2);
-		if ((Size) s->cappts * sizeof(SeriesPoint) > MaxAllocSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many lab results for one admission in lab_panel_series")));
-		s->pts = s->pts ? repalloc(s->pts, sizeof(SeriesPoint) * s->cappts)
-			: palloc(sizeof(SeriesPoint) * s->cappts);
-	}
-	s->pts[s->npts].t = t;
-	s->pts[s->npts].v = v;
-	s->pts[s->npts].feat = feat;
-	s->pts[s->npts].ok = ok;
-	s->npts++;
+	Size		bytes;
+
+	if (s->npts + more <= s->cappts)
+		return;
+	if ((Size) (s->npts + more) > MaxAllocSize / sizeof(SeriesPoint) / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many lab results for one admission in lab_panel_series")));
+	bytes = chunk_bytes(sizeof(SeriesPoint) * (s->npts + more));
+	s->pts = s->pts ? repalloc(s->pts, bytes) : MemoryContextAlloc(ctx, bytes);
+	s->cappts = bytes / sizeof(SeriesPoint);
 }
 
 PG_FUNCTION_INFO_V1(icu_lab_panel_series_trans);
@@ -1417,7 +1387,7 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 	text	   *feature;
 	PanelCatalog *cat;
 	int			k;
-	MemoryContext old;
+	SeriesPoint *p;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
 	{
@@ -1429,20 +1399,13 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 	from = PG_GETARG_TIMESTAMPTZ(5);
 	until = PG_GETARG_TIMESTAMPTZ(6);
 	cat = panel_catalog(fcinfo->flinfo);
-	old = MemoryContextSwitchTo(aggctx);
 	if (s == NULL)
 	{
 		if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(until))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("lab_panel_series: from and until must be finite times")));
-		s = palloc0(sizeof(SeriesState));
-		s->from = from;
-		s->until = until;
-		s->window_hours = window_arg(fcinfo, 7);
-		s->ncat = cat->n;
-		s->slot = palloc(sizeof(int16) * Max(cat->n, 1));
-		memset(s->slot, -1, sizeof(int16) * Max(cat->n, 1));
+		s = sstate_new(aggctx, cat->n, from, until, window_arg(fcinfo, 7));
 	}
 	else if (s->from != from || s->until != until)
 		ereport(ERROR,
@@ -1450,35 +1413,26 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 				 errmsg("lab_panel_series: from and until must be the same for all rows of a group")));
 	set_admission(&s->has_adm, &s->admission_id, adm);
 
-	if (!(PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4)))
-	{
-		t = PG_GETARG_TIMESTAMPTZ(4);
-		if (t <= s->until)
-		{
-			feature = PG_GETARG_TEXT_PP(2);
-			v = PG_GETARG_FLOAT8(3);
-			check_value(v, &adm, feature);
-			k = catalog_find(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
-			if (k < 0)
-				unknown_feature(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
-			if (s->slot == NULL)
-			{
-				s->ncat = cat->n;
-				s->slot = palloc(sizeof(int16) * Max(cat->n, 1));
-				for (int i = 0; i < cat->n; i++)
-				{
-					s->slot[i] = -1;
-					for (int j = 0; j < s->nnames; j++)
-						if (strcmp(s->names[j], cat->names[i]) == 0)
-							s->slot[i] = (int16) j;
-				}
-			}
-			if (s->slot[k] < 0)
-				s->slot[k] = (int16) sstate_name(s, cat->names[k]);
-			sstate_push(s, s->slot[k], !(v < cat->lo[k] || v > cat->hi[k]), t, v);
-		}
-	}
-	MemoryContextSwitchTo(old);
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_POINTER(s);
+	t = PG_GETARG_TIMESTAMPTZ(4);
+	if (t > s->until)
+		PG_RETURN_POINTER(s);
+	feature = PG_GETARG_TEXT_PP(2);
+	v = PG_GETARG_FLOAT8(3);
+	check_value(v, &adm, feature);
+	k = catalog_find(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
+	if (k < 0)
+		unknown_feature(cat, VARDATA_ANY(feature), VARSIZE_ANY_EXHDR(feature));
+	if (unlikely(s->ncat != cat->n))
+		elog(ERROR, "lab_panel_series: state built for another feature catalogue");
+	sstate_reserve(s, aggctx, 1);
+	p = &s->pts[s->npts++];
+	p->t = t;
+	p->v = v;
+	p->feat = (int16) k;
+	p->ok = !(v < cat->lo[k] || v > cat->hi[k]);
+	p->reserved = 0;
 	PG_RETURN_POINTER(s);
 }
 
@@ -1489,8 +1443,6 @@ icu_lab_panel_series_combine(PG_FUNCTION_ARGS)
 	MemoryContext aggctx = agg_context(fcinfo, "icu_lab_panel_series_combine");
 	SeriesState *a = PG_ARGISNULL(0) ? NULL : (SeriesState *) PG_GETARG_POINTER(0);
 	SeriesState *b = PG_ARGISNULL(1) ? NULL : (SeriesState *) PG_GETARG_POINTER(1);
-	MemoryContext old;
-	int			map[ICU_PANEL_MAX_FEATURES];
 
 	if (b == NULL)
 	{
@@ -1498,111 +1450,105 @@ icu_lab_panel_series_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
-	old = MemoryContextSwitchTo(aggctx);
 	if (a == NULL)
-	{
-		a = palloc0(sizeof(SeriesState));
-		a->from = b->from;
-		a->until = b->until;
-		a->window_hours = b->window_hours;
-	}
+		a = sstate_new(aggctx, b->ncat, b->from, b->until, b->window_hours);
 	else if (a->from != b->from || a->until != b->until || a->window_hours != b->window_hours)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lab_panel_series: from, until and trend window must be the same for all rows of a group")));
+	else if (a->ncat != b->ncat)
+		elog(ERROR, "lab_panel_series: states built for different feature catalogues");
 	if (b->has_adm)
 		set_admission(&a->has_adm, &a->admission_id, b->admission_id);
-	for (int i = 0; i < b->nnames; i++)
-		map[i] = sstate_name(a, b->names[i]);
-	for (int64 i = 0; i < b->npts; i++)
-		sstate_push(a, map[b->pts[i].feat], b->pts[i].ok, b->pts[i].t, b->pts[i].v);
-	a->slot = NULL;
-	MemoryContextSwitchTo(old);
+	if (b->npts > 0)
+	{
+		sstate_reserve(a, aggctx, b->npts);
+		memcpy(&a->pts[a->npts], b->pts, sizeof(SeriesPoint) * b->npts);
+		a->npts += b->npts;
+	}
 	PG_RETURN_POINTER(a);
 }
+
+/*
+ * Serialized state: version u8 | has_adm u8 | ncat i16 | catalogue fingerprint u32 |
+ *   admission_id i64 | from i64 | until i64 | window_hours f64 | npts i64 | npts x SeriesPoint
+ */
+#define SSTATE_HDR	(1 + 1 + 2 + 4 + 8 + 8 + 8 + 8 + 8)
 
 PG_FUNCTION_INFO_V1(icu_lab_panel_series_serialize);
 Datum
 icu_lab_panel_series_serialize(PG_FUNCTION_ARGS)
 {
 	SeriesState *s = (SeriesState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
+	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
+	Size		size = VARHDRSZ + SSTATE_HDR + sizeof(SeriesPoint) * s->npts;
+	bytea	   *out;
+	char	   *p;
 	uint8		b;
-	int32		n = s->nnames;
 
 	agg_context(fcinfo, "icu_lab_panel_series_serialize");
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
+	out = (bytea *) palloc(size);
+	SET_VARSIZE(out, size);
+	p = VARDATA(out);
+#define PUT(x) (memcpy(p, &(x), sizeof(x)), p += sizeof(x))
 	b = STATE_VERSION;
-	appendBinaryStringInfo(&buf, (const char *) &b, 1);
+	PUT(b);
 	b = s->has_adm ? 1 : 0;
-	appendBinaryStringInfo(&buf, (const char *) &b, 1);
-	appendBinaryStringInfo(&buf, (const char *) &s->admission_id, sizeof(int64));
-	appendBinaryStringInfo(&buf, (const char *) &s->from, sizeof(TimestampTz));
-	appendBinaryStringInfo(&buf, (const char *) &s->until, sizeof(TimestampTz));
-	appendBinaryStringInfo(&buf, (const char *) &s->window_hours, sizeof(double));
-	appendBinaryStringInfo(&buf, (const char *) &n, sizeof(int32));
-	for (int i = 0; i < s->nnames; i++)
-	{
-		b = (uint8) strlen(s->names[i]);
-		appendBinaryStringInfo(&buf, (const char *) &b, 1);
-		appendBinaryStringInfo(&buf, (const char *) s->names[i], b);
-	}
-	appendBinaryStringInfo(&buf, (const char *) &s->npts, sizeof(int64));
-	appendBinaryStringInfo(&buf, (const char *) s->pts, sizeof(SeriesPoint) * s->npts);
-	SET_VARSIZE(buf.data, buf.len);
-	PG_RETURN_BYTEA_P((bytea *) buf.data);
+	PUT(b);
+	PUT(s->ncat);
+	PUT(cat->fingerprint);
+	PUT(s->admission_id);
+	PUT(s->from);
+	PUT(s->until);
+	PUT(s->window_hours);
+	PUT(s->npts);
+#undef PUT
+	memcpy(p, s->pts, sizeof(SeriesPoint) * s->npts);
+	PG_RETURN_BYTEA_P(out);
 }
 
+/* Built in the current (per-input-tuple) context; combine copies the points. */
 PG_FUNCTION_INFO_V1(icu_lab_panel_series_deserialize);
 Datum
 icu_lab_panel_series_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggctx = agg_context(fcinfo, "icu_lab_panel_series_deserialize");
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	Reader		r = {VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)};
+	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
 	uint8		version,
 				has_adm;
-	int32		n;
+	int16		ncat;
+	uint32		fp;
 	int64		npts;
 	SeriesState *s;
-	MemoryContext old = MemoryContextSwitchTo(aggctx);
 
+	agg_context(fcinfo, "icu_lab_panel_series_deserialize");
 	rd(&r, &version, 1);
 	rd(&r, &has_adm, 1);
 	if (version != STATE_VERSION || has_adm > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid lab_panel_series aggregate state: unknown version")));
-	s = palloc0(sizeof(SeriesState));
+	rd(&r, &ncat, sizeof(ncat));
+	rd(&r, &fp, sizeof(fp));
+	if (ncat != cat->n || fp != cat->fingerprint)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid lab_panel_series aggregate state: built with another feature catalogue")));
+	s = sstate_new(CurrentMemoryContext, ncat, 0, 0, 0);
 	s->has_adm = has_adm;
 	rd(&r, &s->admission_id, sizeof(int64));
 	rd(&r, &s->from, sizeof(TimestampTz));
 	rd(&r, &s->until, sizeof(TimestampTz));
 	rd(&r, &s->window_hours, sizeof(double));
-	rd(&r, &n, sizeof(int32));
-	if (n < 0 || n > ICU_PANEL_MAX_FEATURES || (Size) n * 2 > r.left ||
-		TIMESTAMP_NOT_FINITE(s->from) || TIMESTAMP_NOT_FINITE(s->until) ||
-		!isfinite(s->window_hours) || s->window_hours <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel_series aggregate state: bad header")));
-	for (int i = 0; i < n; i++)
-	{
-		FeatName	name;
-
-		rd_name(&r, name);
-		if (sstate_name(s, name) != i)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid lab_panel_series aggregate state: feature \"%s\" twice", name)));
-	}
 	rd(&r, &npts, sizeof(int64));
-	if (npts < 0 || (Size) npts > r.left / sizeof(SeriesPoint) ||
+	if (TIMESTAMP_NOT_FINITE(s->from) || TIMESTAMP_NOT_FINITE(s->until) ||
+		!isfinite(s->window_hours) || s->window_hours <= 0 ||
+		npts < 0 || (Size) npts > r.left / sizeof(SeriesPoint) ||
 		r.left != (Size) npts * sizeof(SeriesPoint))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid lab_panel_series aggregate state: bad point count")));
+				 errmsg("invalid lab_panel_series aggregate state: bad header or point count")));
 	if (npts > 0)
 	{
 		s->pts = palloc(sizeof(SeriesPoint) * npts);
@@ -1613,13 +1559,12 @@ icu_lab_panel_series_deserialize(PG_FUNCTION_ARGS)
 	{
 		SeriesPoint *p = &s->pts[i];
 
-		if (p->feat < 0 || p->feat >= n || (p->ok != 0 && p->ok != 1) ||
-			!isfinite(p->v) || TIMESTAMP_NOT_FINITE(p->t))
+		if (p->feat < 0 || p->feat >= ncat || (p->ok != 0 && p->ok != 1) ||
+			!isfinite(p->v) || TIMESTAMP_NOT_FINITE(p->t) || p->t > s->until)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid lab_panel_series aggregate state: bad point")));
 	}
-	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(s);
 }
 
@@ -1710,6 +1655,8 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 	bool		typbyval;
 	char		typalign;
 	TimestampTz window_us;
+	PanelCatalog *cat;
+	int			nf_all;
 
 	agg_context(fcinfo, "icu_lab_panel_series_final");
 	if (PG_ARGISNULL(0))
@@ -1731,25 +1678,36 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("lab_panel_series: %d days is too long a stay", ndays)));
 
+	cat = panel_catalog(fcinfo->flinfo);
+	if (s->ncat != cat->n)
+		elog(ERROR, "lab_panel_series: state built for another feature catalogue");
+	nf_all = Max(s->ncat, 1);
 	qsort(s->pts, s->npts, sizeof(SeriesPoint), point_cmp);
-	acc = palloc0(sizeof(PanelAcc) * Max(s->nnames, 1));
-	wlo = palloc0(sizeof(int) * Max(s->nnames, 1));
-	nextpt = palloc0(sizeof(int64) * Max(s->nnames, 1));
-	nf = palloc0(sizeof(int64) * Max(s->nnames, 1));
-	fpts = palloc0(sizeof(int64 *) * Max(s->nnames, 1));
+	acc = palloc0(sizeof(PanelAcc) * nf_all);
+	wlo = palloc0(sizeof(int) * nf_all);
+	nextpt = palloc0(sizeof(int64) * nf_all);
+	nf = palloc0(sizeof(int64) * nf_all);
+	fpts = palloc0(sizeof(int64 *) * nf_all);
 	for (int64 i = 0; i < s->npts; i++)
 		if (s->pts[i].ok)
 			nf[s->pts[i].feat]++;
-	for (int f = 0; f < s->nnames; f++)
+	/* one buffer for the per-feature lists of accepted points */
 	{
-		fpts[f] = palloc(sizeof(int64) * Max(nf[f], 1));
-		nf[f] = 0;
+		int64	   *buf = palloc(sizeof(int64) * Max(s->npts, 1));
+		int64		off = 0;
+
+		for (int f = 0; f < s->ncat; f++)
+		{
+			fpts[f] = buf + off;
+			off += nf[f];
+			nf[f] = 0;
+		}
 	}
 	for (int64 i = 0; i < s->npts; i++)
 		if (s->pts[i].ok)
 			fpts[s->pts[i].feat][nf[s->pts[i].feat]++] = i;
 
-	fi = palloc(sizeof(FeatIn) * Max(s->nnames, 1));
+	fi = palloc(sizeof(FeatIn) * nf_all);
 	out = palloc(sizeof(Datum) * ndays);
 	window_us = (TimestampTz) (s->window_hours * USECS_PER_HOUR);
 	for (int d = 0; d < ndays; d++)
@@ -1772,7 +1730,8 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 			else
 				acc[p->feat].rejected++;
 		}
-		for (int f = 0; f < s->nnames; f++)
+		/* catalogue order is name order: the features come out sorted */
+		for (int f = 0; f < s->ncat; f++)
 		{
 			TrendSums	tr = {0};
 
@@ -1787,7 +1746,7 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 
 				trend_add(&tr, (double) (p->t - as_of) / USECS_PER_DAY_F, p->v);
 			}
-			acc_to_featin(&acc[f], &tr, s->names[f], &fi[n++]);
+			acc_to_featin(&acc[f], &tr, cat->names[f], &fi[n++]);
 		}
 		out[d] = PointerGetDatum(panel_build(s->has_adm, s->admission_id, as_of,
 											 s->window_hours, fi, n));
