@@ -67,3 +67,13 @@ default-model:
 .PHONY: train
 train:
 	/usr/bin/python3 -m model.train --out cards/latest $(TRAIN_ARGS)
+
+# Side-by-side benchmark of the daily job (icu_predict C vs pure SQL vs
+# PL/Python + scikit-learn, plus the count(*) floor) on a throwaway cluster;
+# BENCH_ARGS=--quick for the 10k scale only.  Writes bench/out/daily_job.{json,md,png}.
+# See docs/benchmark.md.  The install lock is held only for `make install`.
+.PHONY: bench
+bench:
+	flock /tmp/icu_predict.install.lock $(MAKE) -s install PG_CONFIG=$(PG_CONFIG) >/dev/null
+	pg_virtualenv -t -v 15 -o shared_buffers=2GB -o max_worker_processes=16 -o max_parallel_workers=8 \
+	  /usr/bin/python3 bench/daily_job.py $(BENCH_ARGS)
