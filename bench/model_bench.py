@@ -1,7 +1,11 @@
 """Model runtime benchmark (not a test): per-row scoring cost on stored panels.
 
 Run on a throwaway cluster:
-    tools/with-cluster.sh /usr/bin/python3 bench/model_bench.py [ROWS]   (default 1,000,000)
+    tools/with-cluster.sh /usr/bin/python3 bench/model_bench.py [ROWS] [--alt-lib PATH] [--runs N]
+(ROWS default 1,000,000.)  With --alt-lib, PATH is a small library holding
+another build of model_panel.c (bench/build_alt_panel.sh makes one from any
+commit) and risk() of both builds runs side by side, alternated, in N rounds
+(default 3) in one session; the installed extension files are not touched.
 
 Builds ROWS lab panels (10 features each, from the panel's text input form)
 in a table, stores a 20-input logistic model (10 features x last/max) and a
@@ -10,9 +14,13 @@ in a table, stores a 20-input logistic model (10 features x last/max) and a
     baseline:  SELECT sum(age) FROM bench_panel WHERE p IS NOT NULL
     scoring :  SELECT sum(icu_predict.risk(p, age, 'male', 10, 'ward', model, '1')) FROM bench_panel
 and reports (scoring - baseline) / ROWS, plus the cache counters showing
-that each model was parsed once in the backend.
+that each model was parsed once in the backend.  With --alt-lib it reports
+the median over the rounds for both libraries.
 """
+import argparse
 import json
+import os
+import statistics
 import sys
 import time
 
@@ -23,7 +31,12 @@ import xgboost as xgb
 sys.path.insert(0, ".")
 from model import spec as S  # noqa: E402
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+_ap = argparse.ArgumentParser()
+_ap.add_argument("rows", nargs="?", type=int, default=1_000_000)
+_ap.add_argument("--alt-lib", default=None)
+_ap.add_argument("--runs", type=int, default=3)
+ARGS = _ap.parse_args()
+ROWS = ARGS.rows
 FEATS = ["crp", "ldh", "d_dimer", "ferritin", "lymphocytes", "neutrophils",
          "platelets", "creatinine", "urea", "albumin"]
 
@@ -79,13 +92,14 @@ def main():
     from sklearn.preprocessing import StandardScaler
     pipe = Pipeline([("s", StandardScaler()), ("lr", LogisticRegression(max_iter=1000))])
     pipe.fit(S.preprocess(inputs_lin, X), y)
-    S.insert_model(conn, "bench_lr", "1", "icu_admission", S.linear_spec(inputs_lin, pipe))
+    S.insert_model(conn, "bench_lr", "1", "icu_admission", S.linear_spec(inputs_lin, pipe),
+                   training={"horizon_hours": 48})
     bst = xgb.train({"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "nthread": 1,
                      "min_child_weight": 0, "lambda": 0.1}, xgb.DMatrix(X, label=y), num_boost_round=200)
     xs = S.xgboost_spec(bst, [{"feature": i["feature"], "stat": i["stat"]} for i in inputs_lin])
     trees = xs["model"]["learner"]["gradient_booster"]["model"]["trees"]
     nodes = sum(int(t["tree_param"]["num_nodes"]) for t in trees)
-    S.insert_model(conn, "bench_xgb", "1", "icu_admission", xs)
+    S.insert_model(conn, "bench_xgb", "1", "icu_admission", xs, training={"horizon_hours": 48})
     print(f"models: bench_lr (20 inputs), bench_xgb ({len(trees)} trees, {nodes} nodes, "
           f"spec {len(json.dumps(xs)) // 1024} KiB)")
 
@@ -100,9 +114,46 @@ def main():
     print("cache after:", dict(zip(["parses", "lookups", "hits", "cached"], cur.fetchone())),
           "-- 6 scoring queries over", ROWS, "rows each")
     conn.close()
+    if ARGS.alt_lib:
+        side_by_side(ARGS.alt_lib, ARGS.runs)
     conn = psycopg2.connect(dbname="postgres")
     conn.autocommit = True
     conn.cursor().execute("DROP DATABASE icu_bench")
+
+
+def side_by_side(alt_lib, runs):
+    """Median per-row cost of risk() and of alt_lib's risk(), alternated in one session.
+
+    alt_lib is a small shared library with PG_MODULE_MAGIC and ANOTHER build of
+    model_panel.c (e.g. of an older commit); its icu_model_risk is bound as
+    bench_risk_alt() in the bench database.  Its calls into the rest of the
+    runtime resolve to the installed icu_predict.so, which is loaded first
+    (PostgreSQL loads modules RTLD_GLOBAL).  The installed files are never
+    touched.
+    """
+    c = psycopg2.connect(dbname="icu_bench")
+    c.autocommit = True
+    cur = c.cursor()
+    cur.execute("SET max_parallel_workers_per_gather = 0")
+    cur.execute("SELECT * FROM icu_predict.model_cache_stats()")     # loads icu_predict.so first
+    cur.execute(f"""CREATE FUNCTION bench_risk_alt(icu_predict.lab_panel, float8, text, float8, text, text, text)
+                    RETURNS float8 AS '{os.path.abspath(alt_lib)}', 'icu_model_risk' LANGUAGE C STABLE""")
+    fns = {"installed": "icu_predict.risk", "alt": "bench_risk_alt"}
+    res = {(k, m): [] for k in fns for m in ("bench_lr", "bench_xgb")}
+    for r in range(runs):
+        base = timed(cur, "SELECT sum(age) FROM bench_panel WHERE p IS NOT NULL", runs=2)
+        for model in ("bench_lr", "bench_xgb"):
+            for k, fn in fns.items():
+                s = timed(cur, f"SELECT sum({fn}(p, age, 'male', 10, 'ward', '{model}', '1')) FROM bench_panel",
+                          runs=1)
+                res[(k, model)].append((s - base) / ROWS * 1e6)
+        print(f"round {r + 1} (baseline {base:.3f} s): " + ", ".join(
+            f"{m} {k} {res[(k, m)][-1]:.3f} us" for m in ("bench_lr", "bench_xgb") for k in fns), flush=True)
+    c.close()
+    for model in ("bench_lr", "bench_xgb"):
+        print(f"{model}: median per row over {runs} rounds: installed {statistics.median(res[('installed', model)]):.3f} us, "
+              f"alt {statistics.median(res[('alt', model)]):.3f} us  (installed "
+              f"{[round(x, 3) for x in res[('installed', model)]]}, alt {[round(x, 3) for x in res[('alt', model)]]})")
 
 
 if __name__ == "__main__":

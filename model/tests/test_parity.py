@@ -256,6 +256,11 @@ def test_panel_risk_matches_vectors(data):
                     ([None if math.isnan(v) else float(v) for v in vec_x[0]],
                      [None if math.isnan(v) else float(v) for v in raw[0]]))
         first = cur.fetchone()
+        # many panel layouts (feature sets), each seen repeatedly: the runtime's
+        # per-layout index cache is both filled and hit, and must stay exact
+        cur.execute("SELECT count(DISTINCT icu_predict.lab_layout_id(p)) FROM parity_panels")
+        layouts = cur.fetchone()[0]
+    assert 10 <= layouts < n, layouts
     inputs = _inputs_linear()
     dtrain = xgb.DMatrix(raw_train, label=y, missing=np.nan)
     bst = xgb.train({"objective": "binary:logistic", "max_depth": 5, "eta": 0.3,
