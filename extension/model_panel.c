@@ -7,10 +7,14 @@
  *   explain(panel, ...covariates, model_name, model_version, kind, top)
  *
  * Each input of the spec is a panel statistic or a covariate.  The model's
- * distinct lab features are listed once per model (PanelPlan, in fn_extra);
- * per row each is looked up in the panel once (icu_panel_find, a binary
- * search over the panel's sorted names) and every statistic the model reads
- * is taken with icu_panel_value.  A feature absent from the panel, or a
+ * distinct lab features are listed once per model (PanelPlan, in fn_extra).
+ * Where each of them sits in a panel depends only on the panel's feature-name
+ * list, whose hash the panel header carries (icu_panel_layout_id): the
+ * resolution (icu_panel_find, a binary search with string compares) is done
+ * once per layout and kept in a direct-mapped cache of LAYOUT_SLOTS entries
+ * keyed by layout id (confirmed by the feature count), so a row whose layout
+ * was seen costs no string compare.  Every statistic the model reads is then
+ * taken with icu_panel_value.  A feature absent from the panel, or a
  * statistic the panel cannot give, is missing (the spec's imputation or the
  * tree's default direction) — except count and rejected, which are 0.
  * A NULL panel is a panel without labs.  NaN or infinite covariates are an
@@ -24,6 +28,8 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#define LAYOUT_SLOTS 256		/* power of two */
+
 typedef struct PanelPlan
 {
 	IcuModel   *model;			/* the plan is for this parsed model */
@@ -31,6 +37,10 @@ typedef struct PanelPlan
 	char	  **feat;
 	int		   *slot;			/* per input: feature slot, -1 for covariates */
 	int		   *index;			/* per slot: index in the current panel, -1 if absent */
+	/* layout cache: entry j resolves layout lid[j] (0 = empty) */
+	uint32		lid[LAYOUT_SLOTS];
+	int			lnfeat[LAYOUT_SLOTS];	/* the panel's feature count, as a check */
+	int		   *lindex;			/* LAYOUT_SLOTS x nfeat panel indexes */
 } PanelPlan;
 
 static PanelPlan *
@@ -48,6 +58,7 @@ get_plan(FunctionCallInfo fcinfo, IcuModelCall *mc)
 	pl->feat = palloc(sizeof(char *) * m->ninputs);
 	pl->slot = palloc(sizeof(int) * m->ninputs);
 	pl->index = palloc(sizeof(int) * m->ninputs);
+	pl->lindex = palloc(sizeof(int) * LAYOUT_SLOTS * Max(m->ninputs, 1));
 	for (int i = 0; i < m->ninputs; i++)
 	{
 		pl->slot[i] = -1;
@@ -147,10 +158,35 @@ fill_from_panel(FunctionCallInfo fcinfo, IcuModelCall *mc, int cov_base)
 	PanelPlan  *pl = get_plan(fcinfo, mc);
 	LabPanel   *p = PG_ARGISNULL(0) ? NULL : DatumGetLabPanelP(PG_GETARG_DATUM(0));
 	Covariates	cv;
+	const int  *index = pl->index;
 
 	read_covariates(fcinfo, cov_base, &cv);
-	for (int k = 0; k < pl->nfeat; k++)
-		pl->index[k] = p ? icu_panel_find(p, pl->feat[k]) : -1;
+	if (p == NULL)
+	{
+		for (int k = 0; k < pl->nfeat; k++)
+			pl->index[k] = -1;
+	}
+	else
+	{
+		uint32		lid = icu_panel_layout_id(p);
+		int			pn = icu_panel_nfeatures(p);
+		int			j = (int) (lid & (LAYOUT_SLOTS - 1));
+		int		   *cached = pl->lindex + (Size) j * pl->nfeat;
+
+		if (lid != 0 && pl->lid[j] == lid && pl->lnfeat[j] == pn)
+			index = cached;		/* seen layout: no string compares */
+		else
+		{
+			for (int k = 0; k < pl->nfeat; k++)
+				pl->index[k] = icu_panel_find(p, pl->feat[k]);
+			if (lid != 0)
+			{
+				memcpy(cached, pl->index, sizeof(int) * pl->nfeat);
+				pl->lid[j] = lid;
+				pl->lnfeat[j] = pn;
+			}
+		}
+	}
 	for (int i = 0; i < m->ninputs; i++)
 	{
 		const IcuModelInput *in = &m->inputs[i];
@@ -162,7 +198,7 @@ fill_from_panel(FunctionCallInfo fcinfo, IcuModelCall *mc, int cov_base)
 		}
 		else
 		{
-			int			idx = pl->index[pl->slot[i]];
+			int			idx = index[pl->slot[i]];
 			double		v;
 
 			if (idx >= 0 && icu_panel_value(p, idx, (IcuPanelStat) in->stat, &v) && isfinite(v))
