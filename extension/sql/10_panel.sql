@@ -350,20 +350,30 @@ CREATE FUNCTION @extschema@.lab_panel_daily_all(as_of timestamptz DEFAULT pg_cat
 RETURNS TABLE (admission_id bigint, day date, as_of timestamptz, panel @extschema@.lab_panel)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT g.admission_id,
-           (g.admitted_at AT TIME ZONE @extschema@.day_zone())::date + (u.n - 1)::integer,
+    -- The series are aggregated over lab rows joined to their admission (an
+    -- inner join lets the lab rows be the parallel probe side, the admissions
+    -- the small hashed side); admissions without canonical labs get their
+    -- series of empty panels from the correlated subquery, run only for them.
+    SELECT a.admission_id,
+           (a.admitted_at AT TIME ZONE @extschema@.day_zone())::date + (u.n - 1)::integer,
            @extschema@.lab_as_of(u.panel),
            u.panel
-      FROM (SELECT a.admission_id, a.admitted_at,
-                   @extschema@.lab_panel_series(a.admission_id, c.feature, c.value, c.resulted_at,
-                        a.admitted_at,
-                        LEAST(coalesce(a.discharged_at, lab_panel_daily_all.as_of), lab_panel_daily_all.as_of)) AS s
-              FROM @extschema@.admission a
-              LEFT JOIN @extschema@.lab_canonical c
-                ON c.admission_id = a.admission_id AND c.resulted_at <= lab_panel_daily_all.as_of
-             WHERE a.admitted_at <= lab_panel_daily_all.as_of
-             GROUP BY a.admission_id, a.admitted_at, a.discharged_at) g
-     CROSS JOIN LATERAL pg_catalog.unnest(g.s) WITH ORDINALITY AS u(panel, n);
+      FROM @extschema@.admission a
+      LEFT JOIN (SELECT c.admission_id,
+                        @extschema@.lab_panel_series(c.admission_id, c.feature, c.value, c.resulted_at,
+                            b.admitted_at,
+                            LEAST(coalesce(b.discharged_at, lab_panel_daily_all.as_of), lab_panel_daily_all.as_of)) AS s
+                   FROM @extschema@.lab_canonical c
+                   JOIN @extschema@.admission b ON b.admission_id = c.admission_id
+                  WHERE c.resulted_at <= lab_panel_daily_all.as_of
+                    AND b.admitted_at <= lab_panel_daily_all.as_of
+                  GROUP BY c.admission_id) g ON g.admission_id = a.admission_id
+     CROSS JOIN LATERAL pg_catalog.unnest(coalesce(g.s,
+            (SELECT @extschema@.lab_panel_series(e.id, NULL::text, NULL::float8, NULL::timestamptz, e.f, e.u)
+               FROM (VALUES (a.admission_id, a.admitted_at,
+                             LEAST(coalesce(a.discharged_at, lab_panel_daily_all.as_of), lab_panel_daily_all.as_of))) e(id, f, u))))
+            WITH ORDINALITY AS u(panel, n)
+     WHERE a.admitted_at <= lab_panel_daily_all.as_of;
 END;
 COMMENT ON FUNCTION @extschema@.lab_panel_daily_all(timestamptz) IS
     'lab_panel_daily for every admission admitted by as_of (default now): one row per admission and calendar day of stay.';
