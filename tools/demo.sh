@@ -148,15 +148,100 @@ section_current_admissions() {
      ORDER BY s.unit_kind = 'icu' DESC, s.unit"
 }
 
+# The views need a refresh (CREATE EXTENSION leaves them empty); the demo user
+# is mapped to every ward so that icu_bi.patient_status shows all patients
+# (a Power BI login would be mapped to its own wards instead).
+section_refresh() {
+  say "CALL icu_predict.refresh()   (patient_status, then capacity_forecast; logged in refresh_log)"
+  q -q -c "INSERT INTO icu_predict.ward_access (role_name, ward) VALUES (current_user, '*')
+           ON CONFLICT DO NOTHING" -c "CALL icu_predict.refresh()"
+  q -c "
+    SELECT run_id,
+           to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started_utc,
+           round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds,
+           succeeded, mode,
+           to_char(reference_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS as_of_utc,
+           patient_status_rows AS status_rows,
+           capacity_forecast_rows AS forecast_rows,
+           model_versions, coalesce(error, '') AS error
+      FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1"
+}
+
+section_patient_status() {
+  say "today's patient status: ward patients with the highest ICU risk (icu_bi.patient_status)"
+  q -P null=- -c "
+    SELECT patient_id AS patient, ward, isolation,
+           round(days_in_hospital::numeric, 1)  AS days,
+           round(crp_last::numeric)             AS crp,
+           round(ldh_last::numeric)             AS ldh,
+           round(d_dimer_last::numeric, 1)      AS ddimer,
+           round(lymphocytes_last::numeric, 2)  AS lymph,
+           round((100 * icu_risk)::numeric, 1)  AS \"risk 48h %\",
+           round((100 * icu_risk_forecast)::numeric, 1) AS \"risk 7d %\",
+           risk_band AS band,
+           course || coalesce(' (' || to_char(100 * risk_change, 'SG990.0') || ')', '') AS \"course vs yesterday\",
+           round(icu_stay_expected_days::numeric, 1) AS \"ICU stay d\",
+           round(icu_stay_p10_days::numeric, 1) || '-' || round(icu_stay_p90_days::numeric, 1) AS \"P10-P90 d\"
+      FROM icu_bi.patient_status
+     WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+     ORDER BY icu_risk DESC NULLS LAST, admission_id
+     LIMIT 12"
+  say "why: the top reasons of the same patients, and the models behind the numbers"
+  q -P null=- -c "
+    SELECT patient_id AS patient, round((100 * icu_risk)::numeric, 1) AS \"risk 48h %\",
+           top_reasons, risk_model_version AS model
+      FROM icu_bi.patient_status
+     WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+     ORDER BY icu_risk DESC NULLS LAST, admission_id
+     LIMIT 12"
+  q -c "
+    SELECT count(*) FILTER (WHERE is_today) AS patients_today,
+           count(*) FILTER (WHERE is_today AND unit_kind = 'icu') AS in_icu,
+           count(*) FILTER (WHERE is_today AND risk_band = 'high') AS high_risk,
+           count(*) FILTER (WHERE is_today AND course = 'worsening') AS worsening,
+           count(*) AS rows_all_days
+      FROM icu_bi.patient_status"
+}
+
+section_capacity_forecast() {
+  say "ICU capacity: occupancy now and the 7-day forecast per unit (icu_bi.capacity_forecast)"
+  q -c "
+    SELECT unit, horizon_day AS d, forecast_date AS date, occupied_now AS now,
+           round(expected_beds::numeric, 1) AS expected,
+           p10_beds || '-' || p90_beds AS \"P10-P90\", p95_beds AS p95,
+           staffed_beds || '/' || surge_beds AS \"staffed/surge\",
+           round((100 * prob_over_staffed)::numeric, 1) AS \"P(>staffed) %\",
+           recommended_action AS action
+      FROM icu_bi.capacity_forecast
+     WHERE horizon_day <= 7
+     ORDER BY is_total, unit, horizon_day"
+}
+
+section_predict() {
+  say "for an analyst: icu_predict.predict(admission_id) on the highest-risk ward patient"
+  local id
+  id=$(q -tA -c "SELECT admission_id FROM icu_predict.patient_status
+                  WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+                  ORDER BY risk DESC NULLS LAST, admission_id LIMIT 1")
+  if [ -z "$id" ]; then echo "  (no ward patient today)"; return; fi
+  echo "  SELECT * FROM icu_predict.predict($id);"
+  q -x -c "SELECT * FROM icu_predict.predict($id)"
+}
+
 section_connect() {
   say "connect"
   echo "  $CONNECT"
-  echo "  e.g.  SELECT * FROM icu_predict.admission WHERE discharged_at IS NULL;"
+  echo "  e.g.  SELECT * FROM icu_bi.patient_status WHERE is_today ORDER BY icu_risk DESC LIMIT 20;"
+  echo "        SELECT * FROM icu_bi.capacity_forecast WHERE is_total;"
+  echo "  stop the demo cluster: pg_ctlcluster 15 icu_demo stop   (as root)"
 }
 
 SECTIONS=(
   section_current_admissions
-  # add further result sections here (panel, risk, forecast, ...)
+  section_refresh
+  section_patient_status
+  section_capacity_forecast
+  section_predict
   section_connect
 )
 
