@@ -179,7 +179,7 @@ section_patient_status() {
            round((100 * icu_risk)::numeric, 1)  AS \"risk 48h %\",
            round((100 * icu_risk_forecast)::numeric, 1) AS \"risk 7d %\",
            risk_band AS band,
-           course || coalesce(' (' || to_char(100 * risk_change, 'SG990.0') || ')', '') AS \"course vs yesterday\",
+           course || coalesce(' (' || to_char(100 * risk_change, 'FMSG990.0') || ')', '') AS \"course vs yesterday\",
            round(icu_stay_expected_days::numeric, 1) AS \"ICU stay d\",
            round(icu_stay_p10_days::numeric, 1) || '-' || round(icu_stay_p90_days::numeric, 1) AS \"P10-P90 d\"
       FROM icu_bi.patient_status
