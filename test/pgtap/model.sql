@@ -2,7 +2,7 @@
 -- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
 -- hand-checked xgboost and linear scores, TreeSHAP sums.
 BEGIN;
-SELECT plan(51);
+SELECT plan(54);
 
 CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
 INSERT INTO t_spec VALUES
@@ -123,6 +123,15 @@ SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM t_before)
             THEN throws_ok($$SELECT icu_predict.rollback('icu_admission')$$, '55000', NULL, 'nothing left to roll back to: 55000')
             ELSE is((SELECT name FROM icu_predict.rollback('icu_admission')), (SELECT name FROM t_before), 'second rollback: the model active before')
        END;
+
+-- stay_survival_curve() from a stored stay estimate equals stay_survival() on the panel
+SELECT ok((SELECT max(abs(c.s - icu_predict.stay_survival(NULL, c.t, 70)))
+             FROM unnest(icu_predict.stay_survival_curve((icu_predict.length_of_stay(NULL, 70)).location_days,
+                                                         ARRAY[0, 0.5, 3, 10, 30]::float8[]),
+                         ARRAY[0, 0.5, 3, 10, 30]::float8[]) AS c(s, t)) < 1e-12,
+          'stay_survival_curve(location_days of length_of_stay) = stay_survival');
+SELECT throws_ok($$SELECT icu_predict.stay_survival_curve(0, ARRAY[1]::float8[])$$, '22023', NULL, 'location_days <= 0: 22023');
+SELECT is(icu_predict.stay_survival_curve(NULL, ARRAY[1]::float8[]), NULL, 'NULL location (no stay model): NULL');
 
 -- cache invalidation: an UPDATE of the spec is seen by the next query
 UPDATE icu_predict.model SET spec = jsonb_set(spec, '{intercept}', '0') WHERE name = 'tap_lin';
