@@ -294,14 +294,20 @@ def test_dump_restore_keeps_the_users_active_models(tmp_path):
             cur.execute("SELECT name, version FROM icu_predict.active_model "
                         "WHERE kind = 'icu_admission' AND horizon_hours = 48")
             assert cur.fetchone() == ("u_risk", "2")
+            # a builtin model deployed explicitly over a user's model: the log
+            # row points at a builtin row, which the restore re-creates
+            cur.execute("SELECT name, version FROM icu_predict.model WHERE builtin AND kind = 'icu_stay'")
+            default_stay = cur.fetchone()
+            cur.execute("SELECT icu_predict.deploy(%s, %s)", default_stay)
         c.close()
         before = _state(src)
         active = {(k, h): (n, v, s) for k, h, n, v, s in before[0]}
         assert active[("icu_admission", 48)] == ("u_risk", "2", "deployed")
         assert active[("icu_admission", 168)] == ("u_risk7", "1", "deployed")
-        assert active[("icu_stay", None)] == ("u_stay", "1", "deployed")
+        assert active[("icu_stay", None)] == (*default_stay, "deployed")
         assert back[0].startswith("default_risk_7d"), back
-        assert all(r[8] == "u_risk 2" and r[9] == "u_risk7 1" and r[10] == "u_stay 1" for r in before[1])
+        assert all(r[8] == "u_risk 2" and r[9] == "u_risk7 1" and r[10] == " ".join(default_stay)
+                   for r in before[1])
         assert any(r[2] is not None and r[2] != r[4] for r in before[1])
 
         dst = _dump_restore(src, tmp_path, admin)
@@ -319,6 +325,8 @@ def test_dump_restore_keeps_the_users_active_models(tmp_path):
             cur.execute("SELECT name, version FROM icu_predict.active_model "
                         "WHERE kind = 'icu_admission' AND horizon_hours = 48")
             assert cur.fetchone() == ("u_risk", "1")
+            cur.execute("SELECT name, version FROM icu_predict.rollback('icu_stay')")
+            assert cur.fetchone() == ("u_stay", "1")
         r.close()
     finally:
         _drop(admin, *[n for n in (src, dst) if n])
