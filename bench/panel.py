@@ -6,13 +6,20 @@ Times, each the median of --runs runs, in one session with work_mem = 1GB
 (so every variant may hash all admissions in memory):
   (a) lab_panel as of a time for every admission (default parallel plan)
   (b) the same statistics in pure SQL (window functions + GROUP BY)
-  (c) the floor: count(*) GROUP BY admission_id over the same rows
+  (c) the floor: count(*) GROUP BY admission_id over the same rows -- the
+      same view lab_canonical (lab_result joined to lab_map, unit_key()
+      evaluated per row) and the same WHERE, so the join cost is in both
   (d) the daily series for every admission (lab_panel_daily_all)
   (e) (a) with max_parallel_workers_per_gather = 0
 and prints the four ratios of the issue: (b)/(a), (a)/(c), (d)/(a), (e)/(a).
+The runs are interleaved (run 1 of every variant, then run 2, ...), so a
+change in machine load during the benchmark affects every variant alike; the
+load average is printed before and after.  The plans of (a) and (c) are
+printed (aggregate strategy and workers).
 A benchmark, not a test: it measures and reports.
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -52,14 +59,20 @@ C = """SELECT count(s.*) FROM (
 D = """SELECT count(d.panel) FROM icu_predict.lab_panel_daily_all(%(as_of)s) d"""
 
 
-def timed(cur, sql, args, runs):
-    ts = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        cur.execute(sql, args)
-        cur.fetchall()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), ts
+def run_once(cur, sql, args, workers):
+    cur.execute(f"SET max_parallel_workers_per_gather = {workers}")
+    t0 = time.perf_counter()
+    cur.execute(sql, args)
+    cur.fetchall()
+    return time.perf_counter() - t0
+
+
+def plan_summary(cur, sql, args, workers):
+    cur.execute(f"SET max_parallel_workers_per_gather = {workers}")
+    cur.execute("EXPLAIN (COSTS OFF) " + sql, args)
+    keep = ("Aggregate", "Gather", "Workers", "Join", "Scan on lab_result")
+    return [r[0].strip().lstrip("-> ").strip() for r in cur.fetchall()
+            if any(k in r[0] for k in keep)]
 
 
 def main():
@@ -91,19 +104,26 @@ def main():
     avg_sz, max_sz = cur.fetchone()
     print(f"panel size: mean {float(avg_sz or 0):.0f} bytes, max {max_sz} bytes (first 1000 admissions)")
 
-    cur.execute(f"SET max_parallel_workers_per_gather = {a.workers}")
-    res = {}
-    for key, sql in (("c", C), ("a", A), ("b", B), ("d", D)):
-        res[key] = timed(cur, sql, args, a.runs)
-    cur.execute("SET max_parallel_workers_per_gather = 0")
-    res["e"] = timed(cur, A, args, a.runs)
+    cur.execute("SHOW jit")
+    print(f"jit = {cur.fetchone()[0]}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for key, sql, w in (("a", A, a.workers), ("c", C, a.workers)):
+        print(f"plan ({key}): " + " | ".join(plan_summary(cur, sql, args, w)))
+
+    variants = (("c", C, a.workers), ("a", A, a.workers), ("b", B, a.workers),
+                ("d", D, a.workers), ("e", A, 0))
+    times = {k: [] for k, _, _ in variants}
+    for _ in range(a.runs):
+        for key, sql, w in variants:
+            times[key].append(run_once(cur, sql, args, w))
+    res = {k: (statistics.median(ts), ts) for k, ts in times.items()}
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     names = {"a": "(a) lab_panel aggregate, as of", "b": "(b) pure SQL, same statistics",
-             "c": "(c) floor: count(*) GROUP BY", "d": "(d) daily series, all admissions",
+             "c": "(c) floor: count(*) GROUP BY, same rows", "d": "(d) daily series, all admissions",
              "e": "(e) (a) without parallel workers"}
     for k in "abcde":
         med, ts = res[k]
-        print(f"{names[k]:<36} {med:8.3f} s   runs: {', '.join(f'{t:.3f}' for t in ts)}")
+        print(f"{names[k]:<44} {med:8.3f} s   runs: {', '.join(f'{t:.3f}' for t in ts)}")
     ra = res["a"][0]
     rows = [
         ("SQL / panel (target >= 3)", res["b"][0] / ra, res["b"][0] / ra >= 3),

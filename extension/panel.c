@@ -1334,6 +1334,7 @@ typedef struct SeriesPoint
 typedef struct SeriesState
 {
 	bool		has_adm;
+	bool		unsorted;		/* points not in time order (final sorts) */
 	int16		ncat;
 	int64		admission_id;
 	TimestampTz from;
@@ -1433,6 +1434,13 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 	p->feat = (int16) k;
 	p->ok = !(v < cat->lo[k] || v > cat->hi[k]);
 	p->reserved = 0;
+	/*
+	 * Rows often arrive in time order: then the final function need not sort.
+	 * Only time order matters to the sweep (per-feature statistics break
+	 * ties by value themselves; sums may round differently, within 1e-12).
+	 */
+	if (s->npts > 1 && (p - 1)->t > p->t)
+		s->unsorted = true;
 	PG_RETURN_POINTER(s);
 }
 
@@ -1462,6 +1470,8 @@ icu_lab_panel_series_combine(PG_FUNCTION_ARGS)
 		set_admission(&a->has_adm, &a->admission_id, b->admission_id);
 	if (b->npts > 0)
 	{
+		if (b->unsorted || (a->npts > 0 && a->pts[a->npts - 1].t > b->pts[0].t))
+			a->unsorted = true;
 		sstate_reserve(a, aggctx, b->npts);
 		memcpy(&a->pts[a->npts], b->pts, sizeof(SeriesPoint) * b->npts);
 		a->npts += b->npts;
@@ -1564,6 +1574,8 @@ icu_lab_panel_series_deserialize(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid lab_panel_series aggregate state: bad point")));
+		if (i > 0 && (p - 1)->t > p->t)
+			s->unsorted = true;
 	}
 	PG_RETURN_POINTER(s);
 }
@@ -1682,7 +1694,8 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 	if (s->ncat != cat->n)
 		elog(ERROR, "lab_panel_series: state built for another feature catalogue");
 	nf_all = Max(s->ncat, 1);
-	qsort(s->pts, s->npts, sizeof(SeriesPoint), point_cmp);
+	if (s->unsorted)
+		qsort(s->pts, s->npts, sizeof(SeriesPoint), point_cmp);
 	acc = palloc0(sizeof(PanelAcc) * nf_all);
 	wlo = palloc0(sizeof(int) * nf_all);
 	nextpt = palloc0(sizeof(int64) * nf_all);
