@@ -28,8 +28,14 @@ WITH ref AS (
                                         a.admitted_at, ref.t) AS s
       FROM ref
       CROSS JOIN cur a
-      LEFT JOIN @extschema@.lab_canonical c
-        ON c.admission_id = a.admission_id AND c.resulted_at <= ref.t
+      -- per admission through the (admission_id, resulted_at) index: the
+      -- current admissions are few, the lab table is the whole history
+      -- (OFFSET 0 keeps the planner from hashing all of it)
+      LEFT JOIN LATERAL (
+            SELECT lc.feature, lc.value, lc.resulted_at
+              FROM @extschema@.lab_canonical lc
+             WHERE lc.admission_id = a.admission_id AND lc.resulted_at <= ref.t
+            OFFSET 0) c ON true
      GROUP BY a.admission_id, a.admitted_at, ref.t
 ), days AS (
     SELECT a.admission_id, a.patient_id, a.admitted_at, a.age_years, a.sex,
@@ -41,9 +47,11 @@ WITH ref AS (
       JOIN series sr ON true
       JOIN cur a ON a.admission_id = sr.admission_id
      CROSS JOIN LATERAL pg_catalog.unnest(sr.s) WITH ORDINALITY AS u(panel, n)
-), models AS (
+), models AS MATERIALIZED (
     -- the active models (view active_model): risk of the status horizon and
-    -- of the forecast horizon (capacity_policy), and the stay model
+    -- of the forecast horizon (capacity_policy), and the stay model.
+    -- MATERIALIZED here and in predicted: else every (x).field reference
+    -- would re-evaluate the function that returned x.
     SELECT @extschema@.active_risk_model((ref.pol).status_risk_horizon_hours) AS rm,
            @extschema@.active_risk_model((ref.pol).forecast_risk_horizon_hours) AS fm,
            (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm
@@ -65,7 +73,7 @@ WITH ref AS (
                AND s.started_at <= d.as_of
              ORDER BY s.started_at DESC, s.stay_id DESC
              LIMIT 1) loc ON true
-), predicted AS (
+), predicted AS MATERIALIZED (
     -- the C panel functions build every model input from the panel and the
     -- covariates (model_panel.c): the one input path of the extension
     SELECT sc.*,
