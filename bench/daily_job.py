@@ -441,7 +441,7 @@ def bench_scale(conn, n, scope, m, runs, workers, jit):
                 f" (SELECT count(*) FROM icu_predict.lab_canonical l WHERE {lit(lab_filter(scope))})")
     n_adm, n_lab, n_job, n_cur, n_rows = cur.fetchone()
     info = dict(admissions=n_adm, lab_rows=n_lab, job_admissions=n_job, current_admissions=n_cur,
-                job_lab_rows=n_rows)
+                job_lab_rows=n_rows, load_average_before=os.getloadavg()[0])
     log(f"scale {n}: {info}")
     w = ways(scope, m)
     cells = [("floor", w["floor"], workers), ("c", w["c"], workers), ("c0", w["c"], 0),
@@ -491,6 +491,7 @@ def bench_scale(conn, n, scope, m, runs, workers, jit):
     log(f"  check: {check}")
     for t in OUT_TABLE.values():
         cur.execute(f"DROP TABLE IF EXISTS icu_bench.{t}")
+    info["load_average_after"] = os.getloadavg()[0]
     return dict(scale=n, data=info, cells=res, check=check)
 
 
@@ -536,6 +537,8 @@ def markdown(result):
             v = " (void)" if c.get("void") else ""
             cells.append(f"{c['median_s']:.3f} [{c['min_s']:.3f}–{c['max_s']:.3f}]{v}")
         L.append(f"| {label} | " + " | ".join(cells) + " |")
+    L.append("| machine load average (1 min) before / after | " + " | ".join(
+        f"{s['data']['load_average_before']:.1f} / {s['data']['load_average_after']:.1f}" for s in sc) + " |")
     for key, op, tgt, label in TARGETS:
         vals = []
         for s in sc:
