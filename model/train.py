@@ -490,9 +490,13 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
                  + ("pass" if gate["passed"] else "FAIL"))
     risk_name = f"{name_prefix}_risk_{deploy_horizon}_{'lr' if best == 'logistic' else 'xgb'}"
     stay_name = f"{name_prefix}_stay_{'aft' if sbest == 'lognormal_aft' else 'xgb'}"
-    card["model"] = {"name": f"{risk_name} + {stay_name}", "version": version,
-                     "kind": "icu_admission + icu_stay", "task": task,
-                     "proposed": f"risk: {best}; stay: {sbest}",
+    risk_names = [f"{name_prefix}_risk_{h}_{'lr' if risk_sets[h][1] == 'logistic' else 'xgb'}"
+                  for h in deploy_horizons]
+    card["model"] = {"name": " + ".join(risk_names + [stay_name]), "version": version,
+                     "kind": "icu_admission + icu_stay",
+                     "task": ", ".join(f"icu_{h}" for h in deploy_horizons),
+                     "proposed": "; ".join(f"risk {h}: {risk_sets[h][1]}" for h in deploy_horizons)
+                                 + f"; stay: {sbest}",
                      "features": [T.input_name(i) for i in risk_inputs]}
     progress(f"writing model card to {out_dir}")
     from . import card as C
