@@ -16,7 +16,12 @@
  * by value, so the serial and the parallel result agree exactly.
  *
  * The feature catalogue (names and plausible ranges) is read once per query
- * through SPI and cached in fn_extra under fn_mcxt.  Rows with resulted_at
+ * through SPI, in byte order of the names, and cached in fn_extra under
+ * fn_mcxt.  Aggregate states key features by catalogue index (so they emit
+ * features already sorted) and hold only the features an admission has;
+ * they live in the aggregate context, except deserialized states, which are
+ * built in the per-input-tuple context and copied by combine.  Serialized
+ * states carry the catalogue's fingerprint, checked before any index is used.  Rows with resulted_at
  * after as_of are ignored (no leakage).  NULL feature/value/resulted_at rows
  * are skipped; NaN or infinite values raise 22000 naming feature and admission.
  *
