@@ -1193,9 +1193,11 @@ icu_lab_panel_serialize(PG_FUNCTION_ARGS)
 	PUT(s->as_of);
 	PUT(s->window_hours);
 #undef PUT
-	memcpy(p, s->acc, sizeof(PanelAcc) * s->n);
+	if (s->n > 0)
+		memcpy(p, s->acc, sizeof(PanelAcc) * s->n);
 	p += sizeof(PanelAcc) * s->n;
-	memcpy(p, s->tr, sizeof(TrendSums) * s->nt);
+	if (s->nt > 0)
+		memcpy(p, s->tr, sizeof(TrendSums) * s->nt);
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -1518,7 +1520,8 @@ icu_lab_panel_series_serialize(PG_FUNCTION_ARGS)
 	PUT(s->window_hours);
 	PUT(s->npts);
 #undef PUT
-	memcpy(p, s->pts, sizeof(SeriesPoint) * s->npts);
+	if (s->npts > 0)
+		memcpy(p, s->pts, sizeof(SeriesPoint) * s->npts);
 	PG_RETURN_BYTEA_P(out);
 }
 
