@@ -16,15 +16,33 @@
 --       day 2 (as of 04-03 00:00): IC-1, risk 1/(1+e^-2) = 0.8808, +0.1497 worsening
 --       day 3 (as of 04-03 08:00): IC-1, risk 0.8808, change 0, stable
 --   A2: ward W1 from 04-02 10:00, no labs: risk 0.5 on both days.
--- Capacity IC-1: 2 staffed, 3 surge; no direct arrivals (A1 reached the ICU
--- 26 h after admission), so lambda = 0.
---   A1 in ICU 20 h: p(d) = S(s+d)/S(s) = 2^-d           -> 1, 0.5, 0.25
+-- Capacity IC-1: 2 staffed, 3 surge.
+--   A1 in ICU 20 h: p(d) = S(s+d)/S(s) = 2^-d           -> 1, 0.5, 0.25, 0.125
 --   A2 on the ward: p(d) = sum_k (F(k+1)-F(k)) S0(d-k-1/2), F(x) = 1-0.5^x
 --       p(0) = 0; p(1) = 0.5 * 2^-0.5 = 0.353553;
 --       p(2) = 0.5 * 2^-1.5 + 0.25 * 2^-0.5 = 0.353553
---   expected beds: d0 1, d1 0.853553, d2 0.603553
---   d1 pmf: P0 = 0.5*0.646447 = 0.323223, P1 = 0.5, P2 = 0.176777
---       -> P10 0, P50 1, P90 2, P95 2, P(>2 staffed) = 0; P95 2 > 2 - 2 spare -> hold
+--       p(3) = 0.5 * 2^-2.5 + 0.25 * 2^-1.5 + 0.125 * 2^-0.5 = 0.265165
+--   Patients not yet in hospital: one ICU episode began in the 7-day window
+--   (A1, 26 h = 1.083333 days after admission), so the expected ICU entries
+--   during forecast day k are e_k = clamp(k + 1 - 1.083333, 0, 1) / 7:
+--       e_0 = 0, e_1 = 0.916667 / 7 = 0.130952, e_k = 1/7 = 0.142857 (k >= 2)
+--   (arrivals_per_day of horizon day d is e_{d-1}); no trend factor (default
+--   arrival_trend_days 0).  Sbar = mean S0 of A1 and A2 = 2^-x, so the
+--   Poisson mean of them in the ICU on day d is sum_{k<d} e_k 2^-(d-k-1/2):
+--       m(0) = m(1) = 0; m(2) = 0.130952 * 2^-0.5 = 0.092597;
+--       m(3) = 0.130952 * 2^-1.5 + 0.142857 * 2^-0.5 = 0.147314
+--   expected beds: d0 1, d1 0.853553, d2 0.25 + 0.353553 + 0.092597 = 0.696151,
+--       d3 0.125 + 0.265165 + 0.147314 = 0.537479
+--   d1 pmf (no Poisson part yet): P0 = 0.5*0.646447 = 0.323223, P1 = 0.5,
+--       P2 = 0.176777 -> P10 0, P50 1, P90 2, P95 2, P(>2 staffed) = 0;
+--       P95 2 > 2 - 2 spare -> hold
+--   d2: Bernoulli(0.25) + Bernoulli(0.353553) + Poisson(0.092597):
+--       P0 = 0.75 * 0.646447 * e^-0.092597 = 0.441956, P1 = 0.429957,
+--       P2 = 0.118489 -> P10 0, P50 1, P90 2 (P(<=1) = 0.871913), P95 2,
+--       P(>2) = 1 - 0.990402 = 0.009597 < 0.10 -> hold
+--   d3: Bernoulli(0.125) + Bernoulli(0.265165) + Poisson(0.147314):
+--       P0 = 0.554907, P1 = 0.361256, P2 = 0.075802 -> P10 0, P50 0, P90 1,
+--       P95 2, P(>2) = 0.008035 -> hold
 SET timezone = 'UTC';
 SET icu_predict.reference_time = '2020-04-03 08:00+00';
 
@@ -75,7 +93,8 @@ SELECT admission_id, day_date, round(stay_expected_days::numeric, 4) AS expected
 
 SELECT unit, horizon_day, forecast_date, occupied_now, round(expected_beds::numeric, 6) AS expected,
        p10_beds, p50_beds, p90_beds, p95_beds, staffed_beds, surge_beds,
-       round(prob_over_staffed::numeric, 6) AS p_over_staffed, recommended_action, arrivals_per_day
+       round(prob_over_staffed::numeric, 6) AS p_over_staffed, recommended_action,
+       round(arrivals_per_day::numeric, 6) AS arrivals_per_day
   FROM icu_predict.capacity_forecast WHERE horizon_day <= 3 ORDER BY is_total, unit, horizon_day;
 
 SELECT beds, round(probability::numeric, 6) AS probability
@@ -86,7 +105,8 @@ SELECT mode, succeeded, patient_status_rows, capacity_forecast_rows, model_versi
   FROM icu_predict.refresh_log ORDER BY run_id;
 
 -- With no staffed beds P(demand > staffed) = 1 - P(0 beds), which reaches
--- scale_up_probability (0.10) on every day: 'scale up'.
+-- scale_up_probability (0.10) on every day: 'scale up'.  1 - P0: d0 1,
+-- d1 1 - 0.323223 = 0.676777, d2 1 - 0.441956 = 0.558044.
 UPDATE icu_predict.icu_capacity SET staffed_beds = 0 WHERE unit = 'IC-1';
 CALL icu_predict.refresh();
 SELECT horizon_day, staffed_beds, round(prob_over_staffed::numeric, 6) AS p_over_staffed,

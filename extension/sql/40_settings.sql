@@ -35,10 +35,11 @@ CREATE TABLE @extschema@.capacity_policy (
     status_risk_horizon_hours   integer NOT NULL DEFAULT 48,
     forecast_risk_horizon_hours integer NOT NULL DEFAULT 168,
     arrival_window_days     integer NOT NULL DEFAULT 7,
-    direct_admission_hours  float8  NOT NULL DEFAULT 24,
     course_stable_band      float8  NOT NULL DEFAULT 0.05,
     risk_band_medium        float8  NOT NULL DEFAULT 0.10,
     risk_band_high          float8  NOT NULL DEFAULT 0.30,
+    arrival_trend_days      integer NOT NULL DEFAULT 0,
+    arrival_trend_cap       float8  NOT NULL DEFAULT 2,
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -51,12 +52,14 @@ CREATE TABLE @extschema@.capacity_policy (
         CHECK (forecast_risk_horizon_hours BETWEEN 1 AND 8760),
     CONSTRAINT capacity_policy_arrival_window_days_range
         CHECK (arrival_window_days BETWEEN 1 AND 365),
-    CONSTRAINT capacity_policy_direct_admission_hours_range
-        CHECK (direct_admission_hours >= 0 AND direct_admission_hours <= 8760),
     CONSTRAINT capacity_policy_course_stable_band_range
         CHECK (course_stable_band >= 0 AND course_stable_band < 1),
     CONSTRAINT capacity_policy_risk_bands_ordered
-        CHECK (0 < risk_band_medium AND risk_band_medium <= risk_band_high AND risk_band_high <= 1)
+        CHECK (0 < risk_band_medium AND risk_band_medium <= risk_band_high AND risk_band_high <= 1),
+    CONSTRAINT capacity_policy_arrival_trend_days_range
+        CHECK (arrival_trend_days >= 0 AND arrival_trend_days <= arrival_window_days),
+    CONSTRAINT capacity_policy_arrival_trend_cap_range
+        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -65,8 +68,9 @@ COMMENT ON COLUMN @extschema@.capacity_policy.scale_up_probability IS 'Recommend
 COMMENT ON COLUMN @extschema@.capacity_policy.scale_down_spare_beds IS 'Recommend "scale down" when the P95 of demand leaves at least this many staffed beds free (default 2), and "scale up" does not apply.';
 COMMENT ON COLUMN @extschema@.capacity_policy.status_risk_horizon_hours IS 'Horizon of the risk shown in patient_status.risk (bands, course, reasons): the active icu_admission model of this horizon, else the one nearest to it (default 48).';
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Horizon of the risk the capacity forecast uses (patient_status.forecast_risk): the active icu_admission model of this horizon, else the one nearest to it (default 168 = 7 days). The forecast reads that model''s probability over the model''s own horizon_hours.';
-COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the rate of direct ICU arrivals (patients not yet in hospital) is averaged (default 7).';
-COMMENT ON COLUMN @extschema@.capacity_policy.direct_admission_hours IS 'An ICU episode starting within this many hours of hospital admission counts as a direct arrival (default 24).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the ICU inflow of patients not yet in hospital is estimated: ICU episodes begun in this window, by their time since hospital admission (default 7).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_days IS 'Trend of the inflow of patients not yet in hospital: hospital admissions per day in the last this many days divided by those in the whole arrival window scale the inflow (capped by arrival_trend_cap); 0 = no trend (default 0).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor is kept between 1 / this and this (default 2).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -77,8 +81,8 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT coalesce(
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
-        ROW(true, 0.10::float8, 2, 48, 168, 7, 24::float8, 0.05::float8,
-            0.10::float8, 0.30::float8)::@extschema@.capacity_policy);
+        ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
+            0.10::float8, 0.30::float8, 0, 2::float8)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

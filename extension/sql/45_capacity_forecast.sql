@@ -21,13 +21,26 @@
 --         p = sum_{k=0}^{d-1} (F(k+1) - F(k)) * S0(d - k - 1/2)
 --     (admissions during day k are taken at its middle; S0 is the patient's
 --     stay survival from the start of an ICU stay); p = 0 for d = 0.
---   * patients not yet in hospital arrive directly in the ICU (ICU episode
---     starting within capacity_policy.direct_admission_hours of hospital
---     admission) as a Poisson process whose rate lambda is the number of such
---     arrivals in the last capacity_policy.arrival_window_days days divided
---     by that many days; on day d the number of them still in the ICU is
---     Poisson with mean  lambda * sum_{k=0}^{d-1} Sbar(d - k - 1/2),  Sbar the
---     mean stay survival curve S0 of the patients in hospital at t.
+--   * patients not yet in hospital at t (admitted later) who reach the ICU,
+--     directly or through a ward: from the ICU episodes begun in the
+--     arrival window (the W = capacity_policy.arrival_window_days days up to
+--     t), each with its delay x = ICU start - hospital admission in days,
+--     and assuming hospital admissions keep arriving as in the window
+--     (uniformly in time), the expected number entering the ICU during
+--     forecast day k (k = 0..13) is
+--         e_k = f / W * sum_episodes clamp(k + 1 - x, 0, 1),
+--     since an admission at t + u with delay x enters during day k for
+--     u in [k - x, k + 1 - x) intersected with [0, k + 1): length 1 for
+--     x <= k, k + 1 - x for k < x < k + 1, 0 beyond.  (In day buckets:
+--     e_k = sum_{j<k} g(j) + the part of g(k) that fits, g(j) the daily
+--     rate of ICU starts j days after admission.)  f is the trend factor:
+--     1, or with capacity_policy.arrival_trend_days = n > 0 the hospital
+--     admissions per day in the last n days over those in the whole window,
+--     kept within [1/arrival_trend_cap, arrival_trend_cap].  Entries are
+--     placed at the middle of their day and stay with Sbar, the mean stay
+--     survival curve S0 of the patients in hospital at t; the number of
+--     them in the ICU on day d is Poisson with mean
+--         sum_{k=0}^{d-1} e_k * Sbar(d - k - 1/2).
 --
 -- The bed count is the Poisson-binomial over the patients (bed_demand
 -- aggregate) convolved with the Poisson arrivals (bed_demand_add_poisson).
@@ -129,25 +142,53 @@ WITH ref AS (
       FROM s0 w, ref, horizon h
      WHERE w.unit_kind IS DISTINCT FROM 'icu'
        AND w.risk IS NOT NULL
-), arrivals AS (
-    SELECT (SELECT pg_catalog.count(*)
-              FROM @extschema@.icu_episode ep
-              JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
-             WHERE ep.started_at <= ref.t
-               AND ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
-               AND ep.started_at <= a.admitted_at
-                                    + (ref.pol).direct_admission_hours * '1 hour'::interval)::float8
-           / (ref.pol).arrival_window_days AS lambda
+), arrival_history AS (
+    -- ICU episodes begun in the arrival window, with their delay from
+    -- hospital admission in days
+    SELECT greatest(0, pg_catalog.date_part('epoch', ep.started_at - a.admitted_at) / 86400.0) AS delay
       FROM ref
+      JOIN @extschema@.icu_episode ep
+        ON ep.started_at <= ref.t
+       AND ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
+      JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
+), trend AS (
+    -- hospital admissions per day, last arrival_trend_days vs the window
+    SELECT CASE WHEN (ref.pol).arrival_trend_days = 0 OR adm.in_window = 0 THEN 1.0::float8
+                ELSE least((ref.pol).arrival_trend_cap,
+                           greatest(1.0 / (ref.pol).arrival_trend_cap,
+                                    (adm.recent::float8 / (ref.pol).arrival_trend_days)
+                                    / (adm.in_window::float8 / (ref.pol).arrival_window_days)))
+                END AS f
+      FROM ref
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.count(*) FILTER (
+                       WHERE a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_trend_days))
+                       AS recent,
+                   pg_catalog.count(*) AS in_window
+              FROM @extschema@.admission a
+             WHERE a.admitted_at <= ref.t
+               AND a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)) adm
+), entries AS (
+    -- expected ICU entries during forecast day k of patients admitted after t
+    SELECT k,
+           (trend.f
+            * coalesce((SELECT pg_catalog.sum(least(1.0, greatest(0.0, k + 1 - ah.delay)))
+                          FROM arrival_history ah), 0)
+            / (ref.pol).arrival_window_days)::float8 AS e
+      FROM pg_catalog.generate_series(0, 13) AS k, trend, ref
 ), sbar AS (
     SELECT x.i, pg_catalog.avg(x.v) AS v
       FROM s0, LATERAL pg_catalog.unnest(s0.s) WITH ORDINALITY AS x(v, i)
      GROUP BY x.i
 ), arrivals_d AS (
+    -- mean of the Poisson count of those patients in the ICU at t + d, and
+    -- their expected ICU entries during the day before t + d
     SELECT h.d,
-           arrivals.lambda
-           * coalesce((SELECT pg_catalog.sum(sb.v) FROM sbar sb WHERE sb.i <= h.d), 0) AS m
-      FROM horizon h, arrivals
+           coalesce((SELECT pg_catalog.sum(en.e * sb.v)
+                       FROM entries en JOIN sbar sb ON sb.i = h.d - en.k
+                      WHERE en.k < h.d), 0)::float8 AS m,
+           coalesce((SELECT en.e FROM entries en WHERE en.k = h.d - 1), 0)::float8 AS per_day
+      FROM horizon h
 ), contrib AS (
     -- (unit, d, p) for every patient and unit
     SELECT ip.unit, ip.d, ip.p FROM icu_p ip
@@ -161,7 +202,7 @@ WITH ref AS (
                         @extschema@.bed_demand_poisson(0)),
                coalesce(ad.m * wt.w, 0)) AS demand,
            (SELECT pg_catalog.count(*) FROM icu_now i WHERE i.unit = u.unit)::integer AS occupied_now,
-           c.staffed_beds, c.surge_beds
+           c.staffed_beds, c.surge_beds, ad.per_day AS arrivals_per_day
       FROM units u
       CROSS JOIN horizon h
       JOIN arrivals_d ad ON ad.d = h.d
@@ -178,7 +219,8 @@ WITH ref AS (
                ad.m) AS demand,
            (SELECT pg_catalog.count(*) FROM icu_now)::integer AS occupied_now,
            (SELECT pg_catalog.sum(c.staffed_beds) FROM cap c WHERE c.d = h.d)::integer AS staffed_beds,
-           (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds
+           (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds,
+           ad.per_day AS arrivals_per_day
       FROM horizon h
       JOIN arrivals_d ad ON ad.d = h.d
 ), all_rows AS (
@@ -207,7 +249,7 @@ SELECT r.unit,
             WHEN @extschema@.quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
                 THEN 'scale down'
             ELSE 'hold' END AS recommended_action,
-       (SELECT a.lambda FROM arrivals a)::float8 AS arrivals_per_day,
+       r.arrivals_per_day,
        r.demand,
        ref.t AS reference_time,
        pg_catalog.now() AS refreshed_at
@@ -234,7 +276,7 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.surge_beds IS 'Surge (maximum) b
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand > staffed beds).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
-COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Rate of direct ICU arrivals (patients not yet in hospital) used for the forecast, per day, hospital-wide.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use pmf(demand) for plots).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';
