@@ -243,14 +243,15 @@ INSERT INTO @extschema@.feature (name, loinc, description, unit, plausible_min, 
 -- ---------------------------------------------------------------------------
 -- lab_map: local code and unit -> canonical feature
 -- ---------------------------------------------------------------------------
--- unit_key() is the one normalisation of unit spellings: case-insensitive,
--- spaces removed, micro sign folded, so 'mg/L', 'mg/l' and 'MG / L' map alike.
+-- unit_key() is the one normalisation of unit spellings: ASCII case folded,
+-- spaces removed, micro sign and mu as u, so 'mg/L', 'mg/l' and 'MG / L' map
+-- alike.  In C (units.c): lab_canonical evaluates it for every lab row.
 CREATE FUNCTION @extschema@.unit_key(unit text)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN pg_catalog.translate(pg_catalog.lower(coalesce(unit, '')), 'µμ ', 'uu');
+AS 'MODULE_PATHNAME', 'icu_unit_key'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.unit_key(text) IS
-    'Normalised spelling of a unit (lower case, no spaces, micro sign as u); NULL becomes the empty string. lab_map matches units by this key.';
+    'Normalised spelling of a unit: ASCII letters lower-cased, spaces removed, micro sign and Greek mu as u; NULL becomes the empty string. lab_map matches units by this key.';
 
 CREATE TABLE @extschema@.lab_map (
     local_code text   NOT NULL,

@@ -1,7 +1,7 @@
 -- Contract of the canonical clinical schema: objects, constraints and the
 -- SQLSTATE each constraint raises, and pg_dump registration.
 BEGIN;
-SELECT plan(97);
+SELECT plan(104);
 
 SET LOCAL search_path = icu_predict, public;
 
@@ -118,6 +118,13 @@ SELECT is((SELECT unit_key FROM lab_map WHERE local_code = 'CRP'), 'mg/dl', 'uni
 SELECT is(unit_key(' MG / L'), unit_key('mg/l'), 'unit spelling variants share one key');
 SELECT is(unit_key('µmol/L'), unit_key('umol/l'), 'the micro sign folds to u');
 SELECT is(unit_key(NULL), '', 'no unit is the empty key');
+SELECT is(unit_key(' MG / L'), 'mg/l', 'the key is lower case without spaces');
+SELECT is(unit_key('μmol/L'), 'umol/l', 'Greek small mu folds to u');
+SELECT is(unit_key('ΜMOL/L'), 'umol/l', 'Greek capital mu folds to u');
+SELECT is(unit_key('10^9/L'), '10^9/l', 'digits and symbols are kept');
+SELECT is(unit_key('°C'), '°c', 'other non-ASCII characters are kept');
+SELECT is(unit_key(''), '', 'the empty unit is the empty key');
+SELECT is(unit_key('µ'), 'u', 'a micro sign at the end folds');
 
 -- ---------------------------------------------------------------- each constraint rejects its bad row
 -- admission
