@@ -113,6 +113,33 @@ SELECT horizon_day, staffed_beds, round(prob_over_staffed::numeric, 6) AS p_over
        recommended_action
   FROM icu_predict.capacity_forecast WHERE unit = 'IC-1' AND horizon_day <= 2 ORDER BY horizon_day;
 
+-- Two points of the ICU-admission curve: the forecast reads a 72-hour model
+-- (v_risk3, logit 1.0986 = ln 3, so A2's 72 h risk is 0.75) and the status
+-- risk keeps the 24 h model (A2: 0.5).  Hazard constant on [0, 1] and on
+-- [1, 3]: 1 - F(x) = 0.5^x for x <= 1, 0.5 * (0.25 / 0.5)^((x - 1) / 2) after:
+--   1 - F: x=0 1, x=1 0.5, x=2 0.353553, x=3 0.25
+--   F(k+1) - F(k): 0.5, 0.146447, 0.103553
+--   A2: p(1) = 0.5 * 2^-0.5 = 0.353553
+--       p(2) = 0.5 * 2^-1.5 + 0.146447 * 2^-0.5 = 0.280330
+--       p(3) = 0.5 * 2^-2.5 + 0.146447 * 2^-1.5 + 0.103553 * 2^-0.5 = 0.213388
+--   (the 24 h risk alone, F(3) = 0.875, gave 0.353553 and 0.265165)
+--   expected beds (A1 2^-d, new patients m(d) as above, staffed beds back to 2):
+--       d1 0.5 + 0.353553 = 0.853553; d2 0.25 + 0.280330 + 0.092597 = 0.622927;
+--       d3 0.125 + 0.213388 + 0.147314 = 0.485702
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+  ('v_risk3', '1', 'icu_admission', 'linear', 72,
+   '{"format": "linear", "link": "logit", "intercept": 1.0986122886681098,
+     "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0}]}');
+SELECT name, version FROM icu_predict.deploy('v_risk3', '1');
+UPDATE icu_predict.capacity_policy SET forecast_risk_horizon_hours = 72;
+UPDATE icu_predict.icu_capacity SET staffed_beds = 2 WHERE unit = 'IC-1';
+CALL icu_predict.refresh();
+SELECT admission_id, round(risk::numeric, 4) AS risk, risk_horizon_hours,
+       round(forecast_risk::numeric, 4) AS forecast_risk, forecast_risk_horizon_hours
+  FROM icu_predict.patient_status WHERE is_today ORDER BY admission_id;
+SELECT horizon_day, round(expected_beds::numeric, 6) AS expected
+  FROM icu_predict.capacity_forecast WHERE unit = 'IC-1' AND horizon_day <= 3 ORDER BY horizon_day;
+
 -- clean up: the regression database is shared
 DELETE FROM icu_predict.admission WHERE admission_id IN (7001, 7002, 7003);
 DELETE FROM icu_predict.lab_map WHERE local_code = 'V-CRP';
@@ -120,8 +147,8 @@ DELETE FROM icu_predict.icu_capacity WHERE unit = 'IC-1';
 DELETE FROM icu_predict.capacity_policy;
 DELETE FROM icu_predict.refresh_log;
 DELETE FROM icu_predict.model_deployment WHERE model_id IN
-    (SELECT model_id FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay'));
-DELETE FROM icu_predict.model WHERE name IN ('v_risk', 'v_stay');
+    (SELECT model_id FROM icu_predict.model WHERE name IN ('v_risk', 'v_risk3', 'v_stay'));
+DELETE FROM icu_predict.model WHERE name IN ('v_risk', 'v_risk3', 'v_stay');
 CALL icu_predict.refresh();
 SELECT count(*) AS rows_left FROM icu_predict.patient_status;
 DELETE FROM icu_predict.refresh_log;

@@ -10,14 +10,20 @@
 --     with S the patient's ICU length-of-stay survival function from the
 --     active stay model (P(stay > x days)), i.e. the probability that the
 --     remaining stay exceeds d days given the time already spent;
---   * elsewhere in hospital (ward, mc, ed ...), with ICU-admission risk r
---     (patient_status.forecast_risk, today's row: the active risk model of
---     capacity_policy.forecast_risk_horizon_hours, default 7 days, or the
---     nearest horizon) read as what that model predicts, P(ICU admission
---     within H days), H = that model's own horizon_hours / 24 (falling back
---     to patient_status.risk and its horizon when no forecast risk exists):
---     a constant hazard gives
---     F(x) = 1 - (1 - r)^(x / H) for P(ICU admission by day x), and
+--   * elsewhere in hospital (ward, mc, ed ...): the patient's probability
+--     F(x) of ICU admission by day x runs through the risks of today's
+--     patient_status row, each read as what its model predicts,
+--     P(ICU admission within H days), H = the model's own horizon_hours / 24:
+--     forecast_risk (the active risk model of
+--     capacity_policy.forecast_risk_horizon_hours, default 7 days) and, when
+--     its horizon differs, the status risk (status_risk_horizon_hours,
+--     default 48 h).  With one point (r, H) the hazard is constant,
+--     1 - F(x) = (1 - r)^(x / H); with two, (r1, h1) and (r2, h2), h1 < h2,
+--     it is constant on [0, h1] and on [h1, ...):
+--         1 - F(x) = (1 - r1)^(x / h1)                                x <= h1
+--         1 - F(x) = (1 - r1) * ((1 - r2') / (1 - r1))^((x - h1) / (h2 - h1))
+--     with r2' = max(r1, r2) (a curve never falls), so F(h1) = r1 and
+--     F(h2) = r2'; it goes on with the last hazard beyond the last point.  Then
 --         p = sum_{k=0}^{d-1} (F(k+1) - F(k)) * S0(d - k - 1/2)
 --     (admissions during day k are taken at its middle; S0 is the patient's
 --     stay survival from the start of an ICU stay); p = 0 for d = 0.
@@ -72,10 +78,25 @@ WITH ref AS (
     -- today's row of every current admission
     SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.as_of,
            coalesce(ps.forecast_risk, ps.risk) AS risk,
-           (CASE WHEN ps.forecast_risk IS NOT NULL THEN ps.forecast_risk_horizon_hours
-                 ELSE ps.risk_horizon_hours END / 24.0)::float8 AS risk_horizon_days,
-           ps.stay_model, ps.stay_version, ps.stay_location_days
-      FROM @extschema@.patient_status ps, ref
+           ps.stay_model, ps.stay_version, ps.stay_location_days,
+           -- the points of the ICU-admission curve: (h1, r1) and, when the
+           -- status risk and the forecast risk have different horizons,
+           -- (h2, r2) with h1 < h2
+           CASE WHEN two.ok AND two.status_first THEN ps.risk
+                ELSE coalesce(ps.forecast_risk, ps.risk) END AS r1,
+           (CASE WHEN two.ok AND two.status_first THEN ps.risk_horizon_hours
+                 WHEN ps.forecast_risk IS NOT NULL THEN ps.forecast_risk_horizon_hours
+                 ELSE ps.risk_horizon_hours END / 24.0)::float8 AS h1,
+           CASE WHEN two.ok THEN CASE WHEN two.status_first THEN ps.forecast_risk ELSE ps.risk END
+                END AS r2,
+           (CASE WHEN two.ok THEN greatest(ps.risk_horizon_hours, ps.forecast_risk_horizon_hours)
+                 END / 24.0)::float8 AS h2
+      FROM @extschema@.patient_status ps
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT ps.risk IS NOT NULL AND ps.forecast_risk IS NOT NULL
+                   AND ps.risk_horizon_hours IS DISTINCT FROM ps.forecast_risk_horizon_hours AS ok,
+                   ps.risk_horizon_hours < ps.forecast_risk_horizon_hours AS status_first) two
      WHERE ps.day_date = ref.ref_date
 ), cap AS (
     -- capacity per unit and horizon day (latest valid_from <= that day)
@@ -126,20 +147,27 @@ WITH ref AS (
       CROSS JOIN horizon h
 ), s0 AS (
     -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
-    SELECT t.admission_id, t.unit_kind, t.risk, t.risk_horizon_days,
+    SELECT t.admission_id, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
            CASE WHEN t.stay_model IS NOT NULL THEN
                 @extschema@.stay_survival_curve(t.stay_location_days,
                     ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
                     t.stay_model, t.stay_version) END AS s
       FROM today t, ref
 ), ward_p AS (
+    -- nf.u[x + 1] = P(no ICU admission by day x), x = 0..14
     SELECT w.admission_id, h.d,
-           (SELECT coalesce(pg_catalog.sum(
-                       ((1 - w.risk) ^ (k / w.risk_horizon_days)
-                        - (1 - w.risk) ^ ((k + 1) / w.risk_horizon_days))
-                       * w.s[h.d - k]), 0)
+           (SELECT coalesce(pg_catalog.sum((nf.u[k + 1] - nf.u[k + 2]) * w.s[h.d - k]), 0)
               FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
-      FROM s0 w, ref, horizon h
+      FROM s0 w
+      CROSS JOIN LATERAL (
+            SELECT ARRAY(SELECT CASE WHEN w.r2 IS NULL OR x <= w.h1
+                                         THEN (1 - w.r1) ^ (x / w.h1)
+                                     WHEN w.r1 >= 1 THEN 0.0::float8
+                                     ELSE (1 - w.r1)
+                                          * ((1 - greatest(w.r1, w.r2)) / (1 - w.r1))
+                                            ^ ((x - w.h1) / (w.h2 - w.h1)) END
+                           FROM pg_catalog.generate_series(0, 14) x ORDER BY x) AS u) nf
+      CROSS JOIN horizon h
      WHERE w.unit_kind IS DISTINCT FROM 'icu'
        AND w.risk IS NOT NULL
 ), arrival_history AS (
