@@ -2,7 +2,7 @@
 
     python3 bench/backtest.py [--dsn DSN] --start 2020-03-01 --end 2020-05-24
                               [--step 1] [--horizons 1,3,7]
-                              [--variant default] [--variant h2:risk_horizon_days=2]
+                              [--variant default] [--variant t3:arrival_trend_days=3]
                               [--verify-view DAY] [--check-asof DAY] [--time-refresh DAY]
                               [--json FILE] [--plot FILE.png]
 
