@@ -46,6 +46,7 @@
 #include "common/shortest_dec.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -240,6 +241,8 @@ demand_state_convolve(IcuDemandState *st, const float8 *b, int32 nb,
 	{
 		float8		ai = a[i];
 
+		/* O(na * nb): two wide distributions take long; stay cancellable */
+		CHECK_FOR_INTERRUPTS();
 		if (ai == 0.0)
 			continue;
 		for (j = 0; j < nb; j++)

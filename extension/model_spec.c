@@ -765,12 +765,12 @@ parse_xgboost(SpecCtx *c, JsonbContainer *root, IcuModel *m)
 			path_key(c, "name");
 			spec_error(c, "objective survival:aft needs kind icu_stay");
 		}
-		if (!(bs > 0))
+		if (!(bs > 0) || !isfinite(bs))
 		{
 			path_pop(c, o3);
 			path_key(c, "learner_model_param");
 			path_key(c, "base_score");
-			spec_error(c, "base_score must be > 0 for survival:aft");
+			spec_error(c, "base_score must be > 0 and fit in float32 for survival:aft");
 		}
 		m->base_margin = logf(bs);
 		{

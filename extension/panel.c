@@ -198,8 +198,9 @@ panel_build(bool has_adm, int64 admission_id, TimestampTz as_of,
 
 	if (n < 0 || n > ICU_PANEL_MAX_FEATURES)
 		BAD_PANEL("%d features (at most %d allowed)", n, ICU_PANEL_MAX_FEATURES);
-	if (TIMESTAMP_NOT_FINITE(as_of))
-		BAD_PANEL("as_of must be a finite time");
+	/* binary input can carry any int64: keep to the range timestamptz_out can print */
+	if (TIMESTAMP_NOT_FINITE(as_of) || !IS_VALID_TIMESTAMP(as_of))
+		BAD_PANEL("as_of must be a finite time within the timestamptz range");
 	if (!isfinite(window_hours) || window_hours <= 0)
 		BAD_PANEL("trend window must be a positive number of hours");
 
@@ -244,7 +245,8 @@ panel_build(bool has_adm, int64 admission_id, TimestampTz as_of,
 				x->mean < x->min || x->mean > x->max ||
 				(x->has_prev && (x->prev < x->min || x->prev > x->max)))
 				BAD_PANEL("statistics of feature \"%s\" are inconsistent (outside [min, max])", x->name);
-			if (TIMESTAMP_NOT_FINITE(x->last_at) || x->last_at > as_of)
+			if (TIMESTAMP_NOT_FINITE(x->last_at) || !IS_VALID_TIMESTAMP(x->last_at) ||
+				x->last_at > as_of)
 				BAD_PANEL("last_at of feature \"%s\" must be a finite time not after as_of", x->name);
 		}
 		names_len += len;
@@ -456,7 +458,8 @@ icu_panel_value(const LabPanel *p, int index, IcuPanelStat stat, double *out)
 			*out = f->trend;
 			return true;
 		case ICU_STAT_HOURS_SINCE_LAST:
-			*out = (double) (p->as_of - f->last_at) / (double) USECS_PER_HOUR;
+			/* in double: the span of valid timestamps exceeds int64 */
+			*out = ((double) p->as_of - (double) f->last_at) / (double) USECS_PER_HOUR;
 			return true;
 		default:
 			return false;

@@ -1,7 +1,7 @@
 -- bed_demand contracts: brute-force enumeration for n <= 12, errors with
 -- their SQLSTATEs, objects and parallel-safety markings.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 -- Probability sets: n = 1 .. 12, deterministic pseudo-random p in (0, 1),
 -- plus one set with certain outcomes (p = 0 and p = 1) mixed in.
@@ -100,6 +100,25 @@ SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.5, 0.5'::icu_predict.bed_dema
 SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.7, 0.7]}'::icu_predict.bed_demand$$, '22P02', NULL, 'pmf not summing to 1 raises 22P02');
 SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22003', NULL, 'quantile level above 1 raises 22003');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson('NaN')$$, '22023', NULL, 'NaN arrival rate raises 22023');
+
+-- found by bench/fuzz_inputs.py: the convolution of two wide distributions
+-- (O(n^2), here 4e10 steps) did not check for interrupts, so it could not be
+-- cancelled; now statement_timeout stops it at once
+CREATE TEMP TABLE bd_wide ON COMMIT DROP AS
+SELECT ('{"offset": 0, "pmf": [' || string_agg('5e-6', ', ') || ']}')::icu_predict.bed_demand AS d
+FROM generate_series(1, 200000);
+CREATE FUNCTION pg_temp.cancel_seconds() RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM icu_predict.mean(icu_predict.bed_demand_add(d, d)) FROM bd_wide;
+    RETURN -1;          -- finished: cannot happen in 300 ms
+EXCEPTION WHEN query_canceled THEN
+    RETURN extract(epoch FROM clock_timestamp() - t0);
+END $$;
+SET LOCAL statement_timeout = '300ms';
+SELECT ok((SELECT pg_temp.cancel_seconds() BETWEEN 0 AND 5),
+          'statement_timeout cancels a wide convolution within seconds');
+SET LOCAL statement_timeout = 0;
 
 -- Objects
 SELECT has_type('icu_predict', 'bed_demand', 'type bed_demand exists');

@@ -2,7 +2,7 @@
 -- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
 -- hand-checked xgboost and linear scores, TreeSHAP sums.
 BEGIN;
-SELECT plan(54);
+SELECT plan(55);
 
 CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
 INSERT INTO t_spec VALUES
@@ -132,6 +132,14 @@ SELECT ok((SELECT max(abs(c.s - icu_predict.stay_survival(NULL, c.t, 70)))
           'stay_survival_curve(location_days of length_of_stay) = stay_survival');
 SELECT throws_ok($$SELECT icu_predict.stay_survival_curve(0, ARRAY[1]::float8[])$$, '22023', NULL, 'location_days <= 0: 22023');
 SELECT is(icu_predict.stay_survival_curve(NULL, ARRAY[1]::float8[]), NULL, 'NULL location (no stay model): NULL');
+
+-- found by bench/fuzz_inputs.py: an AFT base_score beyond float32 became an
+-- infinite margin and infinite stays
+SELECT throws_like((SELECT format('INSERT INTO icu_predict.model (name, version, kind, format, spec) VALUES (''bad_aft'', ''1'', ''icu_stay'', ''xgboost'', %L)',
+                                  jsonb_set(spec, '{model,learner,learner_model_param,base_score}', '"1e39"')::text)
+                      FROM icu_predict.model WHERE builtin AND kind = 'icu_stay' AND format = 'xgboost' LIMIT 1),
+                   '%learner_model_param.base_score: base_score must be > 0 and fit in float32%',
+                   'survival:aft base_score beyond float32 rejected with its path');
 
 -- cache invalidation: an UPDATE of the spec is seen by the next query
 UPDATE icu_predict.model SET spec = jsonb_set(spec, '{intercept}', '0') WHERE name = 'tap_lin';

@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -91,6 +91,16 @@ SELECT throws_ok($$SELECT pg_temp.recv(lab_panel_send(p) || '\x00'::bytea) FROM 
 -- feature count (bytes 27-28) says 1000 features
 SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing '\x03e8'::bytea from 27 for 2)) FROM panel_rt$$,
                  '22P02', NULL, 'feature count larger than the data: 22P02');
+-- found by bench/fuzz_inputs.py: binary input took any int64 as a time, storing
+-- values that text output (and so pg_dump) could not print
+SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing int8send(9223371331200000000) from 11 for 8)) FROM panel_rt$$,
+                 '22P02', NULL, 'binary as_of at the end of the timestamptz range: 22P02');
+SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing int8send(-9223372036854775807) from 11 for 8)) FROM panel_rt$$,
+                 '22P02', NULL, 'binary as_of below the timestamptz range: 22P02');
+-- hours_since_last over the widest valid span (more than int64 microseconds)
+SELECT cmp_ok(lab_value('{"as_of": "294276-12-31 00:00+00", "trend_window_hours": 72, "features": {"crp": {"count": 1, "rejected": 0, "last": 5, "last_at": "4713-01-01 00:00+00 BC", "first": 5, "min": 5, "max": 5, "mean": 5}}}'::lab_panel,
+                        'crp', 'hours_since_last'), '>', 2.6e9::float8,
+              'hours_since_last over the widest span is positive (no int64 overflow)');
 
 -- layout identity: a hash of the sorted feature names, recomputed on input
 SELECT is((SELECT lab_layout_id(p::text::lab_panel) FROM panel_rt), (SELECT lab_layout_id(p) FROM panel_rt),
