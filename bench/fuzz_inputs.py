@@ -272,8 +272,8 @@ def mutate_json(rng, doc):
 # Harness
 # --------------------------------------------------------------------------
 
-class Crash(Exception):
-    pass
+class Anomaly(Exception):
+    """A value got in but does not read back (text round trip fails or differs)."""
 
 
 class Fuzzer:
@@ -354,6 +354,10 @@ class Fuzzer:
             outcome = "ok"
         except (ValueError, OverflowError) as e:   # a result Python cannot represent
             outcome = "ok (client: %s)" % type(e).__name__
+        except Anomaly as e:
+            outcome = "ANOMALY"
+            self.unexpected[target].append(("anomaly", str(e)[:300], desc[:300]))
+            self.alive()
         except psycopg2.Error as e:
             code = e.pgcode
             if code is None:
@@ -391,12 +395,23 @@ class Fuzzer:
         cur.execute(f"TRUNCATE {table}")
         cur.copy_expert(f"COPY {table} FROM STDIN (FORMAT binary)", io.BytesIO(data))
 
+    def accepted(self, cur, exercise, expr):
+        """The input was accepted: every reader must work on the stored value."""
+        try:
+            exercise(cur, expr)
+        except psycopg2.Error as e:
+            if e.pgcode is None:
+                raise
+            raise Anomaly(f"accepted, then reading it failed: {e.pgcode} {e.pgerror.strip().splitlines()[0]}")
+
     def exercise_panel(self, cur, expr):
         """Read a panel every way there is."""
         cur.execute(f"SELECT p::text, lab_panel_send(p), p::jsonb, lab_features(p), lab_as_of(p)::text,"
                     f" lab_admission(p), lab_layout_id(p), p::text::lab_panel::text = p::text FROM ({expr}) s(p)")
         rows = cur.fetchall()
         for row in rows:
+            if row[7] is not True:
+                raise Anomaly("text round trip differs: " + row[0][:200])
             feats = row[3] or []
             for f in feats[:5]:
                 cur.execute(f"SELECT lab_last_at(p, %s)::text, array_agg(lab_value(p, %s, st))"
@@ -405,10 +420,9 @@ class Fuzzer:
                                     "rejected", "trend", "hours_since_last"]))
                 cur.fetchall()
             if self.rng.random() < 0.3:
-                cur.execute(f"SELECT risk(p, 70), length_of_stay(p, 70) FROM ({expr}) s(p)")
-                cur.fetchall()
-                cur.execute(f"SELECT count(*) FROM ({expr}) s(p), explain(p, 70)")
-                cur.fetchall()
+                self.derived(cur, "panel:scoring",
+                             f"SELECT risk(p, 70), length_of_stay(p, 70)::text FROM ({expr}) s(p)")
+                self.derived(cur, "panel:scoring", f"SELECT count(*) FROM ({expr}) s(p), explain(p, 70)")
 
     def exercise_demand(self, cur, expr):
         q = self.rng.choice([0.0, 0.5, 0.95, 1.0, 1e-300, 0.9999999999999999])
@@ -416,12 +430,27 @@ class Fuzzer:
         cur.execute(f"SELECT d::text, bed_demand_send(d), mean(d), variance(d), quantile(d, %s),"
                     f" prob_exceeds(d, %s), trimmed_mass(d), (SELECT count(*) FROM pmf(d)),"
                     f" d::text::bed_demand::text = d::text FROM ({expr}) s(d)", (q, k))
-        cur.fetchall()
+        for row in cur.fetchall():
+            if row[8] is not True:
+                raise Anomaly("text round trip differs: " + row[0][:200])
         if self.rng.random() < 0.3:
-            cur.execute(f"SELECT (d + d)::text, bed_demand_add_poisson(d, 3.5)::text,"
-                        f" (SELECT bed_demand_sum(x)::text FROM (VALUES (d), (d), (NULL::bed_demand)) v(x))"
-                        f" FROM ({expr}) s(d)")
+            self.derived(cur, "demand:derived",
+                         f"SELECT (d + d)::text, bed_demand_add_poisson(d, 3.5)::text,"
+                         f" (SELECT bed_demand_sum(x)::text FROM (VALUES (d), (d), (NULL::bed_demand)) v(x))"
+                         f" FROM ({expr}) s(d)")
+
+    def derived(self, cur, key, sql):
+        """A computation on an accepted value: may fail cleanly (e.g. count out of range)."""
+        try:
+            cur.execute(sql)
             cur.fetchall()
+            self.stats[key]["ok"] += 1
+        except psycopg2.Error as e:
+            if e.pgcode is None:
+                raise
+            self.stats[key][e.pgcode] += 1
+            if not e.pgcode.startswith(ALLOWED_CLASSES):
+                self.unexpected[key].append((e.pgcode, e.pgerror.strip().splitlines()[0], sql[:300]))
 
     # ---- bases --------------------------------------------------------------
 
@@ -467,7 +496,7 @@ class Fuzzer:
             def fn(cur, s=s):
                 cur.execute("TRUNCATE fz_panel")
                 cur.execute("INSERT INTO fz_panel VALUES (%s::lab_panel)", (s,))
-                self.exercise_panel(cur, "SELECT p FROM fz_panel")
+                self.accepted(cur, self.exercise_panel, "SELECT p FROM fz_panel")
             self.attempt("panel_text", fn, s)
 
     def run_panel_bin(self, deadline):
@@ -483,7 +512,7 @@ class Fuzzer:
 
             def fn(cur, b=b):
                 self.copy_binary(cur, "fz_panel", b)
-                self.exercise_panel(cur, "SELECT p FROM fz_panel")
+                self.accepted(cur, self.exercise_panel, "SELECT p FROM fz_panel")
             self.attempt("panel_bin", fn, b.hex())
 
     def panel_field_mutation(self, b):
@@ -530,7 +559,7 @@ class Fuzzer:
             def fn(cur, s=s):
                 cur.execute("TRUNCATE fz_demand")
                 cur.execute("INSERT INTO fz_demand VALUES (%s::bed_demand)", (s,))
-                self.exercise_demand(cur, "SELECT d FROM fz_demand")
+                self.accepted(cur, self.exercise_demand, "SELECT d FROM fz_demand")
             self.attempt("demand_text", fn, s[:400])
 
     def run_demand_bin(self, deadline):
@@ -552,7 +581,7 @@ class Fuzzer:
 
             def fn(cur, b=b):
                 self.copy_binary(cur, "fz_demand", b)
-                self.exercise_demand(cur, "SELECT d FROM fz_demand")
+                self.accepted(cur, self.exercise_demand, "SELECT d FROM fz_demand")
             self.attempt("demand_bin", fn, b.hex())
 
     def run_model_spec(self, deadline):
@@ -611,9 +640,11 @@ class Fuzzer:
                                          self.rng.choice([0.0, 1.0, 1e300, -1.0, float("nan"), float("inf")])))
                             cur.fetchall()
                         cur.execute("RELEASE SAVEPOINT s")
+                        self.stats["model_spec:scoring"]["ok"] += 1
                     except psycopg2.Error as e:
                         if e.pgcode is None:
                             raise
+                        self.stats["model_spec:scoring"][e.pgcode] += 1
                         if not e.pgcode.startswith(ALLOWED_CLASSES):
                             self.unexpected["model_spec"].append((e.pgcode, e.pgerror.strip().splitlines()[0],
                                                                   "scoring " + s[:250]))
@@ -699,6 +730,7 @@ class Fuzzer:
     def report(self):
         out = {"seed": self.args.seed, "log": self.log_path,
                "targets": {t: dict(self.stats[t]) for t in self.stats if not t.startswith("args:")},
+               "attempts": {t: sum(self.stats[t].values()) for t in TARGETS if t in self.stats},
                "args_cases": {t[5:]: self.stats[t]["n"] for t in self.stats if t.startswith("args:")},
                "crashes": self.crashes,
                "unexpected": {t: collections.Counter(f"{c} {m}" for c, m, _ in v).most_common(20)

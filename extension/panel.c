@@ -183,6 +183,16 @@ layout_hash(const FeatIn *f, int n)
 }
 
 /*
+ * -0.0 as 0.0: the text form is JSON, whose numbers have no negative zero,
+ * so a panel holding -0.0 would not survive a text round trip bit for bit.
+ */
+static inline double
+plus_zero(double v)
+{
+	return v == 0.0 ? 0.0 : v;
+}
+
+/*
  * Validate the unpacked features and pack them into a panel.  Used by the
  * aggregates' final functions, text input and binary receive alike, so every
  * panel in existence satisfies the same invariants.
@@ -278,20 +288,20 @@ panel_build(bool has_adm, int64 admission_id, TimestampTz as_of,
 		names_len += len;
 		if (x->count > 0)
 		{
-			o->last = x->last;
+			o->last = plus_zero(x->last);
 			o->last_at = x->last_at;
-			o->first = x->first;
-			o->min = x->min;
-			o->max = x->max;
-			o->mean = x->mean;
+			o->first = plus_zero(x->first);
+			o->min = plus_zero(x->min);
+			o->max = plus_zero(x->max);
+			o->mean = plus_zero(x->mean);
 			if (x->has_prev)
 			{
-				o->prev = x->prev;
+				o->prev = plus_zero(x->prev);
 				o->flags |= PF_HAS_PREV;
 			}
 			if (x->has_trend)
 			{
-				o->trend = x->trend;
+				o->trend = plus_zero(x->trend);
 				o->flags |= PF_HAS_TREND;
 			}
 		}

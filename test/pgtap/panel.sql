@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -101,6 +101,14 @@ SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing int8sen
 SELECT cmp_ok(lab_value('{"as_of": "294276-12-31 00:00+00", "trend_window_hours": 72, "features": {"crp": {"count": 1, "rejected": 0, "last": 5, "last_at": "4713-01-01 00:00+00 BC", "first": 5, "min": 5, "max": 5, "mean": 5}}}'::lab_panel,
                         'crp', 'hours_since_last'), '>', 2.6e9::float8,
               'hours_since_last over the widest span is positive (no int64 overflow)');
+-- -0.0 (from the aggregate or binary input) is stored as 0: JSON text has no
+-- negative zero, so the text round trip would lose the sign bit
+SELECT is((SELECT lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02')::text::lab_panel::text),
+          (SELECT lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02')::text),
+          'a -0 lab value survives the text round trip');
+SELECT is((SELECT lab_panel_send(pg_temp.recv(lab_panel_send(lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02'))))),
+          (SELECT lab_panel_send(lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02')::text::lab_panel)),
+          'binary and text input agree on a -0 value');
 
 -- layout identity: a hash of the sorted feature names, recomputed on input
 SELECT is((SELECT lab_layout_id(p::text::lab_panel) FROM panel_rt), (SELECT lab_layout_id(p) FROM panel_rt),
