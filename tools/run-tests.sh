@@ -18,7 +18,7 @@ if [ -n "${PGPORT:-}${PGHOST:-}" ]; then
   exec tools/test-inner.sh
 fi
 # pg_cron must be preloaded for the scheduling tests.
-exec pg_virtualenv -v 15 \
+exec pg_virtualenv -t -v 15 \
   -o "shared_preload_libraries=pg_cron" -o "cron.database_name=postgres" \
   -o "max_worker_processes=16" \
   tools/test-inner.sh
