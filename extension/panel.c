@@ -1957,12 +1957,20 @@ panel_from_cstring(const char *str)
 		}
 	if (jget(root, "admission_id", &v))
 	{
-		double		d = jnum(root, "admission_id", "the panel");
+		Datum		num;
 
-		if (d != floor(d) || fabs(d) > 9007199254740992.0)
+		if (v.type != jbvNumeric)
+			BAD_PANEL("the panel needs a number \"admission_id\"");
+		/*
+		 * Exact for every bigint (the aggregate and binary input take any):
+		 * numeric_int8 rounds and raises 22003 out of range; a round trip
+		 * through int8 tells whole numbers from fractions.
+		 */
+		num = NumericGetDatum(v.val.numeric);
+		adm = DatumGetInt64(DirectFunctionCall1(numeric_int8, num));
+		if (!DatumGetBool(DirectFunctionCall2(numeric_eq, num,
+											  DirectFunctionCall1(int8_numeric, Int64GetDatum(adm)))))
 			BAD_PANEL("admission_id must be a whole number");
-		/* exact for any bigint: parse the numeric's text */
-		adm = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v.val.numeric)));
 		has_adm = true;
 	}
 	as_of = jts(root, "as_of", "the panel");

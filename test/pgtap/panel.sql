@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(40);
+SELECT plan(43);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -109,6 +109,13 @@ SELECT is((SELECT lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02'):
 SELECT is((SELECT lab_panel_send(pg_temp.recv(lab_panel_send(lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02'))))),
           (SELECT lab_panel_send(lab_panel(1, 'crp', '-0'::float8, '2020-01-01', '2020-01-02')::text::lab_panel)),
           'binary and text input agree on a -0 value');
+-- admission ids beyond 2^53 (any bigint): text output read back (pg_dump)
+SELECT is((SELECT lab_admission(lab_panel(9223372036854775807, 'crp', 1, '2020-01-01', '2020-01-02')::text::lab_panel)),
+          9223372036854775807::bigint, 'the largest bigint admission id survives the text round trip');
+SELECT throws_ok($$SELECT '{"admission_id": 1.5, "as_of": "2020-01-01", "trend_window_hours": 72, "features": {}}'::lab_panel$$,
+                 '22P02', NULL, 'fractional admission id: 22P02');
+SELECT throws_ok($$SELECT '{"admission_id": 9223372036854775808, "as_of": "2020-01-01", "trend_window_hours": 72, "features": {}}'::lab_panel$$,
+                 '22003', NULL, 'admission id beyond bigint: 22003');
 
 -- layout identity: a hash of the sorted feature names, recomputed on input
 SELECT is((SELECT lab_layout_id(p::text::lab_panel) FROM panel_rt), (SELECT lab_layout_id(p) FROM panel_rt),
