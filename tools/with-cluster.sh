@@ -11,6 +11,6 @@ exec 9>/tmp/icu_predict.install.lock
 flock 9
 make -s WERROR=1 PG_CONFIG="$PG_CONFIG"
 make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-pg_virtualenv -v 15 \
+pg_virtualenv -t -v 15 \
   -o "shared_preload_libraries=pg_cron" -o "cron.database_name=postgres" \
   -o "max_worker_processes=16" "$@"
