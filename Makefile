@@ -1,6 +1,7 @@
 # icu_predict — PGXS build.
 #
-# C sources:   extension/*.c          -> icu_predict.so
+# C sources:   extension/src/<stage>/*.c -> icu_predict.so (stages: common,
+#              canonical, panel, model, demand; shared headers in extension/include)
 # SQL parts:   extension/sql/NN_*.sql -> extension/icu_predict--$(EXTVERSION).sql
 #              (concatenated in name order; one part per concept keeps the
 #              install script readable and the parts reviewable on their own)
@@ -13,7 +14,7 @@ EXTENSION  = icu_predict
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" icu_predict.control)
 
 MODULE_big = icu_predict
-OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard extension/src/*/*.c)))
 
 SQL_PARTS  = $(sort $(wildcard extension/sql/*.sql))
 DATA_built = extension/icu_predict--$(EXTVERSION).sql
@@ -22,7 +23,7 @@ DATA       = $(filter-out $(DATA_built),$(wildcard extension/icu_predict--*--*.s
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=btree_gist --load-extension=icu_predict
 
-PG_CPPFLAGS = -I$(srcdir)/extension
+PG_CPPFLAGS = -I$(srcdir)/extension/include
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out
@@ -40,8 +41,8 @@ $(DATA_built): $(SQL_PARTS) icu_predict.control
 
 all: $(DATA_built)
 
-# Every C file includes the shared header; the model files also the private one.
-$(OBJS): extension/icu_predict.h $(wildcard extension/model.h)
+# Every C file includes the shared headers; a stage may have a private one.
+$(OBJS): $(wildcard extension/include/*.h extension/src/*/*.h)
 
 .PHONY: test demo prove deps
 deps:

@@ -3,7 +3,7 @@
 Run on a throwaway cluster:
     tools/with-cluster.sh /usr/bin/python3 bench/model_bench.py [ROWS] [--alt-lib PATH] [--runs N]
 (ROWS default 1,000,000.)  With --alt-lib, PATH is a small library holding
-another build of model_panel.c (bench/build_alt_panel.sh makes one from any
+another build of the panel scoring entry points (bench/build_alt_panel.sh makes one from any
 commit) and risk() of both builds runs side by side, alternated, in N rounds
 (default 3) in one session; the installed extension files are not touched.
 
@@ -150,7 +150,7 @@ def side_by_side(alt_lib, runs):
     """Median per-row cost of risk() and of alt_lib's risk(), alternated in one session.
 
     alt_lib is a small shared library with PG_MODULE_MAGIC and ANOTHER build of
-    model_panel.c (e.g. of an older commit); its icu_model_risk is bound as
+    score_panel.c (e.g. of an older commit); its icu_model_risk is bound as
     bench_risk_alt() in the bench database.  Its calls into the rest of the
     runtime resolve to the installed icu_predict.so, which is loaded first
     (PostgreSQL loads modules RTLD_GLOBAL).  The installed files are never

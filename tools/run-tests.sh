@@ -9,6 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
+# One install at a time on this machine: the suites run against the files that
+# `make install` put in the server's directories, so a second checkout (another
+# developer, a git worktree) waits here until this run has finished.
+if [ -z "${ICU_PREDICT_LOCKED:-}" ]; then
+  export ICU_PREDICT_LOCKED=1
+  exec flock /tmp/icu_predict.install.lock "$PWD/tools/run-tests.sh" "$@"
+fi
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 make -s clean >/dev/null
 make -s WERROR=1 PG_CONFIG="$PG_CONFIG"

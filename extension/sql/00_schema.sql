@@ -245,7 +245,7 @@ INSERT INTO @extschema@.feature (name, loinc, description, unit, plausible_min, 
 -- ---------------------------------------------------------------------------
 -- unit_key() is the one normalisation of unit spellings: ASCII case folded,
 -- spaces removed, micro sign and mu as u, so 'mg/L', 'mg/l' and 'MG / L' map
--- alike.  In C (units.c): lab_canonical evaluates it for every lab row.
+-- alike.  In C (canonical/unit_key.c): lab_canonical evaluates it for every lab row.
 CREATE FUNCTION @extschema@.unit_key(unit text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'icu_unit_key'

@@ -1,4 +1,4 @@
--- The lab panel (C: extension/panel.c).
+-- The lab panel (C: extension/src/panel/).
 --
 --   lab_canonical        lab_result -> canonical feature, value converted once
 --   lab_unmapped         rows that reach no feature (no lab_map row, or text only)

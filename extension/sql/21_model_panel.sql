@@ -1,4 +1,4 @@
--- The model runtime on lab panels and admission covariates (C: model_panel.c),
+-- The model runtime on lab panels and admission covariates (C: extension/src/model/score_panel.c),
 -- and the analyst's predict(admission_id, as_of).  Docs: docs/model-runtime.md.
 -- model_name NULL = the active model of the kind (view active_model; for
 -- icu_admission the one whose horizon is nearest 48 h); model_version NULL =

@@ -1,4 +1,4 @@
--- Bed demand as a distribution (extension/demand.c).
+-- Bed demand as a distribution (C: extension/src/demand/).
 --
 -- bed_demand holds the exact pmf of how many of N independent patients need
 -- a bed (Poisson-binomial), with tails below 1e-12 trimmed per step and the

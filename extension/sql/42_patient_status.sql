@@ -75,7 +75,7 @@ WITH ref AS (
              LIMIT 1) loc ON true
 ), predicted AS MATERIALIZED (
     -- the C panel functions build every model input from the panel and the
-    -- covariates (model_panel.c): the one input path of the extension
+    -- covariates (model/score_panel.c): the one input path of the extension
     SELECT sc.*,
            CASE WHEN sc.risk_model IS NOT NULL THEN
                 @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,

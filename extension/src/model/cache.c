@@ -1,5 +1,5 @@
 /*
- * model_cache.c — the per-backend cache of parsed models.
+ * cache.c — the per-backend cache of parsed models.
  *
  * The one place where C reads a table: icu_predict.model, by SPI, once per
  * query and function call site (the SQL entry points keep the resolved

@@ -1,11 +1,12 @@
 /*
  * icu_predict.h — types and constants shared by the C files of icu_predict.
  *
- * The pipeline, one file per concept:
- *   icu_predict.c  module start and settings (GUCs)
- *   panel.c        lab_panel type, lab_panel aggregate, accessors, daily series
- *   model*.c       model registry cache, spec validation, scorers, explanations
- *   demand.c       bed-demand (Poisson-binomial) distribution type and aggregates
+ * The pipeline, one folder per stage under extension/src:
+ *   common/     module start and settings (GUCs)
+ *   canonical/  unit_key(): the normalisation of unit spellings
+ *   panel/      lab_panel type, lab_panel aggregate, accessors, daily series
+ *   model/      model registry cache, spec validation, scorers, explanations
+ *   demand/     bed-demand (Poisson-binomial) distribution type and aggregates
  */
 #ifndef ICU_PREDICT_H
 #define ICU_PREDICT_H
@@ -14,14 +15,14 @@
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
-/* Settings (defined in icu_predict.c). */
+/* Settings (defined in common/module.c). */
 extern char *icu_day_timezone;      /* icu_predict.day_timezone: '' = server TimeZone */
 extern char *icu_reference_time;    /* icu_predict.reference_time: '' = now() */
 
 /* ---------------------------------------------------------------------------
- * Lab panel (panel.c): per-feature statistics of one admission as of a time.
+ * Lab panel (panel/): per-feature statistics of one admission as of a time.
  * --------------------------------------------------------------------------- */
-typedef struct LabPanel LabPanel;          /* varlena; layout private to panel.c */
+typedef struct LabPanel LabPanel;          /* varlena; layout private to panel/ */
 #define DatumGetLabPanelP(X) ((LabPanel *) PG_DETOAST_DATUM(X))
 typedef enum IcuPanelStat {
     ICU_STAT_LAST, ICU_STAT_PREV, ICU_STAT_FIRST, ICU_STAT_MIN, ICU_STAT_MAX, ICU_STAT_MEAN,

@@ -1,12 +1,12 @@
 /*
- * model_linear.c — logistic / linear models with their preprocessing.
+ * linear.c — logistic / linear models with their preprocessing.
  *
  * Backs the "linear" spec format (docs/model-spec.md (a)).  Per input, in
  * float8 and in this order: impute a missing value (raw units), clip,
  * transform (log, log1p), standardise, multiply by the coefficient, add the
  * missing indicator's coefficient.  The per-input contributions are the
  * exact explanation of the margin: intercept + sum(contributions) = margin.
- * Validation (model_spec.c) guarantees clip lo > 0 for log and > -1 for
+ * Validation (spec.c) guarantees clip lo > 0 for log and > -1 for
  * log1p, so the transforms are always defined.
  */
 #include "model.h"

@@ -1,5 +1,5 @@
 /*
- * icu_predict.c — module start and settings.
+ * module.c — module start and settings.
  *
  * Settings (GUCs), all USERSET so that an analyst can replay a past day:
  *   icu_predict.day_timezone  time zone in which a calendar day of stay ends

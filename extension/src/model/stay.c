@@ -1,5 +1,5 @@
 /*
- * model_stay.c — ICU length of stay as a distribution.
+ * stay.c — ICU length of stay as a distribution.
  *
  * Both stay formats (a linear model on log-stay with a residual distribution,
  * and xgboost survival:aft) state log(stay_days) = mu + sigma * Z with Z

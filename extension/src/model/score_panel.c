@@ -1,5 +1,5 @@
 /*
- * model_panel.c — the model runtime on lab panels and admission covariates.
+ * score_panel.c — the model runtime on lab panels and admission covariates.
  *
  *   risk(panel, age_years, sex, hours_since_admission, unit_kind, model_name, model_version)
  *   length_of_stay(panel, ...covariates, model_name, model_version) -> stay_estimate

@@ -1,5 +1,5 @@
 /*
- * model_sql.c — SQL entry points of the model runtime on plain input vectors.
+ * sql.c — SQL entry points of the model runtime on plain input vectors.
  *
  *   model_predict(model_name, model_version, inputs float8[])  -> float8
  *   model_margin(model_name, model_version, inputs float8[])   -> float8
@@ -11,12 +11,12 @@
  *
  * inputs[k] is the raw value of the spec's k-th input (NULL = missing), so
  * Python and SQL can be compared on identical vectors (the parity test).
- * The panel entry points (model_panel.c) fill the same vectors from a
+ * The panel entry points (score_panel.c) fill the same vectors from a
  * lab_panel and covariates and share the code below.
  *
  * Per call site, the resolved model and the scratch buffers live in fn_extra
  * under fn_mcxt: the registry is consulted once per query, the spec parsed
- * once per backend (model_cache.c).
+ * once per backend (cache.c).
  */
 #include "model.h"
 

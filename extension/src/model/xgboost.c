@@ -1,5 +1,5 @@
 /*
- * model_xgboost.c — XGBoost tree ensembles: prediction and TreeSHAP.
+ * xgboost.c — XGBoost tree ensembles: prediction and TreeSHAP.
  *
  * Prediction follows xgboost 1.x's CPU predictor exactly: the input vector
  * is float32, a node sends x to the left child when x < split_condition

@@ -1,5 +1,5 @@
 /*
- * units.c — unit_key(): the one normalisation of unit spellings.
+ * unit_key.c — unit_key(): the one normalisation of unit spellings.
  *
  * Backs the SQL function icu_predict.unit_key(text), which lab_map stores as a
  * generated column and lab_canonical evaluates for every lab row it joins, so

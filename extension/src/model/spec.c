@@ -1,8 +1,8 @@
 /*
- * model_spec.c — parse and validate a model spec (jsonb) into an IcuModel.
+ * spec.c — parse and validate a model spec (jsonb) into an IcuModel.
  *
  * Backs icu_predict.model_spec_check(kind, format, spec), which the registry
- * trigger calls at INSERT/UPDATE, and the model cache (model_cache.c), which
+ * trigger calls at INSERT/UPDATE, and the model cache (cache.c), which
  * parses a row once per backend.  Both use the same code, so a spec that was
  * accepted at insert is one the scorers can run.
  *

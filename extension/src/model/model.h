@@ -1,8 +1,8 @@
 /*
  * model.h — the parsed model shared by the model runtime's C files
- * (model_spec.c parses and validates, model_cache.c keeps parsed models per
- * backend, model_linear.c / model_xgboost.c score, model_stay.c turns a
- * location into a length-of-stay distribution, model_sql.c / model_panel.c
+ * (spec.c parses and validates, cache.c keeps parsed models per
+ * backend, linear.c / xgboost.c score, stay.c turns a
+ * location into a length-of-stay distribution, sql.c / score_panel.c
  * are the SQL entry points).  Spec format: docs/model-spec.md.
  */
 #ifndef ICU_MODEL_H
@@ -89,22 +89,22 @@ typedef struct IcuModel
 	int			max_depth;
 } IcuModel;
 
-/* model_spec.c */
+/* spec.c */
 extern int	icu_model_kind_from_name(const char *name);	/* -1 if unknown */
 extern const char *icu_model_kind_name(IcuModelKind kind);
 extern IcuModel *icu_model_parse(IcuModelKind kind, IcuModelFormat format, Jsonb *spec);
 
-/* model_cache.c */
+/* cache.c */
 extern IcuModel *icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any_kind);
 
-/* model_linear.c: margin; contrib (may be NULL) gets one value per input */
+/* linear.c: margin; contrib (may be NULL) gets one value per input */
 extern double icu_linear_margin(const IcuModel *m, const double *x, const bool *missing, double *contrib);
 
-/* model_xgboost.c: x[i] NaN = missing */
+/* xgboost.c: x[i] NaN = missing */
 extern float icu_xgb_margin(const IcuModel *m, const float *x);
 extern void icu_xgb_shap(const IcuModel *m, const float *x, double *phi, double *bias);
 
-/* model_stay.c */
+/* stay.c */
 typedef struct IcuStay
 {
 	double		location, expected, median, p10, p90;
@@ -114,7 +114,7 @@ extern double icu_stay_survival(IcuStayDist dist, double sigma, double mu, doubl
 extern double icu_stay_quantile(IcuStayDist dist, double sigma, double mu, double p);
 
 /*
- * model_sql.c: per call site state (fn_extra) shared by the SQL entry points.
+ * sql.c: per call site state (fn_extra) shared by the SQL entry points.
  * icu_model_call() resolves the model once per query (re-resolves only when
  * the name/version arguments change) and sizes the input buffers.
  */
@@ -130,7 +130,7 @@ typedef struct IcuModelCall
 	float	   *xf;				/* xgboost: float32 inputs, NaN = missing */
 	double	   *contrib;
 	TupleDesc	tupdesc;		/* for composite results */
-	void	   *extra;			/* for the panel entry points (model_panel.c) */
+	void	   *extra;			/* for the panel entry points (score_panel.c) */
 } IcuModelCall;
 
 extern IcuModelCall *icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg,
