@@ -1,7 +1,7 @@
 -- bed_demand contracts: brute-force enumeration for n <= 12, errors with
 -- their SQLSTATEs, objects and parallel-safety markings.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 
 -- Probability sets: n = 1 .. 12, deterministic pseudo-random p in (0, 1),
 -- plus one set with certain outcomes (p = 0 and p = 1) mixed in.
@@ -88,17 +88,18 @@ SELECT ok((SELECT abs(icu_predict.mean(d) - 1e5) < 1e-6 AND abs(icu_predict.vari
 
 -- Errors
 SELECT throws_ok($$SELECT icu_predict.bed_demand(p) FROM (VALUES (0.2::float8), (1.25)) v(p)$$,
-                 '22003', 'bed_demand probability 1.25 is outside [0, 1]', 'p > 1 raises 22003 naming the value');
+                 '22023', 'bed_demand probability 1.25 is outside [0, 1]', 'p > 1 raises 22023 naming the value');
 SELECT throws_ok($$SELECT icu_predict.bed_demand(-0.5::float8)$$,
-                 '22003', 'bed_demand probability -0.5 is outside [0, 1]', 'p < 0 raises 22003 naming the value');
+                 '22023', 'bed_demand probability -0.5 is outside [0, 1]', 'p < 0 raises 22023 naming the value');
 SELECT throws_ok($$SELECT icu_predict.bed_demand('NaN'::float8)$$,
-                 '22023', NULL, 'p = NaN raises 22023');
+                 '22023', 'bed_demand probability NaN is outside [0, 1]', 'p = NaN raises 22023 naming the value');
 SELECT throws_ok($$SELECT icu_predict.bed_demand('-Infinity'::float8)$$,
-                 '22003', NULL, 'p = -Infinity raises 22003');
+                 '22023', 'bed_demand probability -Infinity is outside [0, 1]', 'p = -Infinity raises 22023 naming the value');
 SELECT throws_ok($$SELECT 'nonsense'::icu_predict.bed_demand$$, '22P02', NULL, 'malformed text raises 22P02');
 SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.5, 0.5'::icu_predict.bed_demand$$, '22P02', NULL, 'truncated text raises 22P02');
 SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.7, 0.7]}'::icu_predict.bed_demand$$, '22P02', NULL, 'pmf not summing to 1 raises 22P02');
-SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22003', NULL, 'quantile level above 1 raises 22003');
+SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22023', 'quantile level 2 is outside [0, 1]', 'quantile level above 1 raises 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson(-1)$$, '22023', 'Poisson arrival rate -1 is outside [0, 1e8]', 'negative arrival rate raises 22023');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson('NaN')$$, '22023', NULL, 'NaN arrival rate raises 22023');
 
 -- found by bench/fuzz_inputs.py: the convolution of two wide distributions

@@ -39,11 +39,11 @@
  * serial results agree to rounding plus trimming, not bit for bit.
  */
 #include "icu_predict.h"
+#include "icu_common.h"
 
 #include <float.h>
 #include <math.h>
 
-#include "common/shortest_dec.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
@@ -129,7 +129,7 @@ demand_check_count(int64 top)
 {
 	if (top > ICU_DEMAND_MAX_COUNT)
 		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				(errcode(ICU_ERR_RANGE),
 				 errmsg("bed demand count out of range"),
 				 errdetail("The distribution would reach count " INT64_FORMAT ", above %d.",
 						   top, ICU_DEMAND_MAX_COUNT)));
@@ -150,7 +150,7 @@ demand_state_make_room(IcuDemandState *st, MemoryContext cxt)
 	}
 	if (st->cap >= ICU_DEMAND_MAX_N / 2)
 		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				(errcode(ICU_ERR_LIMIT),
 				 errmsg("bed demand distribution too wide")));
 	st->cap *= 2;
 	st->buf = repalloc(st->buf, sizeof(float8) * st->cap);
@@ -367,11 +367,11 @@ typedef struct DemandParser
 	const char *p;				/* cursor */
 } DemandParser;
 
-static void pg_attribute_noreturn()
+ICU_NORETURN static void
 demand_syntax_error(DemandParser *ps, const char *expected)
 {
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			(errcode(ICU_ERR_TEXT),
 			 errmsg("invalid input syntax for type bed_demand: \"%s\"", ps->s),
 			 errdetail("Expected %s at character %d.", expected,
 					   (int) (ps->p - ps->s) + 1),
@@ -486,7 +486,7 @@ icu_bed_demand_in(PG_FUNCTION_ARGS)
 			if (offset_v != floor(offset_v) || offset_v < 0 ||
 				offset_v > ICU_DEMAND_MAX_COUNT)
 				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						(errcode(ICU_ERR_TEXT),
 						 errmsg("invalid input syntax for type bed_demand: \"%s\"", str),
 						 errdetail("The offset must be a whole number from 0 to %d, not %g.",
 								   ICU_DEMAND_MAX_COUNT, offset_v)));
@@ -534,17 +534,8 @@ icu_bed_demand_in(PG_FUNCTION_ARGS)
 		demand_syntax_error(&ps, "both \"offset\" and \"pmf\" keys");
 
 	demand_validate((int64) offset_v, pmf, n, trimmed,
-					ERRCODE_INVALID_TEXT_REPRESENTATION, "bed_demand input");
+					ICU_ERR_TEXT, "bed_demand input");
 	PG_RETURN_POINTER(demand_from_pmf(pmf, n, (int64) offset_v, trimmed));
-}
-
-static void
-demand_append_float(StringInfo buf, float8 v)
-{
-	char		tmp[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	double_to_shortest_decimal_buf(v, tmp);
-	appendStringInfoString(buf, tmp);
 }
 
 PG_FUNCTION_INFO_V1(icu_bed_demand_out);
@@ -557,13 +548,13 @@ icu_bed_demand_out(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"offset\": %d, \"trimmed\": ", d->offset);
-	demand_append_float(&buf, d->trimmed);
+	icu_append_double(&buf, d->trimmed);
 	appendStringInfoString(&buf, ", \"pmf\": [");
 	for (i = 0; i < d->n; i++)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
-		demand_append_float(&buf, d->pmf[i]);
+		icu_append_double(&buf, d->pmf[i]);
 	}
 	appendStringInfoString(&buf, "]}");
 	PG_RETURN_CSTRING(buf.data);
@@ -647,7 +638,7 @@ icu_bed_demand_recv(PG_FUNCTION_ARGS)
 	float8	   *pmf;
 
 	pmf = demand_recv_pmf(buf, &n, &offset, &trimmed,
-						  ERRCODE_INVALID_BINARY_REPRESENTATION, "binary bed_demand");
+						  ICU_ERR_BINARY, "binary bed_demand");
 	PG_RETURN_POINTER(demand_from_pmf(pmf, n, offset, trimmed));
 }
 
@@ -655,22 +646,12 @@ icu_bed_demand_recv(PG_FUNCTION_ARGS)
  * Aggregates
  * ------------------------------------------------------------------------ */
 
-static MemoryContext
-demand_agg_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcxt;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "%s called in non-aggregate context", fname);
-	return aggcxt;
-}
-
 /* bed_demand(p float8): transition. */
 PG_FUNCTION_INFO_V1(icu_bed_demand_accum);
 Datum
 icu_bed_demand_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = demand_agg_context(fcinfo, "icu_bed_demand_accum");
+	MemoryContext aggcxt = icu_agg_context(fcinfo, "icu_bed_demand_accum");
 	IcuDemandState *st = PG_ARGISNULL(0) ? NULL : (IcuDemandState *) PG_GETARG_POINTER(0);
 	float8		p;
 
@@ -681,15 +662,11 @@ icu_bed_demand_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	}
 	p = PG_GETARG_FLOAT8(1);
-	if (isnan(p))
+	if (!(p >= 0.0 && p <= 1.0))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bed_demand probability must not be NaN"),
-				 errdetail("The value given was %g.", p)));
-	if (p < 0.0 || p > 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("bed_demand probability %g is outside [0, 1]", p)));
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("bed_demand probability %g is outside [0, 1]", p),
+				 errhint("Pass one admission's probability of needing a bed; NULL rows are skipped.")));
 	if (st == NULL)
 		st = demand_state_unit(aggcxt);
 	demand_state_add_bernoulli(st, p, aggcxt);
@@ -701,7 +678,7 @@ PG_FUNCTION_INFO_V1(icu_bed_demand_merge_accum);
 Datum
 icu_bed_demand_merge_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = demand_agg_context(fcinfo, "icu_bed_demand_merge_accum");
+	MemoryContext aggcxt = icu_agg_context(fcinfo, "icu_bed_demand_merge_accum");
 	IcuDemandState *st = PG_ARGISNULL(0) ? NULL : (IcuDemandState *) PG_GETARG_POINTER(0);
 	IcuBedDemand *d;
 
@@ -723,7 +700,7 @@ PG_FUNCTION_INFO_V1(icu_bed_demand_combine);
 Datum
 icu_bed_demand_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = demand_agg_context(fcinfo, "icu_bed_demand_combine");
+	MemoryContext aggcxt = icu_agg_context(fcinfo, "icu_bed_demand_combine");
 	IcuDemandState *s1 = PG_ARGISNULL(0) ? NULL : (IcuDemandState *) PG_GETARG_POINTER(0);
 	IcuDemandState *s2 = PG_ARGISNULL(1) ? NULL : (IcuDemandState *) PG_GETARG_POINTER(1);
 
@@ -747,7 +724,7 @@ icu_bed_demand_serialize(PG_FUNCTION_ARGS)
 	IcuDemandState *st;
 	StringInfoData buf;
 
-	(void) demand_agg_context(fcinfo, "icu_bed_demand_serialize");
+	(void) icu_agg_context(fcinfo, "icu_bed_demand_serialize");
 	st = (IcuDemandState *) PG_GETARG_POINTER(0);
 	pq_begintypsend(&buf);
 	demand_send_pmf(&buf, st->buf + st->start, st->len, st->offset, st->trimmed);
@@ -758,7 +735,7 @@ PG_FUNCTION_INFO_V1(icu_bed_demand_deserialize);
 Datum
 icu_bed_demand_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = demand_agg_context(fcinfo, "icu_bed_demand_deserialize");
+	MemoryContext aggcxt = icu_agg_context(fcinfo, "icu_bed_demand_deserialize");
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	IcuDemandState *st;
@@ -772,7 +749,7 @@ icu_bed_demand_deserialize(PG_FUNCTION_ARGS)
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
 	pmf = demand_recv_pmf(&buf, &n, &offset, &trimmed,
-						  ERRCODE_INVALID_BINARY_REPRESENTATION,
+						  ICU_ERR_BINARY,
 						  "serialized bed_demand state");
 	st = demand_state_new(aggcxt, offset, n + 16);
 	memcpy(st->buf, pmf, sizeof(float8) * n);
@@ -788,7 +765,7 @@ icu_bed_demand_final(PG_FUNCTION_ARGS)
 {
 	IcuDemandState *st;
 
-	(void) demand_agg_context(fcinfo, "icu_bed_demand_final");
+	(void) icu_agg_context(fcinfo, "icu_bed_demand_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (IcuDemandState *) PG_GETARG_POINTER(0);
@@ -814,13 +791,9 @@ icu_bed_demand_add(PG_FUNCTION_ARGS)
 static void
 demand_check_lambda(float8 lambda)
 {
-	if (isnan(lambda))
+	if (!(lambda >= 0.0 && lambda <= 1e8))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Poisson arrival rate must not be NaN")));
-	if (lambda < 0.0 || isinf(lambda) || lambda > 1e8)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("Poisson arrival rate %g is outside [0, 1e8]", lambda)));
 }
 
@@ -944,13 +917,9 @@ icu_bed_demand_quantile(PG_FUNCTION_ARGS)
 	float8		target;
 	int32		i;
 
-	if (isnan(q))
+	if (!(q >= 0.0 && q <= 1.0))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("quantile level must not be NaN")));
-	if (q < 0.0 || q > 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("quantile level %g is outside [0, 1]", q)));
 
 	/*
