@@ -19,6 +19,7 @@ fi
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 make -s clean >/dev/null
 make -s WERROR=1 PG_CONFIG="$PG_CONFIG"
+tools/check-symbols.sh
 make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
 if [ -n "${PGPORT:-}${PGHOST:-}" ]; then

@@ -50,14 +50,16 @@
 
 /*
  * Malformed input of one of the extension's types or states.  form says
- * which representation was read (text: 22P02, binary or a serialized
- * aggregate state: 22P03); what names it ("lab_panel", "bed_demand aggregate
- * state"); the detail says what is wrong.
+ * where the value came from: its text form (22P02), its binary form or a
+ * serialized aggregate state (22P03), or argument values an aggregate or
+ * function was given (22023); what names it ("lab_panel", "bed_demand
+ * aggregate state"); the detail says what is wrong.
  */
 typedef enum IcuInputForm
 {
 	ICU_INPUT_TEXT,
-	ICU_INPUT_BINARY
+	ICU_INPUT_BINARY,
+	ICU_INPUT_VALUES
 } IcuInputForm;
 
 ICU_NORETURN extern void icu_invalid_input(IcuInputForm form, const char *what,

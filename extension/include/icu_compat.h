@@ -7,6 +7,7 @@
 #define ICU_COMPAT_H
 
 #include "postgres.h"
+#include "utils/datetime.h"
 
 /*
  * A function that does not return.  PostgreSQL 18 replaced the trailing
@@ -20,5 +21,22 @@
 #else
 #define ICU_NORETURN
 #endif
+
+/*
+ * DecodeDateTime() gained a DateTimeErrorExtra argument in PostgreSQL 16
+ * (written to on some errors, so it must point somewhere).
+ */
+static inline int
+icu_decode_date_time(char **field, int *ftype, int nf, int *dtype,
+					 struct pg_tm *tm, fsec_t *fsec, int *tzp)
+{
+#if PG_VERSION_NUM >= 160000
+	DateTimeErrorExtra extra;
+
+	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, tzp, &extra);
+#else
+	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, tzp);
+#endif
+}
 
 #endif							/* ICU_COMPAT_H */

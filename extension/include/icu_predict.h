@@ -14,6 +14,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "utils/timestamp.h"
+#include "pgtime.h"
 
 /* Settings (defined in common/module.c). */
 extern char *icu_day_timezone;      /* icu_predict.day_timezone: '' = server TimeZone */
@@ -30,8 +31,24 @@ typedef enum IcuPanelStat {
 } IcuPanelStat;
 #define ICU_STAT_NUM 10
 #define ICU_PANEL_MAX_FEATURES 1000        /* features in one panel (and in the catalogue) */
+
+/*
+ * The rules every stage shares, each defined once (common/rules.c) and
+ * offered to SQL and Python: the statistic names (lab_stats()), and the
+ * feature-name rule (feature_name_ok(), feature_name_max_length()): a
+ * lower-case ASCII letter, then letters, digits or '_', at most
+ * ICU_FEATURE_NAME_MAX bytes.  The feature table's CHECK calls
+ * feature_name_ok(); model/spec.py checks against lab_stats() in CI.
+ */
+#define ICU_FEATURE_NAME_MAX 31
+extern bool icu_feature_name_ok(const char *s, int len);
 extern int  icu_panel_stat_from_name(const char *name);   /* "last","prev",...; -1 if unknown */
-extern const char *icu_panel_stat_name(IcuPanelStat stat);
+extern const char *icu_panel_stat_name(IcuPanelStat stat);  /* NULL if out of range */
+extern const char *icu_panel_stat_list(void);   /* "last, prev, ..." for hints */
+
+/* The day-zone rule (common/settings.c): icu_predict.day_timezone, or the
+ * session TimeZone when it is empty. */
+extern struct pg_tz *icu_day_zone(void);
 extern TimestampTz icu_panel_as_of(const LabPanel *p);
 extern int  icu_panel_nfeatures(const LabPanel *p);
 /*

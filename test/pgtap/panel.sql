@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(43);
+SELECT plan(53);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -17,13 +17,13 @@ SELECT ok(a.aggcombinefn <> 0 AND a.aggserialfn <> 0 AND a.aggdeserialfn <> 0,
 
 -- bad values
 SELECT throws_ok($$SELECT lab_panel(1, 'crp', 'NaN'::float8, '2020-01-01', '2020-01-02')$$,
-                 '22000', NULL, 'NaN value: 22000');
+                 '22023', NULL, 'NaN value: 22023');
 SELECT throws_like($$SELECT lab_panel(42, 'crp', 'Infinity'::float8, '2020-01-01', '2020-01-02')$$,
                    '%feature "crp" of admission 42%', 'Infinity: error names feature and admission');
 SELECT throws_ok($$SELECT lab_panel(1, 'ldh', '-Infinity'::float8, '2020-01-01', '2020-01-02')$$,
-                 '22000', NULL, '-Infinity value: 22000');
+                 '22023', NULL, '-Infinity value: 22023');
 SELECT throws_ok($$SELECT lab_panel_series(1, 'crp', 'NaN'::float8, '2020-01-01', '2020-01-01', '2020-01-02')$$,
-                 '22000', NULL, 'NaN in the daily series: 22000');
+                 '22023', NULL, 'NaN in the daily series: 22023');
 SELECT throws_ok($$SELECT lab_panel(1, 'no_such_lab', 1, '2020-01-01', '2020-01-02')$$,
                  '42704', NULL, 'unknown feature in the aggregate: 42704');
 SELECT is((SELECT lab_panel(1, 'crp', NULL, '2020-01-01', '2020-01-02')::text),
@@ -85,18 +85,18 @@ END $$;
 SELECT is((SELECT lab_panel_send(pg_temp.recv(lab_panel_send(p))) FROM panel_rt),
           (SELECT lab_panel_send(p) FROM panel_rt), 'send -> recv is the identity');
 SELECT throws_ok($$SELECT pg_temp.recv(substr(lab_panel_send(p), 1, length(lab_panel_send(p)) - 3)) FROM panel_rt$$,
-                 '22P02', NULL, 'truncated binary: 22P02');
+                 '22P03', NULL, 'truncated binary: 22P03');
 SELECT throws_ok($$SELECT pg_temp.recv(lab_panel_send(p) || '\x00'::bytea) FROM panel_rt$$,
-                 '22P02', NULL, 'trailing bytes: 22P02');
+                 '22P03', NULL, 'trailing bytes: 22P03');
 -- feature count (bytes 27-28) says 1000 features
 SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing '\x03e8'::bytea from 27 for 2)) FROM panel_rt$$,
-                 '22P02', NULL, 'feature count larger than the data: 22P02');
+                 '22P03', NULL, 'feature count larger than the data: 22P03');
 -- found by bench/fuzz_inputs.py: binary input took any int64 as a time, storing
 -- values that text output (and so pg_dump) could not print
 SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing int8send(9223371331200000000) from 11 for 8)) FROM panel_rt$$,
-                 '22P02', NULL, 'binary as_of at the end of the timestamptz range: 22P02');
+                 '22P03', NULL, 'binary as_of at the end of the timestamptz range: 22P03');
 SELECT throws_ok($$SELECT pg_temp.recv(overlay(lab_panel_send(p) placing int8send(-9223372036854775807) from 11 for 8)) FROM panel_rt$$,
-                 '22P02', NULL, 'binary as_of below the timestamptz range: 22P02');
+                 '22P03', NULL, 'binary as_of below the timestamptz range: 22P03');
 -- hours_since_last over the widest valid span (more than int64 microseconds)
 SELECT cmp_ok(lab_value('{"as_of": "294276-12-31 00:00+00", "trend_window_hours": 72, "features": {"crp": {"count": 1, "rejected": 0, "last": 5, "last_at": "4713-01-01 00:00+00 BC", "first": 5, "min": 5, "max": 5, "mean": 5}}}'::lab_panel,
                         'crp', 'hours_since_last'), '>', 2.6e9::float8,
@@ -133,6 +133,34 @@ SELECT isnt((SELECT lab_layout_id(lab_panel(1, f, v, t, '2020-01-05 00:00+00'))
             'a feature less: another layout id');
 SELECT ok((SELECT lab_layout_id('{"as_of": "2020-01-01", "trend_window_hours": 72, "features": {}}'::lab_panel)) BETWEEN 1 AND 4294967295,
           'layout id of the empty panel is a non-zero uint32');
+
+-- the shared rules, defined once in C
+SELECT is(ARRAY(SELECT lab_stats()),
+          ARRAY['last','prev','first','min','max','mean','count','rejected','trend','hours_since_last'],
+          'lab_stats() lists the ten statistics in order');
+SELECT is(feature_name_max_length(), 31, 'feature names have at most 31 bytes');
+SELECT is(ARRAY(SELECT n FROM unnest(ARRAY['crp', 'd_dimer', 'a' || repeat('b', 30), 'a' || repeat('b', 31),
+                                           'Crp', '1crp', 'crp-x', '', 'crp ']) n WHERE feature_name_ok(n)),
+          ARRAY['crp', 'd_dimer', 'a' || repeat('b', 30)], 'feature_name_ok: lower-case letter first, [a-z0-9_], at most 31');
+SELECT is((SELECT count(*)::int FROM unnest(ARRAY['crp', 'd_dimer', 'a' || repeat('b', 30), 'a' || repeat('b', 31),
+                                                   'Crp', '1crp', 'crp-x', 'crp ', 'x_1']) n
+            WHERE feature_name_ok(n) <> (n ~ '^[a-z][a-z0-9_]{0,30}$')), 0,
+          'feature_name_ok agrees with the feature table''s name CHECK');
+SELECT throws_ok($$SELECT lab_value(p, 'crp', 'median') FROM panel_rt$$, '22023',
+                 'unknown lab panel statistic "median"', 'unknown statistic: 22023');
+-- settings are checked when set (the library is loaded in this session)
+SELECT throws_ok($$SET LOCAL icu_predict.day_timezone = 'Nowhere/Atlantis'$$, '22023',
+                 'icu_predict.day_timezone "Nowhere/Atlantis" is not a known time zone',
+                 'a bad icu_predict.day_timezone fails at SET');
+SELECT throws_ok($$SET LOCAL icu_predict.reference_time = 'not a time'$$, '22023',
+                 'icu_predict.reference_time "not a time" is not a finite time stamp',
+                 'a bad icu_predict.reference_time fails at SET');
+SELECT throws_ok($$SET LOCAL icu_predict.reference_time = 'infinity'$$, '22023', NULL,
+                 'an infinite icu_predict.reference_time fails at SET');
+SELECT lives_ok($$SET LOCAL icu_predict.reference_time = '2020-04-01 08:00+02'$$, 'a timestamptz is accepted');
+SELECT lives_ok($$SET LOCAL icu_predict.day_timezone = 'Europe/Amsterdam'$$, 'a known zone is accepted');
+RESET icu_predict.reference_time;
+RESET icu_predict.day_timezone;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,7 +21,8 @@ icu_invalid_input(IcuInputForm form, const char *what, const char *detail_fmt,..
 	vsnprintf(detail, sizeof(detail), detail_fmt, ap);
 	va_end(ap);
 	ereport(ERROR,
-			(errcode(form == ICU_INPUT_TEXT ? ICU_ERR_TEXT : ICU_ERR_BINARY),
+			(errcode(form == ICU_INPUT_TEXT ? ICU_ERR_TEXT :
+					 form == ICU_INPUT_BINARY ? ICU_ERR_BINARY : ICU_ERR_ARGUMENT),
 			 errmsg("invalid %s: %s", what, detail)));
 	pg_unreachable();
 }

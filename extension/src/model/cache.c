@@ -104,25 +104,25 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+		elog(ERROR, "model cache: SPI_connect failed");
 	rc = SPI_execute_with_args(sql, nargs, argtypes, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "model lookup failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "model cache: model lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 	{
 		if (name == NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					(errcode(ICU_ERR_UNDEFINED),
 					 errmsg("no active model of kind %s", icu_model_kind_name(kind)),
 					 errhint("Deploy one with icu_predict.deploy(name, version).")));
 		else if (version == NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					(errcode(ICU_ERR_UNDEFINED),
 					 errmsg("model \"%s\" has no active version", name),
 					 errhint("Give the version, or deploy one with icu_predict.deploy(name, version).")));
 		else
 			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					(errcode(ICU_ERR_UNDEFINED),
 					 errmsg("model \"%s\" version \"%s\" does not exist", name, version)));
 	}
 	{
@@ -140,10 +140,10 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 		rformat = strcmp(SPI_getvalue(tup, td, 6), "xgboost") == 0 ? ICU_FORMAT_XGBOOST : ICU_FORMAT_LINEAR;
 	}
 	if (rkind < 0)
-		elog(ERROR, "model %s %s has an unknown kind", rname, rversion);
+		elog(ERROR, "model cache: model %s %s has an unknown kind", rname, rversion);
 	if (!any_kind && rkind != (int) kind)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("model \"%s\" version \"%s\" is of kind %s, not %s",
 						rname, rversion, icu_model_kind_name(rkind), icu_model_kind_name(kind))));
 
@@ -171,10 +171,10 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 		rc = SPI_execute_with_args("SELECT spec FROM icu_predict.model WHERE model_id = $1",
 								   1, &t8, &a, NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "model %lld vanished", (long long) model_id);
+			elog(ERROR, "model cache: model %lld vanished", (long long) model_id);
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)
-			elog(ERROR, "model %lld has no spec", (long long) model_id);
+			elog(ERROR, "model cache: model %lld has no spec", (long long) model_id);
 		/* parse under the transaction first, keep only on success */
 		cxt = AllocSetContextCreate(CurTransactionContext, "icu_predict model", ALLOCSET_DEFAULT_SIZES);
 		old = MemoryContextSwitchTo(cxt);

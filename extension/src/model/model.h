@@ -9,6 +9,7 @@
 #define ICU_MODEL_H
 
 #include "icu_predict.h"
+#include "icu_common.h"
 #include "access/tupdesc.h"
 #include "utils/jsonb.h"
 
@@ -17,7 +18,7 @@
 #define ICU_MODEL_MAX_TREE_NODES	1000000
 #define ICU_MODEL_MAX_TOTAL_NODES	4000000
 #define ICU_MODEL_MAX_DEPTH			64
-#define ICU_FEATURE_NAME_LEN		64
+#define ICU_MODEL_NAME_BUF			64	/* covariate and stat names in a spec */
 
 typedef enum IcuModelFormat { ICU_FORMAT_LINEAR, ICU_FORMAT_XGBOOST } IcuModelFormat;
 typedef enum IcuModelKind { ICU_KIND_ADMISSION, ICU_KIND_STAY } IcuModelKind;
@@ -37,9 +38,9 @@ typedef struct IcuModelInput
 {
 	bool		is_covariate;
 	int			covariate;		/* IcuCovariate when is_covariate */
-	char		feature[ICU_FEATURE_NAME_LEN];	/* else: panel feature ... */
+	char		feature[ICU_MODEL_NAME_BUF];	/* else: panel feature ... */
 	int			stat;			/* ... and IcuPanelStat (same numbering) */
-	char		label[ICU_FEATURE_NAME_LEN + 24];	/* "crp.last" / "age_years" */
+	char		label[ICU_MODEL_NAME_BUF + 24];	/* "crp.last" / "age_years" */
 	/* linear preprocessing (unused for xgboost) */
 	double		impute;
 	bool		has_clip;

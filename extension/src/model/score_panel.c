@@ -105,7 +105,7 @@ read_covariates(FunctionCallInfo fcinfo, int base, Covariates *cv)
 		cv->v[cov] = PG_GETARG_FLOAT8(argno);
 		if (!isfinite(cv->v[cov]))
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ICU_ERR_ARGUMENT),
 					 errmsg("covariate %s is %g; it must be finite or NULL",
 							k == 0 ? "age_years" : "hours_since_admission", cv->v[cov])));
 		cv->missing[cov] = false;
@@ -139,7 +139,7 @@ read_covariates(FunctionCallInfo fcinfo, int base, Covariates *cv)
 				found = k;
 		if (found < 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ICU_ERR_ARGUMENT),
 					 errmsg("unknown unit_kind \"%s\"", text_to_cstring(t)),
 					 errhint("Unit kinds are ward, icu, mc, ed, or, other (or NULL).")));
 		for (int k = 0; k < 6; k++)
@@ -255,7 +255,7 @@ icu_model_stay_survival(PG_FUNCTION_ARGS)
 	t = PG_GETARG_FLOAT8(1);
 	if (isnan(t))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("t_days must not be NaN")));
 	mc = icu_model_call(fcinfo, 6, 7, ICU_KIND_STAY, false);
 	fill_from_panel(fcinfo, mc, 2);
@@ -299,13 +299,13 @@ icu_model_explain(PG_FUNCTION_ARGS)
 		kind = icu_model_kind_from_name(k);
 		if (kind < 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ICU_ERR_ARGUMENT),
 					 errmsg("unknown model kind \"%s\"", k),
 					 errhint("Kinds are icu_admission and icu_stay.")));
 	}
 	if (top < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("top must be >= 0")));
 	mc = icu_model_call(fcinfo, 5, 6, kind, !PG_ARGISNULL(5));
 	fill_from_panel(fcinfo, mc, 1);

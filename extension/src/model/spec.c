@@ -25,12 +25,6 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
-static const char *const stat_names[] = {
-	"last", "prev", "first", "min", "max", "mean", "count", "rejected",
-	"trend", "hours_since_last"
-};
-#define NSTATS 10
-
 static const char *const covariate_names[ICU_COV_NUM] = {
 	"age_years", "sex_male", "hours_since_admission",
 	"unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
@@ -103,7 +97,7 @@ spec_error(SpecCtx *c, const char *fmt,...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			(errcode(ICU_ERR_ARGUMENT),
 			 errmsg("model spec: %s: %s", c->path, buf),
 			 errhint("See docs/model-spec.md for the spec format.")));
 }
@@ -300,7 +294,7 @@ key_number_array(SpecCtx *c, JsonbContainer *obj, const char *key, int n, double
 static void
 parse_input(SpecCtx *c, JsonbContainer *obj, IcuModelInput *in, bool linear)
 {
-	char		buf[ICU_FEATURE_NAME_LEN];
+	char		buf[ICU_MODEL_NAME_BUF];
 	bool		has_feature = get_key(obj, "feature") != NULL;
 	bool		has_cov = get_key(obj, "covariate") != NULL;
 
@@ -331,16 +325,16 @@ parse_input(SpecCtx *c, JsonbContainer *obj, IcuModelInput *in, bool linear)
 		as_string(c, v, in->feature, sizeof(in->feature));
 		if (in->feature[0] == '\0')
 			spec_error(c, "feature name is empty");
+		if (!icu_feature_name_ok(in->feature, strlen(in->feature)))
+			spec_error(c, "\"%s\" is not a valid feature name (a lower-case letter, then letters, digits or _, at most %d)",
+					   in->feature, ICU_FEATURE_NAME_MAX);
 		path_pop(c, old);
 		key_string(c, obj, "stat", true, buf, sizeof(buf));
-		in->stat = -1;
-		for (int i = 0; i < NSTATS; i++)
-			if (strcmp(buf, stat_names[i]) == 0)
-				in->stat = i;
+		in->stat = icu_panel_stat_from_name(buf);
 		if (in->stat < 0)
 		{
 			old = path_key(c, "stat");
-			spec_error(c, "unknown panel statistic \"%s\"", buf);
+			spec_error(c, "unknown panel statistic \"%s\" (one of: %s)", buf, icu_panel_stat_list());
 		}
 		snprintf(in->label, sizeof(in->label), "%s.%s", in->feature, buf);
 	}
@@ -909,7 +903,7 @@ icu_model_spec_check(PG_FUNCTION_ARGS)
 
 	if (k < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("unknown model kind \"%s\"", kind),
 				 errhint("Kinds are icu_admission and icu_stay.")));
 	if (strcmp(format, "linear") == 0)
@@ -918,7 +912,7 @@ icu_model_spec_check(PG_FUNCTION_ARGS)
 		f = ICU_FORMAT_XGBOOST;
 	else
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("unknown model format \"%s\"", format),
 				 errhint("Formats are linear and xgboost.")));
 
@@ -938,7 +932,7 @@ icu_model_spec_check(PG_FUNCTION_ARGS)
 		snprintf(p, sizeof(p), "$.inputs[%d].feature", i);
 		values[0] = CStringGetTextDatum(p);
 		values[1] = CStringGetTextDatum(m->inputs[i].feature);
-		values[2] = CStringGetTextDatum(stat_names[m->inputs[i].stat]);
+		values[2] = CStringGetTextDatum(icu_panel_stat_name((IcuPanelStat) m->inputs[i].stat));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextDelete(tmp);

@@ -39,7 +39,7 @@ arg_cstring(FunctionCallInfo fcinfo, int argno, bool *has, char *buf, int buflen
 
 		if (len >= buflen)
 			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					(errcode(ICU_ERR_UNDEFINED),
 					 errmsg("model name or version too long")));
 		memcpy(buf, VARDATA_ANY(t), len);
 		buf[len] = '\0';
@@ -166,12 +166,12 @@ fill_from_array(IcuModelCall *mc, ArrayType *arr)
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("inputs must be a one-dimensional float8 array")));
 	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
 	if (n != mc->model->ninputs)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("model \"%s\" version \"%s\" has %d inputs, %d values given",
 						mc->model->name, mc->model->version, mc->model->ninputs, n)));
 	for (int i = 0; i < n; i++)
@@ -180,7 +180,7 @@ fill_from_array(IcuModelCall *mc, ArrayType *arr)
 		mc->x[i] = nulls[i] ? 0 : DatumGetFloat8(elems[i]);
 		if (!nulls[i] && !isfinite(mc->x[i]))
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ICU_ERR_ARGUMENT),
 					 errmsg("input %d (%s) is %g; inputs must be finite or NULL",
 							i + 1, mc->model->inputs[i].label, mc->x[i])));
 	}
@@ -257,7 +257,7 @@ icu_model_stay_survival_vec(PG_FUNCTION_ARGS)
 
 	if (isnan(t))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("t_days must not be NaN")));
 	PG_RETURN_FLOAT8(icu_stay_survival(mc->model->dist, mc->model->sigma,
 									   icu_model_call_margin(mc, false, NULL), t));
@@ -290,11 +290,11 @@ icu_stay_survival_curve(PG_FUNCTION_ARGS)
 
 	if (!isfinite(loc) || loc <= 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("location_days is %g; it must be finite and > 0", loc)));
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("t_days must be a one-dimensional float8 array")));
 	mc = icu_model_call(fcinfo, 2, 3, ICU_KIND_STAY, false);
 	mu = log(loc);
@@ -310,7 +310,7 @@ icu_stay_survival_curve(PG_FUNCTION_ARGS)
 		t = DatumGetFloat8(elems[i]);
 		if (isnan(t))
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ICU_ERR_ARGUMENT),
 					 errmsg("t_days must not be NaN")));
 		elems[i] = Float8GetDatum(icu_stay_survival(mc->model->dist, mc->model->sigma, mu, t));
 	}
