@@ -6,7 +6,8 @@
 #              (concatenated in name order; one part per concept keeps the
 #              install script readable and the parts reviewable on their own)
 # Tests:       sql/*.sql + expected/*.out (pg_regress, `make installcheck`),
-#              test/pgtap/*.sql (pgTAP, `make prove`), model/tests (pytest).
+#              test/pgtap/*.sql (pgTAP, `make prove`), pytest: model/tests
+#              (server-free) and test/integration (against a server).
 # One command: `make test` (everything, on a throwaway cluster) and
 #              `make demo` (synthetic cohort, printed results).
 
