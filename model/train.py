@@ -22,12 +22,12 @@ Steps (each prints a progress line to stderr):
      proposed models as new versions in one transaction (model.deploy),
      activating them only with --activate.
 
-Bad input ends with a message on stderr and exit status 2 (TrainingError);
-nothing is written to the database then.
+Bad input raises TrainingError (model/errors.py); the command line ends
+then with one line on stderr and exit status 2, and nothing is written to
+the database.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -38,16 +38,14 @@ import time
 import numpy as np
 
 from . import metrics as M
+from . import options
 from . import spec as S
 from . import tasks as T
+from .errors import TrainingError, UserError
 
 MIN_ROWS = 50          # fewer training rows than this: refuse
 MIN_EVENTS = 10        # fewer ICU events (train or validation): refuse
 SEED = 20200401
-
-
-class TrainingError(Exception):
-    """A problem with the data or the database that the user must fix."""
 
 
 def progress(msg):
@@ -548,11 +546,11 @@ def _json_default(o):
     return str(o)
 
 
-def build_parser(p=None):
-    p = p or argparse.ArgumentParser(prog="python3 -m model.train",
-                                     description="Train, validate and (optionally) deploy the ICU models.")
-    p.add_argument("--dbname", default=os.environ.get("PGDATABASE"),
-                   help="database with the icu_predict extension and a loaded cohort (default: $PGDATABASE)")
+HELP = "train, validate and (optionally) deploy the ICU models"
+
+
+def add_arguments(p):
+    options.connection(p)
     p.add_argument("--out", default="cards/latest", help="folder for the model card (default: cards/latest)")
     p.add_argument("--horizon", choices=sorted(T.HORIZONS), default="48h",
                    help="horizon of the risk model to deploy (both are trained and reported)")
@@ -562,34 +560,21 @@ def build_parser(p=None):
                    help="timestamp up to which outcomes are known (default: latest event in the data)")
     p.add_argument("--version", default=None, help="version text for the registry rows (default: UTC time)")
     p.add_argument("--deploy", action="store_true", help="insert the proposed models into icu_predict.model")
-    p.add_argument("--activate", action="store_true", help="with --deploy: make them the active models")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    return p
+    options.activate(p, needs="--deploy")
+    options.json_summary(p)
 
 
-def main_args(args):
-    import psycopg2
+def command(args):
+    """``python3 -m model train``: errors follow the policy of model/cli.py."""
     if args.activate and not args.deploy:
-        print("error: --activate needs --deploy", file=sys.stderr)
-        return 2
+        raise UserError("--activate needs --deploy")
     if not 0.2 <= args.train_fraction <= 0.9:
-        print("error: --train-fraction must lie between 0.2 and 0.9", file=sys.stderr)
-        return 2
-    try:
-        conn = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect()
-    except psycopg2.Error as e:
-        print(f"error: cannot connect to the database: {str(e).strip()}", file=sys.stderr)
-        return 2
+        raise UserError("--train-fraction must lie between 0.2 and 0.9")
+    conn = options.connect(args)
     try:
         res = run(conn, args.out, deploy_horizon=args.horizon,
                   train_fraction=args.train_fraction, data_end=args.data_end,
                   version=args.version, deploy=args.deploy, activate=args.activate)
-    except (TrainingError, M.MetricError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except psycopg2.Error as e:
-        print(f"error: database: {str(e).strip()}", file=sys.stderr)
-        return 2
     finally:
         conn.close()
     if args.json:
@@ -609,7 +594,9 @@ def main_args(args):
 
 
 def main(argv=None):
-    return main_args(build_parser().parse_args(argv))
+    """``python3 -m model.train``: the same as ``python3 -m model train``."""
+    from .cli import main as cli_main
+    return cli_main(argv, command="train")
 
 
 if __name__ == "__main__":
