@@ -29,8 +29,8 @@ anything else (XX000 "cannot happen",
 
 Run (on a throwaway cluster; takes about as long as --seconds):
 
-    tools/with-cluster.sh /usr/bin/python3 bench/fuzz_inputs.py --seconds 900
-    tools/with-cluster.sh /usr/bin/python3 bench/fuzz_inputs.py --seconds 60 --targets panel_bin --seed 7
+    tools/with-cluster.sh /usr/bin/python3 test/fuzz/fuzz_inputs.py --seconds 900
+    tools/with-cluster.sh /usr/bin/python3 test/fuzz/fuzz_inputs.py --seconds 60 --targets panel_bin --seed 7
 
 Options: --seconds total budget split evenly over the targets, --seed,
 --targets (comma list), --log PATH (server log; found under pg_virtualenv's
