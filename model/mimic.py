@@ -39,6 +39,7 @@ import psycopg2
 
 from . import options
 from .errors import LoadError, UserError
+from .units import unit_key
 
 ATTRIBUTION = ("Contains information from the MIMIC-III Clinical Database Demo "
                "(v1.4), made available under the ODbL.")
@@ -98,12 +99,6 @@ FEATURE_MATCH = {
     "leukocytes": (["26464-8", "804-5"], r"white blood cells|wbc count",
                    {"k/ul": 1.0, "10^9/l": 1.0}),
 }
-
-
-def unit_key(unit):
-    """Python twin of icu_predict.unit_key(): lower case, no spaces, micro sign as u."""
-    u = (unit or "").lower()
-    return u.replace(" ", "").replace("\u00b5", "u").replace("\u03bc", "u")
 
 
 # ---------------------------------------------------------------------------

@@ -67,12 +67,6 @@ STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 EXT = "icu_predict"
 
 
-def source(inp):
-    if "covariate" in inp:
-        return {"covariate": inp["covariate"]}
-    return {"feature": inp["feature"], "stat": inp["stat"]}
-
-
 def input_name(inp):
     if "covariate" in inp:
         return inp["covariate"]

@@ -185,7 +185,7 @@ def fit_xgb_risk(Xtr, ytr, inputs, order_key):
     # refit on all training rows with the chosen number of rounds
     dall = xgb.DMatrix(Xtr, label=ytr, missing=np.nan)
     bst = xgb.train(params, dall, num_boost_round=rounds)
-    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+    return bst, S.xgboost_spec(bst, inputs), rounds
 
 
 def predict_xgb(bst, X):
@@ -298,7 +298,7 @@ def fit_xgb_stay(Xtr, t, e, inputs, order_key, sigma):
                     early_stopping_rounds=40, verbose_eval=False)
     rounds = bst.best_iteration + 1
     bst = xgb.train(params, dm(np.arange(len(t))), num_boost_round=rounds)
-    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+    return bst, S.xgboost_spec(bst, inputs), rounds
 
 
 def stay_predictions(spec, X, bst=None):
@@ -526,7 +526,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
     ]
     results["models"] = [{k: m[k] for k in ("name", "version", "kind")} for m in models]
     with open(os.path.join(out_dir, "models.json"), "w") as f:
-        json.dump(models, f, default=_json_default)
+        json.dump(models, f, default=S.json_default)
     if deploy:
         from . import deploy as D
         progress("deploying (one transaction)" + (" and activating" if activate else ""))
@@ -534,16 +534,6 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         results["model_ids"] = ids
     progress(f"done in {time.time() - t0:.0f} s")
     return results
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 HELP = "train, validate and (optionally) deploy the ICU models"
@@ -578,7 +568,7 @@ def command(args):
     finally:
         conn.close()
     if args.json:
-        print(json.dumps(res, indent=1, default=_json_default))
+        print(json.dumps(res, indent=1, default=S.json_default))
     else:
         print(f"model card: {os.path.join(args.out, 'README.md')}")
         for m in res["models"]:
