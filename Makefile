@@ -6,7 +6,8 @@
 #              (concatenated in name order; one part per concept keeps the
 #              install script readable and the parts reviewable on their own)
 # Tests:       sql/*.sql + expected/*.out (pg_regress, `make installcheck`),
-#              test/pgtap/*.sql (pgTAP, `make prove`), model/tests (pytest).
+#              test/pgtap/*.sql (pgTAP, `make prove`), pytest: model/tests
+#              (server-free) and test/integration (against a server).
 # One command: `make test` (everything, on a throwaway cluster) and
 #              `make demo` (synthetic cohort, printed results).
 
@@ -77,4 +78,21 @@ train:
 bench:
 	flock /tmp/icu_predict.install.lock $(MAKE) -s install PG_CONFIG=$(PG_CONFIG) >/dev/null
 	pg_virtualenv -t -v 15 -o shared_buffers=2GB -o max_worker_processes=16 -o max_parallel_workers=8 \
-	  /usr/bin/python3 bench/daily_job.py $(BENCH_ARGS)
+	  /usr/bin/python3 -m bench.daily_job $(BENCH_ARGS)
+
+# Backtest of the ICU occupancy forecast (eval/backtest.py) on a throwaway
+# cluster: the synthetic cohort (BACKTEST_ADMISSIONS, seed 42, end 2020-06-01)
+# is loaded, the wave replayed and graded; writes eval/out/backtest.{json,png}.
+# See docs/backtest.md.  The install lock is held only for `make install`.
+BACKTEST_ADMISSIONS ?= 20000
+BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4
+.PHONY: backtest
+backtest:
+	flock /tmp/icu_predict.install.lock $(MAKE) -s install PG_CONFIG=$(PG_CONFIG) >/dev/null
+	mkdir -p eval/out
+	pg_virtualenv -t -v 15 sh -ec 'createdb icu_backtest; \
+	  psql -X -q -d icu_backtest -c "CREATE EXTENSION icu_predict CASCADE"; \
+	  /usr/bin/python3 -m model cohort --dsn dbname=icu_backtest --admissions $(BACKTEST_ADMISSIONS) \
+	    --seed 42 --end-date 2020-06-01 >/dev/null; \
+	  /usr/bin/python3 eval/backtest.py --dsn dbname=icu_backtest \
+	    --json eval/out/backtest.json --plot eval/out/backtest.png $(BACKTEST_ARGS)'

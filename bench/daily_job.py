@@ -2,7 +2,7 @@
 
     make bench                      # all scales (10k, 100k, 300k admissions)
     make bench BENCH_ARGS=--quick   # 10k only
-    pg_virtualenv -v 15 /usr/bin/python3 bench/daily_job.py [--quick] [--scales 10000,100000]
+    pg_virtualenv -v 15 /usr/bin/python3 -m bench.daily_job [--quick] [--scales 10000,100000]
                   [--runs 3] [--workers 2] [--scope current|all] [--out bench/out]
 
 A benchmark, not a test: it measures and reports (docs/benchmark.md).
@@ -53,9 +53,9 @@ import time
 import numpy as np
 import psycopg2
 
+from model import spec as S
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from model import spec as S  # noqa: E402
 
 AS_OF = "2020-06-01 00:00:00+00"
 END_DATE = "2020-06-01"
@@ -597,7 +597,7 @@ def main():
     cur.execute("SELECT version(), current_setting('shared_buffers'), current_setting('max_worker_processes'),"
                 " (SELECT extversion FROM pg_extension WHERE extname = 'icu_predict')")
     version, sb, mwp, ext = cur.fetchone()
-    result = dict(command=" ".join(["bench/daily_job.py"] + sys.argv[1:]), as_of=AS_OF, scope=a.scope, runs=a.runs,
+    result = dict(command=" ".join(["python3 -m bench.daily_job"] + sys.argv[1:]), as_of=AS_OF, scope=a.scope, runs=a.runs,
                   workers=a.workers, server=version, shared_buffers=sb, work_mem="1GB", jit=a.jit, extension_version=ext,
                   cache="warm (one untimed warm-up run of each cell first; data fits in RAM)",
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs",

@@ -1,7 +1,7 @@
 """Model runtime benchmark (not a test): per-row scoring cost on stored panels.
 
 Run on a throwaway cluster:
-    tools/with-cluster.sh /usr/bin/python3 bench/model_bench.py [ROWS] [--alt-lib PATH] [--runs N]
+    tools/with-cluster.sh /usr/bin/python3 -m bench.model_bench [ROWS] [--alt-lib PATH] [--runs N]
 (ROWS default 1,000,000.)  With --alt-lib, PATH is a small library holding
 another build of the panel scoring entry points (bench/build_alt_panel.sh makes one from any
 commit) and risk() of both builds runs side by side, alternated, in N rounds
@@ -23,15 +23,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 import psycopg2
 import xgboost as xgb
 
-sys.path.insert(0, ".")
-from model import spec as S  # noqa: E402
+from model import spec as S
 
 _ap = argparse.ArgumentParser()
 _ap.add_argument("rows", nargs="?", type=int, default=1_000_000)

@@ -28,7 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import metrics as M  # noqa: E402
+from . import spec as S  # noqa: E402
 
 SYNTHETIC_WARNING = (
     "**Trained on synthetic data: this model must be retrained on local data "
@@ -57,19 +57,25 @@ def _roc_points(y, p):
     return np.r_[0, fp / max(1, (1 - y).sum())], np.r_[0, tp / max(1, y.sum())]
 
 
+def _finish(fig, ax, path, xlabel, ylabel, title, legend="best"):
+    """Label the axes, add the legend, and write the figure to ``path`` (PNG, 100 dpi)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc=legend, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_roc(path, curves):
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for label, (y, p, auc) in curves.items():
         fpr, tpr = _roc_points(y, p)
         ax.plot(fpr, tpr, label=f"{label} (AUROC {auc:.3f})")
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    ax.set_xlabel("1 - specificity (false positive rate)")
-    ax.set_ylabel("sensitivity (true positive rate)")
-    ax.set_title("ROC, temporal validation")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _finish(fig, ax, path, "1 - specificity (false positive rate)", "sensitivity (true positive rate)",
+            "ROC, temporal validation", legend="lower right")
 
 
 def plot_calibration(path, curves):
@@ -87,13 +93,8 @@ def plot_calibration(path, curves):
     ax.plot([0, top], [0, top], ":", color="grey", label="ideal")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    ax.set_xlabel("mean predicted probability (decile)")
-    ax.set_ylabel("observed proportion (95% CI)")
-    ax.set_title("Calibration, temporal validation")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _finish(fig, ax, path, "mean predicted probability (decile)", "observed proportion (95% CI)",
+            "Calibration, temporal validation", legend="upper left")
 
 
 def plot_decision_curve(path, curves):
@@ -110,13 +111,7 @@ def plot_decision_curve(path, curves):
         ax.plot(t, [r["treat_all"] for r in first], "--", color="grey", label="treat all")
         ax.plot(t, [0.0] * len(t), ":", color="black", label="treat none")
     ax.set_ylim(-0.05 * ymax - 0.001, ymax * 1.15)
-    ax.set_xlabel("threshold probability")
-    ax.set_ylabel("net benefit")
-    ax.set_title("Decision curve, temporal validation")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _finish(fig, ax, path, "threshold probability", "net benefit", "Decision curve, temporal validation")
 
 
 def plot_stay(path, curves):
@@ -129,13 +124,8 @@ def plot_stay(path, curves):
             ax.plot(x, y, "o-", label=label)
             top = max(top, max(x), max(y))
     ax.plot([0, top * 1.05], [0, top * 1.05], ":", color="grey", label="ideal")
-    ax.set_xlabel("predicted median ICU stay, days (decile median)")
-    ax.set_ylabel("observed median ICU stay, days (Kaplan-Meier)")
-    ax.set_title("ICU length of stay, temporal validation")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _finish(fig, ax, path, "predicted median ICU stay, days (decile median)",
+            "observed median ICU stay, days (Kaplan-Meier)", "ICU length of stay, temporal validation")
 
 
 def _numbers_only(card):
@@ -148,16 +138,6 @@ def _numbers_only(card):
     out["stay"] = {c: {k: v for k, v in d.items() if k in ("metrics", "proposed")}
                    for c, d in card.get("stay", {}).items()}
     return out
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def write_card(folder, card) -> dict:
@@ -287,5 +267,5 @@ def write_card(folder, card) -> dict:
         f.write("\n".join(lines))
     numbers = _numbers_only(card)
     with open(os.path.join(folder, "metrics.json"), "w") as f:
-        json.dump(numbers, f, indent=1, default=_json_default)
-    return json.loads(json.dumps(numbers, default=_json_default))
+        json.dump(numbers, f, indent=1, default=S.json_default)
+    return json.loads(json.dumps(numbers, default=S.json_default))

@@ -13,29 +13,33 @@ icu_predict must already contain everything except this part.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
 import sys
 import uuid
 
+from . import options
+from .errors import UserError
+
 DEFAULT_ADMISSIONS = 20000
 DEFAULT_SEED = 42
 END_DATE = dt.date(2020, 7, 1)       # fixed, so the rows (and the model) are reproducible
 
 
-def build_parser(p=None):
-    p = p or argparse.ArgumentParser(prog="python3 -m model.default_model", description=__doc__.split("\n")[1])
-    p.add_argument("--admissions", type=int, default=DEFAULT_ADMISSIONS)
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--sql", default="extension/sql/25_default_model.sql")
-    p.add_argument("--card", default="docs/default-model")
+HELP = "train the shipped default models on the synthetic cohort and write their SQL part"
+
+
+def add_arguments(p):
+    options.cohort(p, admissions=DEFAULT_ADMISSIONS, seed=DEFAULT_SEED, end_date=False)
+    p.add_argument("--sql", default="extension/sql/25_default_model.sql",
+                   help="the install-script part to write (default: %(default)s)")
+    p.add_argument("--card", default="docs/default-model", help="folder for the model card (default: %(default)s)")
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
-    return p
 
 
-def main_args(a):
+def command(a):
+    """``python3 -m model default-model``: errors follow the policy of model/cli.py."""
     import psycopg2
 
     from . import deploy, load, synth, train
@@ -46,8 +50,8 @@ def main_args(a):
         with admin.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
     except psycopg2.Error as e:
-        print(f"error: cannot create the scratch database: {str(e).strip()}", file=sys.stderr)
-        return 2
+        admin.close()
+        raise UserError(f"cannot create the scratch database: {str(e).strip()}") from None
     try:
         conn = psycopg2.connect(dbname=name)
         conn.autocommit = True
@@ -59,12 +63,8 @@ def main_args(a):
         load.load(c, conn, log=lambda m: train.progress("  " + m))
         conn.autocommit = False
         version = f"synthetic-{a.seed}-{a.admissions}"
-        try:
-            train.run(conn, a.card, version=version, synthetic=True, name_prefix="default",
-                      deploy_horizon=("48h", "7d"))
-        except (train.TrainingError, Exception) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        train.run(conn, a.card, version=version, synthetic=True, name_prefix="default",
+                  deploy_horizon=("48h", "7d"))
         with open(os.path.join(a.card, "models.json")) as f:
             models = json.load(f)
         cmd = (f"python3 -m model.default_model --admissions {a.admissions} --seed {a.seed}"
@@ -85,7 +85,9 @@ def main_args(a):
 
 
 def main(argv=None):
-    return main_args(build_parser().parse_args(argv))
+    """``python3 -m model.default_model``: the same as ``python3 -m model default-model``."""
+    from .cli import main as cli_main
+    return cli_main(argv, command="default-model")
 
 
 if __name__ == "__main__":

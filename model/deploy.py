@@ -17,16 +17,12 @@
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 
+from . import options
 from . import spec as S
-
-
-class DeployError(Exception):
-    pass
+from .errors import DeployError
 
 
 def deploy_models(conn, models, activate=False):
@@ -98,49 +94,57 @@ def _lit(s):
     return "'" + str(s).replace("'", "''") + "'"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python3 -m model.deploy",
-                                description="Deploy trained models, roll back, or write the default-model SQL.")
-    p.add_argument("--dbname", default=os.environ.get("PGDATABASE"))
+HELP = "deploy the models of a training run, roll back, or write the default-model SQL part"
+
+
+def add_arguments(p):
+    options.connection(p)
     p.add_argument("--models", help="models.json written by the training run")
-    p.add_argument("--activate", action="store_true", help="make the inserted models active")
+    options.activate(p)
     p.add_argument("--rollback", metavar="KIND", help="icu_admission or icu_stay")
     p.add_argument("--default-sql", metavar="PATH", help="write the default-model SQL part instead of deploying")
     p.add_argument("--command", default="make default-model", help="command recorded in the SQL header")
-    a = p.parse_args(argv)
-    try:
-        if a.default_sql:
-            if not a.models:
-                raise DeployError("--default-sql needs --models")
-            with open(a.models) as f:
-                models = json.load(f)
-            with open(a.default_sql, "w") as f:
-                f.write(default_model_sql(models, a.command))
-            print(f"wrote {a.default_sql}")
-            return 0
-        import psycopg2
-        conn = psycopg2.connect(dbname=a.dbname) if a.dbname else psycopg2.connect()
+
+
+def _read_models(path):
+    with open(path) as f:
         try:
-            if a.rollback:
-                print(f"active {a.rollback} model is now {rollback(conn, a.rollback)}")
-            elif a.models:
-                with open(a.models) as f:
-                    models = json.load(f)
-                ids = deploy_models(conn, models, a.activate)
-                for m, i in zip(models, ids):
-                    print(f"model {m['name']} {m['version']} inserted as model_id {i}"
-                          + (" and activated" if a.activate else ""))
-            else:
-                raise DeployError("nothing to do: give --models or --rollback")
-        finally:
-            conn.close()
-    except (DeployError, OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:          # psycopg2.Error and friends
-        print(f"error: database: {str(e).strip()}", file=sys.stderr)
-        return 2
+            return json.load(f)
+        except ValueError as e:
+            raise DeployError(f"{path} is not a models.json of a training run: {e}") from None
+
+
+def command(a):
+    """``python3 -m model deploy``: errors follow the policy of model/cli.py."""
+    if a.default_sql:
+        if not a.models:
+            raise DeployError("--default-sql needs --models")
+        models = _read_models(a.models)
+        with open(a.default_sql, "w") as f:
+            f.write(default_model_sql(models, a.command))
+        print(f"wrote {a.default_sql}")
+        return 0
+    if not (a.rollback or a.models):
+        raise DeployError("nothing to do: give --models or --rollback")
+    models = _read_models(a.models) if a.models and not a.rollback else None
+    conn = options.connect(a)
+    try:
+        if a.rollback:
+            print(f"active {a.rollback} model is now {rollback(conn, a.rollback)}")
+        else:
+            ids = deploy_models(conn, models, a.activate)
+            for m, i in zip(models, ids):
+                print(f"model {m['name']} {m['version']} inserted as model_id {i}"
+                      + (" and activated" if a.activate else ""))
+    finally:
+        conn.close()
     return 0
+
+
+def main(argv=None):
+    """``python3 -m model.deploy``: the same as ``python3 -m model deploy``."""
+    from .cli import main as cli_main
+    return cli_main(argv, command="deploy")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 from . import synth
+from .errors import CohortLoadError
 
 BULK_THRESHOLD = 500_000          # expected lab rows above which bulk mode is used
 COPY_READ_SIZE = 8 << 20
@@ -52,10 +53,6 @@ COMMENT ON COLUMN icu_synth.oracle.icu IS 'Whether the simulated admission reach
 COMMENT ON COLUMN icu_synth.oracle.icu_los_days IS 'Full simulated ICU length of stay in days (NULL without ICU), uncensored.';
 COMMENT ON COLUMN icu_synth.oracle.died IS 'Whether the simulated admission ends in death (even if after the end date).';
 """
-
-
-class CohortLoadError(RuntimeError):
-    pass
 
 
 class _QueueReader:

@@ -40,6 +40,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .errors import MetricError
+
 __all__ = [
     "auroc", "auroc_ci", "auroc_bootstrap", "auprc", "brier",
     "calibration_intercept_slope", "calibration_bins", "net_benefit",
@@ -48,10 +50,6 @@ __all__ = [
 ]
 
 _EPS = 1e-12
-
-
-class MetricError(ValueError):
-    """Raised when a metric is undefined for the data given."""
 
 
 def _binary(y, p):

@@ -5,8 +5,10 @@ available under the ODbL.
 
 Usage (from the repository root):
 
-    python3 -m model.mimic [--data DIR] [--dsn DSN] [--replace] [--dry-run]
+    python3 -m model mimic [--data DIR] [--dsn DSN] [--replace] [--dry-run]
                            [--json FILE] [--verbose]
+
+(``python3 -m model.mimic`` is the same command.)
 
 This is the worked example of an EHR loader (docs/mimic.md has the full
 mapping).  In short:
@@ -26,7 +28,6 @@ so that each row the schema's constraints reject is named with the
 constraint's message.  Nothing is dropped or altered without a line in the
 report.  Everything happens in one transaction.
 """
-import argparse
 import csv
 import json
 import re
@@ -35,6 +36,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import psycopg2
+
+from . import options
+from .errors import LoadError, UserError
+from .units import unit_key
 
 ATTRIBUTION = ("Contains information from the MIMIC-III Clinical Database Demo "
                "(v1.4), made available under the ODbL.")
@@ -94,16 +99,6 @@ FEATURE_MATCH = {
     "leukocytes": (["26464-8", "804-5"], r"white blood cells|wbc count",
                    {"k/ul": 1.0, "10^9/l": 1.0}),
 }
-
-
-def unit_key(unit):
-    """Python twin of icu_predict.unit_key(): lower case, no spaces, micro sign as u."""
-    u = (unit or "").lower()
-    return u.replace(" ", "").replace("\u00b5", "u").replace("\u03bc", "u")
-
-
-class LoadError(Exception):
-    """The loader cannot run at all (missing file, missing extension)."""
 
 
 # ---------------------------------------------------------------------------
@@ -640,28 +635,30 @@ def format_report(rep, verbose=False):
     return "\n".join(out)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python3 -m model.mimic", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=str(DEFAULT_DATA), help="folder with the demo's CSV files (default: %(default)s)")
-    ap.add_argument("--dsn", default="", help="libpq connection string (default: PG* environment)")
-    ap.add_argument("--replace", action="store_true",
-                    help="first delete the admissions in ADMISSIONS.csv (with their stays and labs) and the lab_map rows this loader made")
-    ap.add_argument("--no-reconcile", action="store_true",
-                    help="do not widen admissions to cover their transfers (such transfers are then rejected)")
-    ap.add_argument("--dry-run", action="store_true", help="roll back at the end")
-    ap.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    ap.add_argument("--verbose", action="store_true", help="list every widened admission and unmapped code")
-    ap.add_argument("--replay", metavar="TIME", action="append", default=[],
-                    help="after loading, refresh the views as of TIME (e.g. '2145-12-10 12:00+00') and print the "
-                         "forecast next to the true ICU census; may be repeated")
-    args = ap.parse_args(argv)
+HELP = "load the MIMIC-III Clinical Database Demo (v1.4) into icu_predict's canonical schema"
+
+
+def add_arguments(p):
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="folder with the demo's CSV files (default: %(default)s)")
+    options.connection(p)
+    p.add_argument("--replace", action="store_true",
+                   help="first delete the admissions in ADMISSIONS.csv (with their stays and labs) and the lab_map rows this loader made")
+    p.add_argument("--no-reconcile", action="store_true",
+                   help="do not widen admissions to cover their transfers (such transfers are then rejected)")
+    p.add_argument("--dry-run", action="store_true", help="roll back at the end")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--verbose", action="store_true", help="list every widened admission and unmapped code")
+    p.add_argument("--replay", metavar="TIME", action="append", default=[],
+                   help="after loading, refresh the views as of TIME (e.g. '2145-12-10 12:00+00') and print the "
+                        "forecast next to the true ICU census; may be repeated")
+
+
+def command(args):
+    """``python3 -m model mimic``: exit 0 when every row loaded, 1 when some
+    were rejected (listed in the report); errors follow model/cli.py (exit 2)."""
     if args.replay and args.dry_run:
-        ap.error("--replay needs the data committed; leave out --dry-run")
-    try:
-        conn = psycopg2.connect(args.dsn)
-    except psycopg2.Error as e:
-        print(f"mimic: cannot connect: {e}", file=sys.stderr)
-        return 2
+        raise UserError("--replay needs the data committed; leave out --dry-run")
+    conn = options.connect(args)
     try:
         rep = load(conn, args.data, replace=args.replace, reconcile=not args.no_reconcile,
                    commit=not args.dry_run)
@@ -669,9 +666,6 @@ def main(argv=None):
         for at in args.replay:
             print()
             print(format_replay(at, replay(conn, at)))
-    except LoadError as e:
-        print(f"mimic: {e}", file=sys.stderr)
-        return 2
     finally:
         conn.close()
     if args.dry_run:
@@ -680,6 +674,12 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(rep, f, indent=1, default=str)
     return 1 if rep["rejected"] else 0
+
+
+def main(argv=None):
+    """``python3 -m model.mimic``: the same as ``python3 -m model mimic``."""
+    from .cli import main as cli_main
+    return cli_main(argv, command="mimic")
 
 
 if __name__ == "__main__":

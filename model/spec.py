@@ -16,18 +16,40 @@ import math
 
 import numpy as np
 
+# The extension's rules, repeated here because a spec is written before it
+# reaches the server; icu_predict.lab_stats() and feature_name_max_length()
+# are the definitions, and test/integration/test_rules_agree.py (and, without
+# a server, model/tests/test_rules_agree_c.py against the C sources) keeps
+# these equal to them.
+#: Panel statistics, in the panel's stat order.
 STATS = ("last", "prev", "first", "min", "max", "mean", "count", "rejected",
          "trend", "hours_since_last")
+#: Longest feature name (characters) the catalogue and the lab panel take.
+FEATURE_NAME_MAX = 31
 COVARIATES = ("age_years", "sex_male", "hours_since_admission",
               "unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
               "unit_kind_or", "unit_kind_other")
 DISTRIBUTIONS = ("normal", "logistic", "extreme")
 
 
+def json_default(o):
+    """``json.dump(..., default=json_default)``: NumPy numbers and arrays as
+    JSON numbers and lists, anything else (timestamps) as its text."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
 def panel_input(feature, stat="last", **prep):
     """An input reading a panel statistic; ``prep`` = impute/clip/transform/missing_indicator."""
     if stat not in STATS:
         raise ValueError(f"unknown stat {stat!r}")
+    if not 1 <= len(feature) <= FEATURE_NAME_MAX:
+        raise ValueError(f"feature name {feature!r} must have 1 to {FEATURE_NAME_MAX} characters")
     return dict(feature=feature, stat=stat, **prep)
 
 

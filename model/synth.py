@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .units import unit_key
+
 BLOCK = 2000                     # admissions per lab block (part of the model)
 WINDOW_DAYS = 180                # history behind the end instant
 MIN_PER_DAY = 1440
@@ -148,11 +150,6 @@ UNIT_KIND.update({u: "icu" for u in ICU_UNITS}, **{"MC-1": "mc", "SEH": "ed"})
 ISOLATIONS = ["none", "droplet", "contact", "airborne", "strict", "unknown"]
 SEXES = ["female", "male", "other", "unknown"]
 SOURCES = ["emergency", "elective", "transfer", "outpatient", "other", "unknown"]
-
-
-def unit_key(unit: str) -> str:
-    """Python twin of icu_predict.unit_key()."""
-    return (unit or "").lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
 
 
 def lab_map_rows():
@@ -640,6 +637,7 @@ def _join_csv(cols) -> bytes:
 # summary statistics (from the generated data, as loaded)
 # --------------------------------------------------------------------------
 def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
+    from .metrics import MetricError, auroc
     A, S = c.adm, c.stays
     covid = A["covid"]
     # observed ICU stays (as loaded)
@@ -653,6 +651,11 @@ def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
     mix = {k: float(np.mean(kinds == k)) for k in ("ed", "ward", "icu", "mc")}
     end = np.where(A["open"], 0, A["discharged_true"])
     patient_days = float(np.sum(end - A["admitted"]) / MIN_PER_DAY)
+    closed = covid & ~A["open"]           # COVID admissions whose outcome is known
+    try:
+        oracle_auroc = auroc(A["icu"][closed], c.oracle["p_icu"][closed])
+    except MetricError:                   # one outcome only (a tiny cohort): undefined
+        oracle_auroc = float("nan")
     out = dict(
         admissions=c.n, covid_admissions=int(covid.sum()), open_admissions=int(A["open"].sum()),
         open_share=float(A["open"].mean()), patients=int(len(np.unique(A["patient_num"]))),
@@ -661,7 +664,7 @@ def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
         icu_fraction_background=float(icu_adm[~covid].mean()) if (~covid).any() else float("nan"),
         icu_los_median_covid_days=float(np.median(los[cov_done])) if cov_done.any() else float("nan"),
         unit_mix=mix, patient_days=patient_days,
-        oracle_auroc_covid_closed=_auroc(c.oracle["p_icu"][covid & ~A["open"]], A["icu"][covid & ~A["open"]]),
+        oracle_auroc_covid_closed=oracle_auroc,
     )
     if enc is not None:
         n_lab = enc.n_numeric + enc.n_text
@@ -670,16 +673,6 @@ def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
                    labs_per_patient_day=n_lab / patient_days if patient_days else float("nan"),
                    labs_per_admission=n_lab / c.n)
     return out
-
-
-def _auroc(score, y):
-    y = np.asarray(y, bool)
-    npos, nneg = int(y.sum()), int((~y).sum())
-    if npos == 0 or nneg == 0:
-        return float("nan")
-    from scipy.stats import rankdata
-    r = rankdata(score)
-    return float((r[y].sum() - npos * (npos + 1) / 2) / (npos * nneg))
 
 
 # --------------------------------------------------------------------------

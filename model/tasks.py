@@ -43,6 +43,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import TaskError, TrainingError
+
 HORIZONS = {"48h": 48, "7d": 168}
 
 DESCRIPTIONS = {
@@ -65,16 +67,6 @@ STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 EXT = "icu_predict"
 
 
-class TaskError(Exception):
-    pass
-
-
-def source(inp):
-    if "covariate" in inp:
-        return {"covariate": inp["covariate"]}
-    return {"feature": inp["feature"], "stat": inp["stat"]}
-
-
 def input_name(inp):
     if "covariate" in inp:
         return inp["covariate"]
@@ -85,8 +77,7 @@ def input_name(inp):
 # Database checks
 # ---------------------------------------------------------------------------
 def check_extension(conn):
-    """Raise TrainingError (via model.train) when icu_predict is not there."""
-    from .train import TrainingError
+    """The installed icu_predict version; TrainingError when the extension is not there."""
     with conn.cursor() as cur:
         cur.execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'icu_predict'")
         r = cur.fetchone()
@@ -117,7 +108,6 @@ def data_end(conn):
                 (SELECT pg_catalog.max(resulted_at) FROM {EXT}.lab_result))""")
         r = cur.fetchone()[0]
     conn.rollback()
-    from .train import TrainingError
     if r is None:
         raise TrainingError("the cohort is empty: icu_predict.admission has no rows")
     return r

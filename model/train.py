@@ -22,12 +22,12 @@ Steps (each prints a progress line to stderr):
      proposed models as new versions in one transaction (model.deploy),
      activating them only with --activate.
 
-Bad input ends with a message on stderr and exit status 2 (TrainingError);
-nothing is written to the database then.
+Bad input raises TrainingError (model/errors.py); the command line ends
+then with one line on stderr and exit status 2, and nothing is written to
+the database.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -38,16 +38,14 @@ import time
 import numpy as np
 
 from . import metrics as M
+from . import options
 from . import spec as S
 from . import tasks as T
+from .errors import TrainingError, UserError
 
 MIN_ROWS = 50          # fewer training rows than this: refuse
 MIN_EVENTS = 10        # fewer ICU events (train or validation): refuse
 SEED = 20200401
-
-
-class TrainingError(Exception):
-    """A problem with the data or the database that the user must fix."""
 
 
 def progress(msg):
@@ -187,7 +185,7 @@ def fit_xgb_risk(Xtr, ytr, inputs, order_key):
     # refit on all training rows with the chosen number of rounds
     dall = xgb.DMatrix(Xtr, label=ytr, missing=np.nan)
     bst = xgb.train(params, dall, num_boost_round=rounds)
-    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+    return bst, S.xgboost_spec(bst, inputs), rounds
 
 
 def predict_xgb(bst, X):
@@ -300,7 +298,7 @@ def fit_xgb_stay(Xtr, t, e, inputs, order_key, sigma):
                     early_stopping_rounds=40, verbose_eval=False)
     rounds = bst.best_iteration + 1
     bst = xgb.train(params, dm(np.arange(len(t))), num_boost_round=rounds)
-    return bst, S.xgboost_spec(bst, [T.source(i) for i in inputs]), rounds
+    return bst, S.xgboost_spec(bst, inputs), rounds
 
 
 def stay_predictions(spec, X, bst=None):
@@ -528,7 +526,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
     ]
     results["models"] = [{k: m[k] for k in ("name", "version", "kind")} for m in models]
     with open(os.path.join(out_dir, "models.json"), "w") as f:
-        json.dump(models, f, default=_json_default)
+        json.dump(models, f, default=S.json_default)
     if deploy:
         from . import deploy as D
         progress("deploying (one transaction)" + (" and activating" if activate else ""))
@@ -538,21 +536,11 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
     return results
 
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+HELP = "train, validate and (optionally) deploy the ICU models"
 
 
-def build_parser(p=None):
-    p = p or argparse.ArgumentParser(prog="python3 -m model.train",
-                                     description="Train, validate and (optionally) deploy the ICU models.")
-    p.add_argument("--dbname", default=os.environ.get("PGDATABASE"),
-                   help="database with the icu_predict extension and a loaded cohort (default: $PGDATABASE)")
+def add_arguments(p):
+    options.connection(p)
     p.add_argument("--out", default="cards/latest", help="folder for the model card (default: cards/latest)")
     p.add_argument("--horizon", choices=sorted(T.HORIZONS), default="48h",
                    help="horizon of the risk model to deploy (both are trained and reported)")
@@ -562,38 +550,25 @@ def build_parser(p=None):
                    help="timestamp up to which outcomes are known (default: latest event in the data)")
     p.add_argument("--version", default=None, help="version text for the registry rows (default: UTC time)")
     p.add_argument("--deploy", action="store_true", help="insert the proposed models into icu_predict.model")
-    p.add_argument("--activate", action="store_true", help="with --deploy: make them the active models")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    return p
+    options.activate(p, needs="--deploy")
+    options.json_summary(p)
 
 
-def main_args(args):
-    import psycopg2
+def command(args):
+    """``python3 -m model train``: errors follow the policy of model/cli.py."""
     if args.activate and not args.deploy:
-        print("error: --activate needs --deploy", file=sys.stderr)
-        return 2
+        raise UserError("--activate needs --deploy")
     if not 0.2 <= args.train_fraction <= 0.9:
-        print("error: --train-fraction must lie between 0.2 and 0.9", file=sys.stderr)
-        return 2
-    try:
-        conn = psycopg2.connect(dbname=args.dbname) if args.dbname else psycopg2.connect()
-    except psycopg2.Error as e:
-        print(f"error: cannot connect to the database: {str(e).strip()}", file=sys.stderr)
-        return 2
+        raise UserError("--train-fraction must lie between 0.2 and 0.9")
+    conn = options.connect(args)
     try:
         res = run(conn, args.out, deploy_horizon=args.horizon,
                   train_fraction=args.train_fraction, data_end=args.data_end,
                   version=args.version, deploy=args.deploy, activate=args.activate)
-    except (TrainingError, M.MetricError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except psycopg2.Error as e:
-        print(f"error: database: {str(e).strip()}", file=sys.stderr)
-        return 2
     finally:
         conn.close()
     if args.json:
-        print(json.dumps(res, indent=1, default=_json_default))
+        print(json.dumps(res, indent=1, default=S.json_default))
     else:
         print(f"model card: {os.path.join(args.out, 'README.md')}")
         for m in res["models"]:
@@ -609,7 +584,9 @@ def main_args(args):
 
 
 def main(argv=None):
-    return main_args(build_parser().parse_args(argv))
+    """``python3 -m model.train``: the same as ``python3 -m model train``."""
+    from .cli import main as cli_main
+    return cli_main(argv, command="train")
 
 
 if __name__ == "__main__":

@@ -29,11 +29,18 @@ else
 fi
 psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null
 
-echo "== pytest (model/tests)"
-$PY -m pytest -q -p no:cacheprovider model/tests
-rc=$?
-if [ $rc -eq 0 ]; then summary+=("pytest: ok")
-else status=1; summary+=("pytest: FAILED (exit $rc)"); fi
+# pytest twice, so the summary shows each room: the server-free Python tests
+# (model/tests) and the server tests of the extension (test/integration).
+for dir in model/tests test/integration; do
+  echo "== pytest ($dir)"
+  out=$(mktemp)
+  $PY -m pytest -q -p no:cacheprovider "$dir" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  counts=$(grep -E '^[0-9]+ (passed|failed|error)|^=+ .*(passed|failed|error)' "$out" | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//')
+  rm -f "$out"
+  if [ $rc -eq 0 ]; then summary+=("pytest $dir: ok ($counts)")
+  else status=1; summary+=("pytest $dir: FAILED (exit $rc; $counts)"); fi
+done
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"

@@ -3,14 +3,14 @@
 These need a server (tools/run-tests.sh runs pytest inside pg_virtualenv,
 with pg_cron preloaded and cron.database_name = postgres).
 """
-import os
 import subprocess
 import threading
 import time
-import uuid
 
 import psycopg2
 import pytest
+
+import scratch_db
 
 REF = "2020-04-03 08:00+00"
 
@@ -128,10 +128,7 @@ def test_failed_refresh_is_logged_and_keeps_views(cohort_db):
 def test_dump_restore_then_refresh_restores_views(cohort_db, tmp_path):
     dump = tmp_path / "icu.dump"
     subprocess.run(["pg_dump", "-Fc", "-f", str(dump), cohort_db], check=True)
-    target = "icu_restore_" + uuid.uuid4().hex[:8]
-    admin = _connect(os.environ.get("PGDATABASE", "postgres"))
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{target}"')
+    target = scratch_db.create("icu_restore_", extension=False)
     try:
         subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True)
         r = _connect(target)
@@ -163,9 +160,7 @@ def test_dump_restore_then_refresh_restores_views(cohort_db, tmp_path):
             assert cur.fetchone()[0] == cf == 30
         o.close()
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        admin.close()
+        scratch_db.drop(target)
 
 
 def test_pg_cron_schedules_refresh(cohort_db):
@@ -221,13 +216,10 @@ def _user_model_sql(name, version, kind, coef, horizon=None):
             f"{{\"covariate\": \"age_years\", \"impute\": 60, \"coef\": 0.01}}]}}');")
 
 
-def _new_db(admin):
-    name = "icu_mdl_" + uuid.uuid4().hex[:8]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+def _new_db():
+    name = scratch_db.create("icu_mdl_")
     c = _connect(name)
     with c.cursor() as cur:
-        cur.execute("CREATE EXTENSION icu_predict CASCADE")
         cur.execute(MODEL_COHORT)
     c.close()
     return name
@@ -258,25 +250,16 @@ def _state(dbname):
     return active, scores, forecast, nmodels
 
 
-def _dump_restore(src, tmp_path, admin):
+def _dump_restore(src, tmp_path):
     dump = tmp_path / f"{src}.dump"
     subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src], check=True)
-    target = "icu_rst_" + uuid.uuid4().hex[:8]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{target}"')
+    target = scratch_db.create("icu_rst_", extension=False)
     subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True)
     return target
 
 
-def _drop(admin, *names):
-    with admin.cursor() as cur:
-        for n in names:
-            cur.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
-
-
 def test_dump_restore_keeps_the_users_active_models(tmp_path):
-    admin = _connect(os.environ.get("PGDATABASE", "postgres"))
-    src = _new_db(admin)
+    src = _new_db()
     dst = None
     try:
         c = _connect(src)
@@ -310,7 +293,7 @@ def test_dump_restore_keeps_the_users_active_models(tmp_path):
                    for r in before[1])
         assert any(r[2] is not None and r[2] != r[4] for r in before[1])
 
-        dst = _dump_restore(src, tmp_path, admin)
+        dst = _dump_restore(src, tmp_path)
         after = _state(dst)
         assert after[0] == before[0], "the same models are active after the restore"
         assert after[3] == before[3], "no model lost or duplicated"
@@ -329,13 +312,13 @@ def test_dump_restore_keeps_the_users_active_models(tmp_path):
             assert cur.fetchone() == ("u_stay", "1")
         r.close()
     finally:
-        _drop(admin, *[n for n in (src, dst) if n])
-        admin.close()
+        for n in (src, dst):
+            if n:
+                scratch_db.drop(n)
 
 
 def test_dump_restore_with_only_the_default_models(tmp_path):
-    admin = _connect(os.environ.get("PGDATABASE", "postgres"))
-    src = _new_db(admin)
+    src = _new_db()
     dst = None
     try:
         before = _state(src)
@@ -343,9 +326,10 @@ def test_dump_restore_with_only_the_default_models(tmp_path):
                                                      ("icu_stay", None)}
         assert all(s == "builtin" for *_, s in before[0])
         assert all(r[3] == 48 and r[5] == 168 for r in before[1])
-        dst = _dump_restore(src, tmp_path, admin)
+        dst = _dump_restore(src, tmp_path)
         after = _state(dst)
         assert after == before
     finally:
-        _drop(admin, *[n for n in (src, dst) if n])
-        admin.close()
+        for n in (src, dst):
+            if n:
+                scratch_db.drop(n)

@@ -2,13 +2,12 @@
 scores of the deployed model computed by the database, deploy/rollback round
 trip, and bad input (clear message, exit 2, nothing deployed)."""
 import json
-import os
-import uuid
 
 import numpy as np
 import psycopg2
 import pytest
 
+import scratch_db
 from model import deploy as D
 from model import load, synth
 from model import metrics as M
@@ -23,38 +22,14 @@ AUROC_MARGIN_1K = 0.06
 SLOPE_RANGE_1K = (0.6, 1.6)
 
 
-def _newdb(extension=True):
-    name = "icu_train_" + uuid.uuid4().hex[:8]
-    admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    if extension:
-        c = psycopg2.connect(dbname=name)
-        c.autocommit = True
-        with c.cursor() as cur:
-            cur.execute("CREATE EXTENSION icu_predict CASCADE")
-        c.close()
-    return name
-
-
-def _dropdb(name):
-    admin = psycopg2.connect(dbname=os.environ.get("PGDATABASE", "postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
 @pytest.fixture(scope="module")
 def db1k():
-    name = _newdb()
+    name = scratch_db.create("icu_train_")
     c = psycopg2.connect(dbname=name)
     load.load(synth.generate(1000, 42), c)
     c.close()
     yield name
-    _dropdb(name)
+    scratch_db.drop(name)
 
 
 def _models(conn):
@@ -187,27 +162,27 @@ def test_feature_with_all_values_missing(db1k, tmp_path, capsys):
 
 
 def test_database_without_extension(tmp_path, capsys):
-    name = _newdb(extension=False)
+    name = scratch_db.create("icu_train_", extension=False)
     try:
         rc = TR.main(["--dbname", name, "--out", str(tmp_path / "c")])
         err = capsys.readouterr().err
         assert rc == 2 and "no icu_predict extension" in err and "Traceback" not in err
     finally:
-        _dropdb(name)
+        scratch_db.drop(name)
 
 
 def test_empty_cohort(tmp_path, capsys):
-    name = _newdb()
+    name = scratch_db.create("icu_train_")
     try:
         rc = TR.main(["--dbname", name, "--out", str(tmp_path / "c"), "--deploy"])
         err = capsys.readouterr().err
         assert rc == 2 and "cohort is empty" in err
     finally:
-        _dropdb(name)
+        scratch_db.drop(name)
 
 
 def test_cohort_without_icu_events(tmp_path, capsys):
-    name = _newdb()
+    name = scratch_db.create("icu_train_")
     try:
         c = psycopg2.connect(dbname=name)
         load.load(synth.generate(300, 7), c)
@@ -220,4 +195,20 @@ def test_cohort_without_icu_events(tmp_path, capsys):
         assert _models(c) == []
         c.close()
     finally:
-        _dropdb(name)
+        scratch_db.drop(name)
+
+
+def test_task_error_is_one_line_and_deploys_nothing(db1k, tmp_path, capsys, monkeypatch):
+    # a covariate the tasks do not offer, as a hospital's fork might add by hand
+    monkeypatch.setattr(T, "RISK_COVARIATES", T.RISK_COVARIATES + ("bmi",))
+    conn = psycopg2.connect(dbname=db1k)
+    n0 = len(_models(conn))
+    try:
+        rc = TR.main(["--dbname", db1k, "--out", str(tmp_path / "c"), "--deploy", "--activate"])
+        err = capsys.readouterr().err
+        assert rc == 2
+        assert err.splitlines()[-1] == "error: covariate bmi is not offered for training"
+        assert "Traceback" not in err
+        assert len(_models(conn)) == n0
+    finally:
+        conn.close()

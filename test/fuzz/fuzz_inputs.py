@@ -29,8 +29,8 @@ anything else (XX000 "cannot happen",
 
 Run (on a throwaway cluster; takes about as long as --seconds):
 
-    tools/with-cluster.sh /usr/bin/python3 bench/fuzz_inputs.py --seconds 900
-    tools/with-cluster.sh /usr/bin/python3 bench/fuzz_inputs.py --seconds 60 --targets panel_bin --seed 7
+    tools/with-cluster.sh /usr/bin/python3 test/fuzz/fuzz_inputs.py --seconds 900
+    tools/with-cluster.sh /usr/bin/python3 test/fuzz/fuzz_inputs.py --seconds 60 --targets panel_bin --seed 7
 
 Options: --seconds total budget split evenly over the targets, --seed,
 --targets (comma list), --log PATH (server log; found under pg_virtualenv's
@@ -479,19 +479,26 @@ class Fuzzer:
         """)
         return [r[0] for r in c.fetchall()]
 
+    def text_mutant(self, bases, docs, extra=()):
+        """A mutant of a text input: one of ``extra`` (5 %, when given), a JSON
+        mutation of a parsed base (50 %), a token-level (25 %) or a byte-level
+        (20 %) mutation of a base text."""
+        r = self.rng.random()
+        if extra and r < 0.05:
+            return self.rng.choice(extra)
+        if r < 0.55:
+            return mutate_json(self.rng, self.rng.choice(docs))
+        if r < 0.8:
+            return text_tokens_mutation(self.rng, self.rng.choice(bases))
+        return mutate_text(self.rng, self.rng.choice(bases))
+
     # ---- targets ------------------------------------------------------------
 
     def run_panel_text(self, deadline):
         bases = self.panel_bases()
         docs = [json.loads(b) for b in bases]
         while time.time() < deadline:
-            r = self.rng.random()
-            if r < 0.55:
-                s = mutate_json(self.rng, self.rng.choice(docs))
-            elif r < 0.8:
-                s = text_tokens_mutation(self.rng, self.rng.choice(bases))
-            else:
-                s = mutate_text(self.rng, self.rng.choice(bases))
+            s = self.text_mutant(bases, docs)
 
             def fn(cur, s=s):
                 cur.execute("TRUNCATE fz_panel")
@@ -546,15 +553,7 @@ class Fuzzer:
                  '{"offset": 2147483647, "pmf": [1]}', '{"offset": 2147483646, "pmf": [0.5, 0.5]}',
                  '{"offset": 0, "trimmed": 1, "pmf": [0]}', '{"offset": 0, "pmf": [1e-400, 1]}']
         while time.time() < deadline:
-            r = self.rng.random()
-            if r < 0.05:
-                s = self.rng.choice(extra)
-            elif r < 0.55:
-                s = mutate_json(self.rng, self.rng.choice(docs))
-            elif r < 0.8:
-                s = text_tokens_mutation(self.rng, self.rng.choice(bases))
-            else:
-                s = mutate_text(self.rng, self.rng.choice(bases))
+            s = self.text_mutant(bases, docs, extra)
 
             def fn(cur, s=s):
                 cur.execute("TRUNCATE fz_demand")

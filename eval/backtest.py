@@ -1,10 +1,12 @@
 """Backtest of the ICU occupancy forecast on a loaded (synthetic) cohort.
 
-    python3 bench/backtest.py [--dsn DSN] --start 2020-03-01 --end 2020-05-24
-                              [--step 1] [--horizons 1,3,7]
-                              [--variant default] [--variant t3:arrival_trend_days=3]
-                              [--verify-view DAY] [--check-asof DAY] [--time-refresh DAY]
-                              [--json FILE] [--plot FILE.png]
+    python3 eval/backtest.py [--dsn DSN] --start 2020-03-01 --end 2020-05-24
+                             [--step 1] [--horizons 1,3,7]
+                             [--variant default] [--variant t3:arrival_trend_days=3]
+                             [--verify-view DAY] [--check-asof DAY]
+                             [--json FILE] [--plot FILE.png]
+
+    make backtest    (a throwaway cluster, a synthetic cohort loaded, then this)
 
 For every day D from --start to --end (every --step days) the forecast is made
 as of the end of D (reference time = D + 1 at 00:00 in --timezone, default
