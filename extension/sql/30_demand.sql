@@ -100,7 +100,7 @@ CREATE AGGREGATE @extschema@.bed_demand(float8) (
     PARALLEL     = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bed_demand(float8) IS
-    'Distribution of how many of the rows'' events happen, each row an independent event with probability p (Poisson-binomial, exact by convolution, tails below 1e-12 trimmed). NULL p is skipped; no non-NULL p gives NULL. p outside [0, 1] raises 22003, NaN 22023.';
+    'Distribution of how many of the rows'' events happen, each row an independent event with probability p (Poisson-binomial, exact by convolution, tails below 1e-12 trimmed). NULL p is skipped; no non-NULL p gives NULL. p outside [0, 1] (or NaN) raises 22023.';
 
 CREATE AGGREGATE @extschema@.bed_demand_sum(@extschema@.bed_demand) (
     SFUNC        = @extschema@.bed_demand_merge_accum,
