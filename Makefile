@@ -19,7 +19,8 @@ OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard extension/src/*/*.c)))
 
 SQL_PARTS  = $(sort $(wildcard extension/sql/*.sql))
 DATA_built = extension/icu_predict--$(EXTVERSION).sql
-DATA       = $(filter-out $(DATA_built),$(wildcard extension/icu_predict--*--*.sql))
+# Released install scripts (kept as shipped) and the upgrade scripts.
+DATA       = $(filter-out $(DATA_built),$(wildcard extension/icu_predict--*.sql))
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=btree_gist --load-extension=icu_predict
@@ -52,6 +53,17 @@ deps:
 # Everything, on a throwaway cluster: build with -Werror, install, pg_regress, pgTAP, pytest.
 test:
 	tools/run-tests.sh
+
+# pgTAP (test/pgtap/) against the installed extension and the server in the
+# PG* environment: a new database PROVE_DB with pgtap and icu_predict, every
+# file through pg_prove, then the database dropped (also when a test fails).
+PROVE_DB ?= icu_predict_tap
+prove:
+	psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $(PROVE_DB)" -c "CREATE DATABASE $(PROVE_DB)" >/dev/null
+	psql -q -X -d $(PROVE_DB) -v ON_ERROR_STOP=1 \
+	  -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION icu_predict CASCADE" >/dev/null
+	pg_prove -d $(PROVE_DB) test/pgtap/*.sql; rc=$$?; \
+	  psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $(PROVE_DB)" >/dev/null; exit $$rc
 
 demo:
 	tools/demo.sh

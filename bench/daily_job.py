@@ -273,9 +273,9 @@ P_DAY_SQL = f"""SELECT h.d,
 C_FORECAST_SQL = f"""WITH x AS MATERIALIZED (
   {P_DAY_SQL.replace('OUT_TABLE', 'icu_bench.out_c')}
 )
-SELECT d AS horizon_day, icu_predict.mean(bd) AS expected_beds,
-       icu_predict.quantile(bd, 0.5) AS p50_beds, icu_predict.quantile(bd, 0.9) AS p90_beds,
-       icu_predict.quantile(bd, 0.95) AS p95_beds
+SELECT d AS horizon_day, icu_predict.bed_demand_mean(bd) AS expected_beds,
+       icu_predict.bed_demand_quantile(bd, 0.5) AS p50_beds, icu_predict.bed_demand_quantile(bd, 0.9) AS p90_beds,
+       icu_predict.bed_demand_quantile(bd, 0.95) AS p95_beds
   FROM (SELECT d, icu_predict.bed_demand(p) AS bd
           FROM x GROUP BY d) y
  ORDER BY d"""

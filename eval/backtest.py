@@ -70,7 +70,7 @@ def view_sql(cur):
 
 
 FORECAST_COLS = """unit, horizon_day, occupied_now, expected_beds,
-       icu_predict.quantile(demand, 0.05) AS p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+       icu_predict.bed_demand_quantile(demand, 0.05) AS p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
        arrivals_per_day"""
 
 

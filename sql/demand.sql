@@ -8,19 +8,19 @@ SELECT icu_predict.bed_demand(p) FROM (VALUES (0.5::float8), (NULL), (0.5)) v(p)
 --   P0 = .9*.3*.7 = .189  P1 = .543  P2 = .247  P3 = .1*.7*.3 = .021
 SELECT b.beds, round(b.probability::numeric, 12) AS probability
 FROM (SELECT icu_predict.bed_demand(p) d FROM (VALUES (0.1::float8), (0.7), (0.3)) v(p)) s,
-     icu_predict.pmf(s.d) b;
+     icu_predict.bed_demand_pmf(s.d) b;
 
-SELECT round(icu_predict.mean(d)::numeric, 12)      AS mean,      -- 1.1
-       round(icu_predict.variance(d)::numeric, 12)  AS variance,  -- .09+.21+.21 = .51
-       icu_predict.quantile(d, 0)                   AS q0,
-       icu_predict.quantile(d, 0.189)               AS q_189,     -- CDF(0) = .189 exactly
-       icu_predict.quantile(d, 0.19)                AS q_19,
-       icu_predict.quantile(d, 0.5)                 AS q50,
-       icu_predict.quantile(d, 0.95)                AS q95,       -- CDF(2) = .979
-       icu_predict.quantile(d, 1)                   AS q100,
-       round(icu_predict.prob_exceeds(d, -1)::numeric, 12) AS gt_m1,
-       round(icu_predict.prob_exceeds(d, 1)::numeric, 12)  AS gt_1,  -- .268
-       icu_predict.prob_exceeds(d, 3)                       AS gt_3
+SELECT round(icu_predict.bed_demand_mean(d)::numeric, 12)      AS mean,      -- 1.1
+       round(icu_predict.bed_demand_variance(d)::numeric, 12)  AS variance,  -- .09+.21+.21 = .51
+       icu_predict.bed_demand_quantile(d, 0)                   AS q0,
+       icu_predict.bed_demand_quantile(d, 0.189)               AS q_189,     -- CDF(0) = .189 exactly
+       icu_predict.bed_demand_quantile(d, 0.19)                AS q_19,
+       icu_predict.bed_demand_quantile(d, 0.5)                 AS q50,
+       icu_predict.bed_demand_quantile(d, 0.95)                AS q95,       -- CDF(2) = .979
+       icu_predict.bed_demand_quantile(d, 1)                   AS q100,
+       round(icu_predict.bed_demand_prob_exceeds(d, -1)::numeric, 12) AS gt_m1,
+       round(icu_predict.bed_demand_prob_exceeds(d, 1)::numeric, 12)  AS gt_1,  -- .268
+       icu_predict.bed_demand_prob_exceeds(d, 3)                       AS gt_3
 FROM (SELECT icu_predict.bed_demand(p) d FROM (VALUES (0.1::float8), (0.7), (0.3)) v(p)) s;
 
 -- p = 0 and p = 1 are certain: offset moves, width does not grow.
@@ -54,13 +54,13 @@ SELECT i, icu_predict.bed_demand(p) OVER (ORDER BY i) AS running
 FROM (VALUES (1, 0.5::float8), (2, 0.5), (3, NULL), (4, 1)) v(i, p) ORDER BY i;
 
 -- Poisson arrivals: mean and variance lambda; added to a distribution.
-SELECT round(icu_predict.mean(d)::numeric, 9) AS mean,
-       round(icu_predict.variance(d)::numeric, 8) AS variance,
-       icu_predict.trimmed_mass(d) < 1e-11 AS trimmed_small,
-       icu_predict.quantile(d, 0.5) AS median
+SELECT round(icu_predict.bed_demand_mean(d)::numeric, 9) AS mean,
+       round(icu_predict.bed_demand_variance(d)::numeric, 8) AS variance,
+       icu_predict.bed_demand_trimmed_mass(d) < 1e-11 AS trimmed_small,
+       icu_predict.bed_demand_quantile(d, 0.5) AS median
 FROM (SELECT icu_predict.bed_demand_poisson(4) d) s;
-SELECT round(icu_predict.mean(d)::numeric, 9) AS mean,
-       round(icu_predict.variance(d)::numeric, 8) AS variance
+SELECT round(icu_predict.bed_demand_mean(d)::numeric, 9) AS mean,
+       round(icu_predict.bed_demand_variance(d)::numeric, 8) AS variance
 FROM (SELECT icu_predict.bed_demand_add_poisson('{"offset": 3, "pmf": [0.5, 0.5]}', 2.5) d) s;
 SELECT icu_predict.bed_demand_poisson(0) AS zero_rate,
        icu_predict.bed_demand_add_poisson('{"offset": 1, "pmf": [1]}', 0) AS unchanged;
@@ -76,8 +76,8 @@ SELECT icu_predict.bed_demand(p) FROM (VALUES (0.5::float8), (1.5)) v(p);
 SELECT icu_predict.bed_demand(p) FROM (VALUES (-0.25::float8)) v(p);
 SELECT icu_predict.bed_demand(p) FROM (VALUES ('NaN'::float8)) v(p);
 SELECT icu_predict.bed_demand(p) FROM (VALUES ('Infinity'::float8)) v(p);
-SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 1.5);
-SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 'NaN');
+SELECT icu_predict.bed_demand_quantile('{"offset": 0, "pmf": [1]}', 1.5);
+SELECT icu_predict.bed_demand_quantile('{"offset": 0, "pmf": [1]}', 'NaN');
 SELECT icu_predict.bed_demand_poisson(-1);
 SELECT icu_predict.bed_demand_poisson('NaN');
 SELECT 'garbage'::icu_predict.bed_demand;

@@ -39,28 +39,28 @@ RESET ALL;
 CREATE FUNCTION pg_temp.demand_diff(a icu_predict.bed_demand, b icu_predict.bed_demand)
 RETURNS float8 LANGUAGE sql AS $$
   SELECT max(abs(coalesce(x.probability, 0) - coalesce(y.probability, 0)))
-  FROM icu_predict.pmf(a) x FULL JOIN icu_predict.pmf(b) y USING (beds) $$;
+  FROM icu_predict.bed_demand_pmf(a) x FULL JOIN icu_predict.bed_demand_pmf(b) y USING (beds) $$;
 
 SELECT pg_temp.demand_diff(s.d, p.d) <= 1e-12 AS pmf_equal,
-       abs(icu_predict.mean(s.d) - icu_predict.mean(p.d)) <= 1e-12 * icu_predict.mean(s.d) AS mean_equal,
-       abs(icu_predict.variance(s.d) - icu_predict.variance(p.d)) <= 1e-10 * icu_predict.variance(s.d) AS var_equal,
-       icu_predict.quantile(s.d, 0.9) = icu_predict.quantile(p.d, 0.9) AS p90_equal,
-       round(icu_predict.mean(s.d)) AS mean_beds,
-       icu_predict.trimmed_mass(s.d) < 1e-9 AS serial_trim_small
+       abs(icu_predict.bed_demand_mean(s.d) - icu_predict.bed_demand_mean(p.d)) <= 1e-12 * icu_predict.bed_demand_mean(s.d) AS mean_equal,
+       abs(icu_predict.bed_demand_variance(s.d) - icu_predict.bed_demand_variance(p.d)) <= 1e-10 * icu_predict.bed_demand_variance(s.d) AS var_equal,
+       icu_predict.bed_demand_quantile(s.d, 0.9) = icu_predict.bed_demand_quantile(p.d, 0.9) AS p90_equal,
+       round(icu_predict.bed_demand_mean(s.d)) AS mean_beds,
+       icu_predict.bed_demand_trimmed_mass(s.d) < 1e-9 AS serial_trim_small
 FROM demand_serial s, demand_parallel p;
 
 -- bed_demand_sum: parallel equals serial; and 200 units, each trimmed to
 -- 1e-12 on its own, add up to the ungrouped aggregate within their trimmed mass
 SELECT pg_temp.demand_diff(u.d, pu.d) <= 1e-12 AS parallel_sum_equal,
-       abs(icu_predict.mean(u.d) - icu_predict.mean(pu.d)) <= 1e-12 * icu_predict.mean(u.d) AS parallel_sum_mean_equal,
-       pg_temp.demand_diff(s.d, u.d) <= icu_predict.trimmed_mass(u.d) AS units_add_up,
-       icu_predict.trimmed_mass(u.d) < 1e-9 AS units_trim_small,
-       icu_predict.quantile(s.d, 0.95) = icu_predict.quantile(u.d, 0.95) AS p95_equal
+       abs(icu_predict.bed_demand_mean(u.d) - icu_predict.bed_demand_mean(pu.d)) <= 1e-12 * icu_predict.bed_demand_mean(u.d) AS parallel_sum_mean_equal,
+       pg_temp.demand_diff(s.d, u.d) <= icu_predict.bed_demand_trimmed_mass(u.d) AS units_add_up,
+       icu_predict.bed_demand_trimmed_mass(u.d) < 1e-9 AS units_trim_small,
+       icu_predict.bed_demand_quantile(s.d, 0.95) = icu_predict.bed_demand_quantile(u.d, 0.95) AS p95_equal
 FROM demand_serial s, demand_serial_sum u, demand_parallel_sum pu;
 
 -- the mean is the sum of the p's, the variance the sum of p(1 - p)
-SELECT abs(icu_predict.mean(d) / (SELECT sum(p) FROM demand_par) - 1) < 1e-11 AS mean_is_sum_p,
-       abs(icu_predict.variance(d) / (SELECT sum(p * (1 - p)) FROM demand_par) - 1) < 1e-9 AS variance_is_sum_pq
+SELECT abs(icu_predict.bed_demand_mean(d) / (SELECT sum(p) FROM demand_par) - 1) < 1e-11 AS mean_is_sum_p,
+       abs(icu_predict.bed_demand_variance(d) / (SELECT sum(p * (1 - p)) FROM demand_par) - 1) < 1e-9 AS variance_is_sum_pq
 FROM demand_serial;
 
 DROP TABLE demand_par, demand_par_units;

@@ -55,7 +55,7 @@ SET icu_predict.day_timezone = 'Europe/Amsterdam';
 SELECT unit, day, patients FROM icu_predict.icu_occupancy('2030-01-02', '2030-01-03')
  WHERE unit <> 'ICU-C';
 
--- Empty and NULL ranges give no rows; an unknown zone is an error.
+-- Empty and NULL ranges give no rows; an unknown zone is an error when it is set.
 SELECT pg_catalog.count(*) FROM icu_predict.icu_occupancy('2030-01-05', '2030-01-04');
 SELECT pg_catalog.count(*) FROM icu_predict.icu_occupancy(NULL, '2030-01-04');
 SET icu_predict.day_timezone = 'Mars/Olympus_Mons';

@@ -98,7 +98,7 @@ SELECT unit, horizon_day, forecast_date, occupied_now, round(expected_beds::nume
   FROM icu_predict.capacity_forecast WHERE horizon_day <= 3 ORDER BY is_total, unit, horizon_day;
 
 SELECT beds, round(probability::numeric, 6) AS probability
-  FROM icu_predict.capacity_forecast, icu_predict.pmf(demand)
+  FROM icu_predict.capacity_forecast, icu_predict.bed_demand_pmf(demand)
  WHERE unit = 'IC-1' AND horizon_day = 1;
 
 SELECT mode, succeeded, patient_status_rows, capacity_forecast_rows, model_versions, reference_time

@@ -18,16 +18,11 @@ else
 fi
 
 echo "== pgTAP (test/pgtap/)"
-db=icu_predict_tap
-psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-psql -q -X -d $db -v ON_ERROR_STOP=1 \
-  -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION icu_predict CASCADE" >/dev/null
-if pg_prove -d $db test/pgtap/*.sql; then
+if make -s prove PG_CONFIG="$PG_CONFIG"; then
   summary+=("pgTAP: ok")
 else
   status=1; summary+=("pgTAP: FAILED")
 fi
-psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null
 
 # pytest twice, so the summary shows each room: the server-free Python tests
 # (model/tests) and the server tests of the extension (test/integration).

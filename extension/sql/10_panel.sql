@@ -1,7 +1,5 @@
 -- The lab panel (C: extension/src/panel/).
 --
---   lab_canonical        lab_result -> canonical feature, value converted once
---   lab_unmapped         rows that reach no feature (no lab_map row, or text only)
 --   type lab_panel       per-feature last/prev/first/min/max/mean/count/rejected/trend
 --                        of one admission as of a time; JSON-like text I/O,
 --                        binary I/O, cast to jsonb
@@ -11,77 +9,10 @@
 --   accessors lab_value(), lab_last_at(), lab_as_of(), lab_admission(), lab_features(),
 --             lab_layout_id()
 --
--- The aggregates read the feature catalogue (names, plausible ranges) once per
+-- The panels read canonical lab rows (lab_canonical, 03_canonical.sql).  The
+-- aggregates read the feature catalogue (names, plausible ranges) once per
 -- query; values outside [plausible_min, plausible_max] are counted as rejected.
-
--- ---------------------------------------------------------------------------
--- Canonical lab rows and what does not map
--- ---------------------------------------------------------------------------
--- feature is joined with LEFT JOIN on its primary key: lab_map's foreign key
--- guarantees the row exists, and the planner drops the join when a query does
--- not use plausible_min/plausible_max/canonical_unit.
-CREATE VIEW @extschema@.lab_canonical AS
-SELECT r.lab_result_id,
-       r.admission_id,
-       m.feature,
-       r.value * m.factor + m."offset" AS value,
-       r.resulted_at,
-       r.sampled_at,
-       r.local_code,
-       r.unit AS local_unit,
-       f.unit AS canonical_unit,
-       f.plausible_min,
-       f.plausible_max
-  FROM @extschema@.lab_result r
-  JOIN @extschema@.lab_map m
-    ON m.local_code = r.local_code
-   AND m.unit_key = @extschema@.unit_key(r.unit)
-  LEFT JOIN @extschema@.feature f ON f.name = m.feature
- WHERE r.value IS NOT NULL;
-COMMENT ON VIEW @extschema@.lab_canonical IS
-    'Lab results converted to canonical features: lab_result joined to lab_map on (local_code, unit_key(unit)), value = value * factor + offset in the feature''s canonical unit. Text-only results (value NULL) and unmapped codes are left out here and listed in lab_unmapped. Implausible values are kept here; lab_panel counts them as rejected.';
-COMMENT ON COLUMN @extschema@.lab_canonical.lab_result_id IS 'The source row in lab_result.';
-COMMENT ON COLUMN @extschema@.lab_canonical.admission_id IS 'The admission.';
-COMMENT ON COLUMN @extschema@.lab_canonical.feature IS 'Canonical feature name (feature.name).';
-COMMENT ON COLUMN @extschema@.lab_canonical.value IS 'Value in the canonical unit of the feature.';
-COMMENT ON COLUMN @extschema@.lab_canonical.resulted_at IS 'Time the result became available (the as-of time rule uses this).';
-COMMENT ON COLUMN @extschema@.lab_canonical.sampled_at IS 'Time the sample was taken, when known.';
-COMMENT ON COLUMN @extschema@.lab_canonical.local_code IS 'The laboratory''s own code, as sent.';
-COMMENT ON COLUMN @extschema@.lab_canonical.local_unit IS 'The unit as sent.';
-COMMENT ON COLUMN @extschema@.lab_canonical.canonical_unit IS 'The canonical unit of the feature (feature.unit).';
-COMMENT ON COLUMN @extschema@.lab_canonical.plausible_min IS 'Lowest plausible value of the feature; lower values are rejected by lab_panel.';
-COMMENT ON COLUMN @extschema@.lab_canonical.plausible_max IS 'Highest plausible value of the feature; higher values are rejected by lab_panel.';
-
-CREATE VIEW @extschema@.lab_unmapped AS
-SELECT r.local_code,
-       @extschema@.unit_key(r.unit) AS unit_key,
-       pg_catalog.min(coalesce(r.unit, '')) AS unit_example,
-       CASE WHEN m.local_code IS NULL THEN 'no lab_map row'
-            ELSE 'text only (no numeric value)' END AS reason,
-       m.feature AS mapped_feature,
-       pg_catalog.count(*) AS n_rows,
-       pg_catalog.count(*) FILTER (WHERE r.value IS NULL) AS n_text_only,
-       pg_catalog.count(DISTINCT r.admission_id) AS n_admissions,
-       pg_catalog.min(r.resulted_at) AS first_resulted_at,
-       pg_catalog.max(r.resulted_at) AS last_resulted_at
-  FROM @extschema@.lab_result r
-  LEFT JOIN @extschema@.lab_map m
-    ON m.local_code = r.local_code
-   AND m.unit_key = @extschema@.unit_key(r.unit)
- WHERE m.local_code IS NULL OR r.value IS NULL
- GROUP BY r.local_code, @extschema@.unit_key(r.unit), m.local_code, m.feature;
-COMMENT ON VIEW @extschema@.lab_unmapped IS
-    'Lab rows that reach no canonical feature, with row counts: codes/units without a lab_map row (add one to use them), and mapped codes whose results are text only (value NULL; the loader could not derive a number). Nothing is dropped silently: lab_canonical rows + these rows = lab_result rows.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.local_code IS 'Local lab code as sent.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.unit_key IS 'Normalised unit (unit_key()); lab_map matches on it.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.unit_example IS 'One spelling of the unit as sent ('''' when none).';
-COMMENT ON COLUMN @extschema@.lab_unmapped.reason IS '''no lab_map row'' or ''text only (no numeric value)''.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.mapped_feature IS 'The feature the code maps to, for text-only rows; NULL when unmapped.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.n_rows IS 'Number of lab_result rows.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.n_text_only IS 'Of these, rows with only a text result.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.n_admissions IS 'Number of admissions with such rows.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.first_resulted_at IS 'Earliest result time.';
-COMMENT ON COLUMN @extschema@.lab_unmapped.last_resulted_at IS 'Latest result time.';
+-- Days end in day_zone() (00_clock.sql).
 
 -- ---------------------------------------------------------------------------
 -- The lab_panel type
@@ -114,7 +45,7 @@ COMMENT ON TYPE @extschema@.lab_panel IS
     'Lab statistics of one admission as of a time, per canonical feature: last (and its time), prev, first, min, max, mean, count, rejected, trend (slope per day over the trend window). Text form is JSON; cast to jsonb for JSON tools; read values with lab_value().';
 COMMENT ON FUNCTION @extschema@.lab_panel_in(cstring) IS 'Text input of lab_panel (the JSON form written by lab_panel_out); validates every field (SQLSTATE 22P02).';
 COMMENT ON FUNCTION @extschema@.lab_panel_out(@extschema@.lab_panel) IS 'Text output of lab_panel as JSON; times in ISO 8601 in the session TimeZone, numbers exact (shortest round-trip form).';
-COMMENT ON FUNCTION @extschema@.lab_panel_recv(internal) IS 'Binary input of lab_panel; validates every length and count (SQLSTATE 22P02).';
+COMMENT ON FUNCTION @extschema@.lab_panel_recv(internal) IS 'Binary input of lab_panel; validates every length and count (SQLSTATE 22P03).';
 COMMENT ON FUNCTION @extschema@.lab_panel_send(@extschema@.lab_panel) IS 'Binary output of lab_panel.';
 
 CREATE FUNCTION @extschema@.lab_panel_jsonb(@extschema@.lab_panel) RETURNS jsonb
@@ -241,7 +172,7 @@ CREATE AGGREGATE @extschema@.lab_panel(feature text, value float8,
     DESERIALFUNC = @extschema@.lab_panel_deserialize,
     PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz) IS
-    'The lab panel of one admission as of a time: aggregate its canonical lab rows (lab_canonical) grouped by admission_id. Rows resulted after as_of are ignored; NULL rows skipped; implausible values counted as rejected; trend window 72 hours. NaN/Infinity: ERROR 22000; unknown feature: ERROR 42704. NULL when there are no rows.';
+    'The lab panel of one admission as of a time: aggregate its canonical lab rows (lab_canonical) grouped by admission_id. Rows resulted after as_of are ignored; NULL rows skipped; implausible values counted as rejected; trend window 72 hours. NaN/Infinity: ERROR 22023; unknown feature: ERROR 42704. NULL when there are no rows.';
 COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz, interval) IS
     'lab_panel with an explicit trend window (the least-squares slope uses accepted results in [as_of - trend_window, as_of]).';
 COMMENT ON AGGREGATE @extschema@.lab_panel(text, float8, timestamptz, timestamptz) IS
@@ -303,14 +234,6 @@ COMMENT ON AGGREGATE @extschema@.lab_panel_series(bigint, text, float8, timestam
 -- ---------------------------------------------------------------------------
 -- Convenience functions for analysts and the model
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.day_zone()
-RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN coalesce(NULLIF(pg_catalog.current_setting('icu_predict.day_timezone', true), ''),
-                pg_catalog.current_setting('TimeZone'));
-COMMENT ON FUNCTION @extschema@.day_zone() IS
-    'The time zone in which a calendar day of stay ends: icu_predict.day_timezone, or the session TimeZone when that setting is empty.';
-
 CREATE FUNCTION @extschema@.lab_panel_at(admission_id bigint, as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS @extschema@.lab_panel
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -4,7 +4,10 @@
 -- a bed (Poisson-binomial), with tails below 1e-12 trimmed per step and the
 -- trimmed mass recorded.  The aggregate bed_demand(p) builds it from
 -- per-patient probabilities; bed_demand_sum(d) and bed_demand_add(a, b) / +
--- convolve distributions so units and hospitals add up.
+-- convolve distributions so units and hospitals add up.  Every function on a
+-- bed_demand is named bed_demand_*: bed_demand_mean, bed_demand_variance,
+-- bed_demand_quantile, bed_demand_prob_exceeds, bed_demand_trimmed_mass,
+-- bed_demand_pmf (the 0.1.0 names remain as deprecated aliases, below).
 
 -- ---------------------------------------------------------------------------
 -- type bed_demand
@@ -97,7 +100,7 @@ CREATE AGGREGATE @extschema@.bed_demand(float8) (
     PARALLEL     = SAFE
 );
 COMMENT ON AGGREGATE @extschema@.bed_demand(float8) IS
-    'Distribution of how many of the rows'' events happen, each row an independent event with probability p (Poisson-binomial, exact by convolution, tails below 1e-12 trimmed). NULL p is skipped; no non-NULL p gives NULL. p outside [0, 1] raises 22003, NaN 22023.';
+    'Distribution of how many of the rows'' events happen, each row an independent event with probability p (Poisson-binomial, exact by convolution, tails below 1e-12 trimmed). NULL p is skipped; no non-NULL p gives NULL. p outside [0, 1] (or NaN) raises 22023.';
 
 CREATE AGGREGATE @extschema@.bed_demand_sum(@extschema@.bed_demand) (
     SFUNC        = @extschema@.bed_demand_merge_accum,
@@ -144,42 +147,94 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.bed_demand_add_poisson(@extschema@.bed_demand, float8) IS
     'Adds a Poisson(lambda) number of independent new arrivals to a bed count (convolution); lambda = 0 returns the input.';
 
-CREATE FUNCTION @extschema@.mean(@extschema@.bed_demand)
+CREATE FUNCTION @extschema@.bed_demand_mean(@extschema@.bed_demand)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_bed_demand_mean'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.mean(@extschema@.bed_demand) IS 'Expected bed count.';
+COMMENT ON FUNCTION @extschema@.bed_demand_mean(@extschema@.bed_demand) IS 'Expected bed count.';
 
-CREATE FUNCTION @extschema@.variance(@extschema@.bed_demand)
+CREATE FUNCTION @extschema@.bed_demand_variance(@extschema@.bed_demand)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_bed_demand_variance'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.variance(@extschema@.bed_demand) IS 'Variance of the bed count.';
+COMMENT ON FUNCTION @extschema@.bed_demand_variance(@extschema@.bed_demand) IS 'Variance of the bed count.';
 
-CREATE FUNCTION @extschema@.quantile(@extschema@.bed_demand, q float8)
+CREATE FUNCTION @extschema@.bed_demand_quantile(@extschema@.bed_demand, q float8)
 RETURNS integer
 AS 'MODULE_PATHNAME', 'icu_bed_demand_quantile'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.quantile(@extschema@.bed_demand, float8) IS
+COMMENT ON FUNCTION @extschema@.bed_demand_quantile(@extschema@.bed_demand, float8) IS
     'Smallest bed count k with P(count <= k) >= q (within 1e-12); q in [0, 1], q = 0 gives the smallest count with positive probability.';
 
-CREATE FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, k integer)
+CREATE FUNCTION @extschema@.bed_demand_prob_exceeds(@extschema@.bed_demand, k integer)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_bed_demand_prob_exceeds'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, integer) IS
+COMMENT ON FUNCTION @extschema@.bed_demand_prob_exceeds(@extschema@.bed_demand, integer) IS
     'P(count > k), e.g. the probability that demand exceeds k staffed beds.';
 
-CREATE FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand)
+CREATE FUNCTION @extschema@.bed_demand_trimmed_mass(@extschema@.bed_demand)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_bed_demand_trimmed_mass'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand) IS
+COMMENT ON FUNCTION @extschema@.bed_demand_trimmed_mass(@extschema@.bed_demand) IS
     'Probability mass dropped from the tails while building the distribution: a bound on the error of every probability read from it.';
 
-CREATE FUNCTION @extschema@.pmf(@extschema@.bed_demand, OUT beds integer, OUT probability float8)
+CREATE FUNCTION @extschema@.bed_demand_pmf(@extschema@.bed_demand, OUT beds integer, OUT probability float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'icu_bed_demand_pmf'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 50;
-COMMENT ON FUNCTION @extschema@.pmf(@extschema@.bed_demand) IS
+COMMENT ON FUNCTION @extschema@.bed_demand_pmf(@extschema@.bed_demand) IS
     'The distribution as rows (beds, probability), one per kept count in increasing order, for plots.';
+
+-- ---------------------------------------------------------------------------
+-- Deprecated names (0.1.0), kept for one release: removed in 0.3.0
+-- ---------------------------------------------------------------------------
+-- 0.1.0 named the readers of a bed_demand with generic words (mean,
+-- quantile, pmf, ...), which collide with other extensions' functions in a
+-- shared schema.  The old names call the new ones with the same volatility,
+-- strictness and parallel safety (and the C functions' cost); SQL-standard
+-- bodies are bound when created and inlined by the planner.
+CREATE FUNCTION @extschema@.mean(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_mean($1);
+COMMENT ON FUNCTION @extschema@.mean(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_mean; removed in 0.3.0. Expected bed count.';
+
+CREATE FUNCTION @extschema@.variance(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_variance($1);
+COMMENT ON FUNCTION @extschema@.variance(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_variance; removed in 0.3.0. Variance of the bed count.';
+
+CREATE FUNCTION @extschema@.quantile(@extschema@.bed_demand, q float8)
+RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_quantile($1, q);
+COMMENT ON FUNCTION @extschema@.quantile(@extschema@.bed_demand, float8) IS
+    'Deprecated: use bed_demand_quantile; removed in 0.3.0. Smallest bed count k with P(count <= k) >= q.';
+
+CREATE FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, k integer)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_prob_exceeds($1, k);
+COMMENT ON FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, integer) IS
+    'Deprecated: use bed_demand_prob_exceeds; removed in 0.3.0. P(count > k).';
+
+CREATE FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_trimmed_mass($1);
+COMMENT ON FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_trimmed_mass; removed in 0.3.0. Probability mass dropped from the tails.';
+
+CREATE FUNCTION @extschema@.pmf(@extschema@.bed_demand, OUT beds integer, OUT probability float8)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1 ROWS 50
+BEGIN ATOMIC
+    SELECT b.beds, b.probability FROM @extschema@.bed_demand_pmf($1) b;
+END;
+COMMENT ON FUNCTION @extschema@.pmf(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_pmf; removed in 0.3.0. The distribution as rows (beds, probability).';

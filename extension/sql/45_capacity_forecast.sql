@@ -67,10 +67,7 @@
 CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
 WITH ref AS (
     SELECT @extschema@.reference_time() AS t,
-           pg_catalog.timezone(
-               coalesce(nullif(pg_catalog.current_setting('icu_predict.day_timezone', true), ''),
-                        pg_catalog.current_setting('TimeZone')),
-               @extschema@.reference_time())::date AS ref_date,
+           pg_catalog.timezone(@extschema@.day_zone(), @extschema@.reference_time())::date AS ref_date,
            @extschema@.capacity_settings() AS pol
 ), horizon AS (
     SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
@@ -260,21 +257,21 @@ SELECT r.unit,
        ref.t + pg_catalog.make_interval(days => r.d) AS forecast_at,
        r.is_total,
        r.occupied_now,
-       @extschema@.mean(r.demand) AS expected_beds,
-       @extschema@.quantile(r.demand, 0.10) AS p10_beds,
-       @extschema@.quantile(r.demand, 0.50) AS p50_beds,
-       @extschema@.quantile(r.demand, 0.90) AS p90_beds,
-       @extschema@.quantile(r.demand, 0.95) AS p95_beds,
+       @extschema@.bed_demand_mean(r.demand) AS expected_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.10) AS p10_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.50) AS p50_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.90) AS p90_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.95) AS p95_beds,
        r.staffed_beds,
        r.surge_beds,
        CASE WHEN r.staffed_beds IS NULL THEN NULL
-            ELSE @extschema@.prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
        CASE WHEN r.surge_beds IS NULL THEN NULL
-            ELSE @extschema@.prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
        CASE WHEN r.staffed_beds IS NULL THEN 'no capacity data'
-            WHEN @extschema@.prob_exceeds(r.demand, r.staffed_beds) >= (ref.pol).scale_up_probability
+            WHEN @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) >= (ref.pol).scale_up_probability
                 THEN 'scale up'
-            WHEN @extschema@.quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
+            WHEN @extschema@.bed_demand_quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
                 THEN 'scale down'
             ELSE 'hold' END AS recommended_action,
        r.arrivals_per_day,
@@ -305,6 +302,6 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand >
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
-COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use pmf(demand) for plots).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';

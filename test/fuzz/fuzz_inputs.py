@@ -427,8 +427,8 @@ class Fuzzer:
     def exercise_demand(self, cur, expr):
         q = self.rng.choice([0.0, 0.5, 0.95, 1.0, 1e-300, 0.9999999999999999])
         k = self.rng.choice([-2 ** 31, -1, 0, 1, 10, 2 ** 31 - 1])
-        cur.execute(f"SELECT d::text, bed_demand_send(d), mean(d), variance(d), quantile(d, %s),"
-                    f" prob_exceeds(d, %s), trimmed_mass(d), (SELECT count(*) FROM pmf(d)),"
+        cur.execute(f"SELECT d::text, bed_demand_send(d), bed_demand_mean(d), bed_demand_variance(d), bed_demand_quantile(d, %s),"
+                    f" bed_demand_prob_exceeds(d, %s), bed_demand_trimmed_mass(d), (SELECT count(*) FROM bed_demand_pmf(d)),"
                     f" d::text::bed_demand::text = d::text FROM ({expr}) s(d)", (q, k))
         for row in cur.fetchall():
             if row[8] is not True:
@@ -666,14 +666,14 @@ class Fuzzer:
             ("lab_value", lambda: ("SELECT lab_value(p, %s, %s) FROM fz_panel",
                                    (rng.choice(STRINGS), rng.choice(STRINGS)))),
             ("lab_last_at", lambda: ("SELECT lab_last_at(p, %s) FROM fz_panel", (rng.choice(STRINGS),))),
-            ("quantile", lambda: ("SELECT quantile(d, %s) FROM fz_demand", (rng.choice(floats),))),
-            ("prob_exceeds", lambda: ("SELECT prob_exceeds(d, %s) FROM fz_demand", (rng.choice(ints),))),
+            ("quantile", lambda: ("SELECT bed_demand_quantile(d, %s) FROM fz_demand", (rng.choice(floats),))),
+            ("prob_exceeds", lambda: ("SELECT bed_demand_prob_exceeds(d, %s) FROM fz_demand", (rng.choice(ints),))),
             ("poisson", lambda: ("SELECT bed_demand_poisson(%s)::text", (rng.choice(floats),))),
             ("add_poisson", lambda: ("SELECT bed_demand_add_poisson(d, %s)::text FROM fz_demand",
                                      (rng.choice(floats),))),
             ("bed_demand_agg", lambda: ("SELECT bed_demand(p)::text FROM unnest(%s::float8[]) p",
                                         ([rng.choice(floats) for _ in range(rng.randint(1, 6))],))),
-            ("bed_demand_agg_big", lambda: ("SELECT quantile(bed_demand(%s::float8), 0.5) FROM generate_series(1, %s)",
+            ("bed_demand_agg_big", lambda: ("SELECT bed_demand_quantile(bed_demand(%s::float8), 0.5) FROM generate_series(1, %s)",
                                             (rng.choice([1.0, 0.5, 1e-9, 0.999999]),
                                              rng.choice([1000, 100000, 300000])))),
             ("lab_panel_agg", lambda: (

@@ -23,7 +23,7 @@ def poisson_binomial(p):
 
 
 def fetch_pmf(cur, sql, args=None):
-    cur.execute(f"SELECT beds, probability FROM icu_predict.pmf(({sql}))", args)
+    cur.execute(f"SELECT beds, probability FROM icu_predict.bed_demand_pmf(({sql}))", args)
     rows = cur.fetchall()
     return {b: pr for b, pr in rows}
 
@@ -47,9 +47,9 @@ def test_large_n_matches_numpy(cur):
     demand_of(cur, p)
     got = fetch_pmf(cur, "SELECT icu_predict.bed_demand(p ORDER BY i) FROM dp")
     ref = poisson_binomial(p)
-    cur.execute("SELECT icu_predict.trimmed_mass(d), icu_predict.mean(d), icu_predict.variance(d),"
-                " icu_predict.quantile(d, 0.1), icu_predict.quantile(d, 0.9),"
-                " icu_predict.prob_exceeds(d, %s)"
+    cur.execute("SELECT icu_predict.bed_demand_trimmed_mass(d), icu_predict.bed_demand_mean(d), icu_predict.bed_demand_variance(d),"
+                " icu_predict.bed_demand_quantile(d, 0.1), icu_predict.bed_demand_quantile(d, 0.9),"
+                " icu_predict.bed_demand_prob_exceeds(d, %s)"
                 " FROM (SELECT icu_predict.bed_demand(p ORDER BY i) d FROM dp) s",
                 (int(round(p.sum())),))
     trimmed, mean, var, q10, q90, exceeds = cur.fetchone()
@@ -95,8 +95,8 @@ def test_hospital_wide_100k_is_fast_and_narrow(cur):
     p = rng.exponential(0.01, size=100_000).clip(0, 1)  # mostly tiny
     demand_of(cur, p)
     t0 = time.perf_counter()
-    cur.execute("SELECT icu_predict.mean(d), icu_predict.variance(d), icu_predict.trimmed_mass(d),"
-                " (SELECT count(*) FROM icu_predict.pmf(d)), icu_predict.quantile(d, 0.5)"
+    cur.execute("SELECT icu_predict.bed_demand_mean(d), icu_predict.bed_demand_variance(d), icu_predict.bed_demand_trimmed_mass(d),"
+                " (SELECT count(*) FROM icu_predict.bed_demand_pmf(d)), icu_predict.bed_demand_quantile(d, 0.5)"
                 " FROM (SELECT icu_predict.bed_demand(p) d FROM dp) s")
     mean, var, trimmed, width, median = cur.fetchone()
     elapsed = time.perf_counter() - t0

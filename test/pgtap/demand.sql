@@ -1,7 +1,7 @@
 -- bed_demand contracts: brute-force enumeration for n <= 12, errors with
 -- their SQLSTATEs, objects and parallel-safety markings.
 BEGIN;
-SELECT plan(26);
+SELECT plan(33);
 
 -- Probability sets: n = 1 .. 12, deterministic pseudo-random p in (0, 1),
 -- plus one set with certain outcomes (p = 0 and p = 1) mixed in.
@@ -37,52 +37,52 @@ SELECT is((SELECT sum(outcomes)::bigint FROM bd_exact WHERE set_id = 12), 4096::
 SELECT is((SELECT count(*)::int FROM bd_agg a
            WHERE (SELECT max(abs(coalesce(e.prob, 0) - coalesce(m.probability, 0)))
                   FROM (SELECT beds, prob FROM bd_exact x WHERE x.set_id = a.set_id) e
-                  FULL JOIN icu_predict.pmf(a.d) m USING (beds))
-                 <= icu_predict.trimmed_mass(a.d) + 1e-14), 14,
+                  FULL JOIN icu_predict.bed_demand_pmf(a.d) m USING (beds))
+                 <= icu_predict.bed_demand_trimmed_mass(a.d) + 1e-14), 14,
           'every pmf entry of all 14 sets matches brute force within the trimmed mass');
 
-SELECT cmp_ok((SELECT max(icu_predict.trimmed_mass(d)) FROM bd_agg), '<=', 4e-12::float8,
+SELECT cmp_ok((SELECT max(icu_predict.bed_demand_trimmed_mass(d)) FROM bd_agg), '<=', 4e-12::float8,
               'trimmed mass stays below 2e-12 per tail');
 
 SELECT is((SELECT count(*)::int FROM bd_agg a
-           WHERE abs(icu_predict.mean(a.d) - (SELECT sum(beds * prob) FROM bd_exact e WHERE e.set_id = a.set_id)) < 1e-10),
+           WHERE abs(icu_predict.bed_demand_mean(a.d) - (SELECT sum(beds * prob) FROM bd_exact e WHERE e.set_id = a.set_id)) < 1e-10),
           14, 'mean matches brute force');
 
 SELECT is((SELECT count(*)::int FROM bd_agg a
-           WHERE abs(icu_predict.variance(a.d) - (SELECT sum(p * (1 - p)) FROM bd_p q WHERE q.set_id = a.set_id)) < 1e-10),
+           WHERE abs(icu_predict.bed_demand_variance(a.d) - (SELECT sum(p * (1 - p)) FROM bd_p q WHERE q.set_id = a.set_id)) < 1e-10),
           14, 'variance is the sum of p(1-p)');
 
 -- quantiles: smallest k with brute-force CDF >= q, at levels away from CDF steps
 CREATE TEMP TABLE bd_cdf ON COMMIT DROP AS
 SELECT set_id, beds, sum(prob) OVER (PARTITION BY set_id ORDER BY beds) AS cdf FROM bd_exact;
 SELECT is((SELECT count(*)::int FROM bd_agg a, (VALUES (0.05), (0.1), (0.5), (0.9), (0.95)) l(q)
-           WHERE icu_predict.quantile(a.d, l.q) =
+           WHERE icu_predict.bed_demand_quantile(a.d, l.q) =
                  (SELECT min(beds) FROM bd_cdf c WHERE c.set_id = a.set_id AND c.cdf >= l.q)),
           70, 'quantile(q) is the smallest k with CDF >= q for 5 levels x 14 sets');
 
 SELECT is((SELECT count(*)::int FROM bd_agg a, generate_series(-1, 12) k
-           WHERE abs(icu_predict.prob_exceeds(a.d, k) -
+           WHERE abs(icu_predict.bed_demand_prob_exceeds(a.d, k) -
                      coalesce((SELECT sum(prob) FROM bd_exact e WHERE e.set_id = a.set_id AND e.beds > k), 0))
-                 <= icu_predict.trimmed_mass(a.d) + 1e-14),
+                 <= icu_predict.bed_demand_trimmed_mass(a.d) + 1e-14),
           14 * 14, 'prob_exceeds(k) matches brute force for k = -1..12');
 
 -- order of rows does not matter beyond rounding
-SELECT ok((SELECT bool_and(abs(icu_predict.mean(a.d) - icu_predict.mean(b.d)) < 1e-12)
+SELECT ok((SELECT bool_and(abs(icu_predict.bed_demand_mean(a.d) - icu_predict.bed_demand_mean(b.d)) < 1e-12)
            FROM bd_agg a
            JOIN (SELECT set_id, icu_predict.bed_demand(p ORDER BY i DESC) d FROM bd_p GROUP BY set_id) b USING (set_id)),
           'row order does not change the result');
 
 -- bed_demand_sum of per-set distributions = aggregate over all rows
-SELECT ok((SELECT abs(icu_predict.mean((SELECT icu_predict.bed_demand_sum(d) FROM bd_agg)) -
+SELECT ok((SELECT abs(icu_predict.bed_demand_mean((SELECT icu_predict.bed_demand_sum(d) FROM bd_agg)) -
                       (SELECT sum(p) FROM bd_p)) < 1e-9),
           'bed_demand_sum adds the means');
 
 -- Poisson: against the closed form
 SELECT ok((SELECT bool_and(abs(m.probability - exp(-3.5) * 3.5 ^ m.beds / factorial(m.beds)::float8) < 1e-14)
-           FROM icu_predict.pmf(icu_predict.bed_demand_poisson(3.5)) m),
+           FROM icu_predict.bed_demand_pmf(icu_predict.bed_demand_poisson(3.5)) m),
           'bed_demand_poisson(3.5) matches exp(-l) l^k / k!');
-SELECT ok((SELECT abs(icu_predict.mean(d) - 1e5) < 1e-6 AND abs(icu_predict.variance(d) / 1e5 - 1) < 1e-9
-                  AND icu_predict.trimmed_mass(d) < 4e-12
+SELECT ok((SELECT abs(icu_predict.bed_demand_mean(d) - 1e5) < 1e-6 AND abs(icu_predict.bed_demand_variance(d) / 1e5 - 1) < 1e-9
+                  AND icu_predict.bed_demand_trimmed_mass(d) < 4e-12
            FROM (SELECT icu_predict.bed_demand_poisson(1e5) d) s),
           'bed_demand_poisson(1e5) has mean and variance 1e5');
 
@@ -98,7 +98,7 @@ SELECT throws_ok($$SELECT icu_predict.bed_demand('-Infinity'::float8)$$,
 SELECT throws_ok($$SELECT 'nonsense'::icu_predict.bed_demand$$, '22P02', NULL, 'malformed text raises 22P02');
 SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.5, 0.5'::icu_predict.bed_demand$$, '22P02', NULL, 'truncated text raises 22P02');
 SELECT throws_ok($$SELECT '{"offset": 0, "pmf": [0.7, 0.7]}'::icu_predict.bed_demand$$, '22P02', NULL, 'pmf not summing to 1 raises 22P02');
-SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22023', 'quantile level 2 is outside [0, 1]', 'quantile level above 1 raises 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22023', 'quantile level 2 is outside [0, 1]', 'quantile level above 1 raises 22023');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson(-1)$$, '22023', 'Poisson arrival rate -1 is outside [0, 1e8]', 'negative arrival rate raises 22023');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson('NaN')$$, '22023', NULL, 'NaN arrival rate raises 22023');
 
@@ -111,7 +111,7 @@ FROM generate_series(1, 200000);
 CREATE FUNCTION pg_temp.cancel_seconds() RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();
 BEGIN
-    PERFORM icu_predict.mean(icu_predict.bed_demand_add(d, d)) FROM bd_wide;
+    PERFORM icu_predict.bed_demand_mean(icu_predict.bed_demand_add(d, d)) FROM bd_wide;
     RETURN -1;          -- finished: cannot happen in 300 ms
 EXCEPTION WHEN query_canceled THEN
     RETURN extract(epoch FROM clock_timestamp() - t0);
@@ -137,6 +137,50 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
              AND (p.proname LIKE 'bed_demand%' OR p.proname IN ('mean', 'variance', 'quantile', 'prob_exceeds', 'pmf', 'trimmed_mass'))
              AND obj_description(p.oid, 'pg_proc') IS NULL),
           0, 'every bed-demand function has a comment');
+
+-- The 0.1.0 names (deprecated, removed in 0.3.0) still work and equal the new ones
+CREATE TEMP TABLE bd_all ON COMMIT DROP AS
+SELECT set_id, d FROM bd_agg
+UNION ALL SELECT 100, icu_predict.bed_demand_poisson(3.5)
+UNION ALL SELECT 101, '{"offset": 4, "trimmed": 0.25, "pmf": [0.25, 0.5]}'::icu_predict.bed_demand;
+SELECT is((SELECT count(*)::int FROM bd_all
+           WHERE icu_predict.mean(d) IS DISTINCT FROM icu_predict.bed_demand_mean(d)
+              OR icu_predict.variance(d) IS DISTINCT FROM icu_predict.bed_demand_variance(d)
+              OR icu_predict.trimmed_mass(d) IS DISTINCT FROM icu_predict.bed_demand_trimmed_mass(d)),
+          0, 'deprecated mean, variance, trimmed_mass equal bed_demand_mean, _variance, _trimmed_mass on 16 distributions');
+SELECT is((SELECT count(*)::int FROM bd_all, unnest(ARRAY[0, 0.1, 0.5, 0.9, 0.95, 1]::float8[]) q,
+                  generate_series(-1, 12) k
+           WHERE icu_predict.quantile(d, q) IS DISTINCT FROM icu_predict.bed_demand_quantile(d, q)
+              OR icu_predict.prob_exceeds(d, k) IS DISTINCT FROM icu_predict.bed_demand_prob_exceeds(d, k)),
+          0, 'deprecated quantile and prob_exceeds equal bed_demand_quantile and _prob_exceeds (6 levels, k = -1..12)');
+SELECT is((SELECT count(*)::int FROM bd_all a,
+                  LATERAL ((SELECT * FROM icu_predict.pmf(a.d) EXCEPT ALL SELECT * FROM icu_predict.bed_demand_pmf(a.d))
+                           UNION ALL
+                           (SELECT * FROM icu_predict.bed_demand_pmf(a.d) EXCEPT ALL SELECT * FROM icu_predict.pmf(a.d))) x),
+          0, 'deprecated pmf gives the rows of bed_demand_pmf');
+SELECT ok(icu_predict.mean(NULL) IS NULL AND icu_predict.quantile(NULL, 0.5) IS NULL
+          AND NOT EXISTS (SELECT 1 FROM icu_predict.pmf(NULL)),
+          'deprecated names are strict: NULL in, NULL (no rows) out');
+SELECT throws_ok($$SELECT icu_predict.quantile('{"offset": 0, "pmf": [1]}', 2)$$, '22023', 'quantile level 2 is outside [0, 1]',
+                 'deprecated quantile raises the error of bed_demand_quantile');
+SELECT is((SELECT count(*)::int
+             FROM unnest(ARRAY['mean', 'variance', 'quantile', 'prob_exceeds', 'pmf', 'trimmed_mass']) AS o(name)
+             JOIN pg_proc old ON old.pronamespace = 'icu_predict'::regnamespace AND old.proname = o.name
+             JOIN pg_proc new ON new.pronamespace = 'icu_predict'::regnamespace AND new.proname = 'bed_demand_' || o.name
+              AND new.proargtypes = old.proargtypes
+             JOIN pg_language l ON l.oid = old.prolang AND l.lanname = 'sql'
+            WHERE old.provolatile = new.provolatile AND old.proisstrict = new.proisstrict
+              AND old.proparallel = new.proparallel AND old.proretset = new.proretset
+              AND old.prorettype = new.prorettype
+              AND EXISTS (SELECT 1 FROM pg_depend d
+                           WHERE d.classid = 'pg_proc'::regclass AND d.objid = old.oid
+                             AND d.refclassid = 'pg_proc'::regclass AND d.refobjid = new.oid)),
+          6, 'each deprecated name is an SQL function calling bed_demand_<name>, same volatility, strictness, parallel safety and result');
+SELECT is((SELECT count(*)::int
+             FROM unnest(ARRAY['mean', 'variance', 'quantile', 'prob_exceeds', 'pmf', 'trimmed_mass']) AS o(name)
+             JOIN pg_proc p ON p.pronamespace = 'icu_predict'::regnamespace AND p.proname = o.name
+            WHERE starts_with(obj_description(p.oid, 'pg_proc'), 'Deprecated: use bed_demand_' || o.name || '; removed in 0.3.0.')),
+          6, 'each deprecated name says so in its comment, with its replacement and the release that removes it');
 
 SELECT * FROM finish();
 ROLLBACK;

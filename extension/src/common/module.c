@@ -17,12 +17,14 @@
  *                               converted at use, so a value without a zone
  *                               is read in the TimeZone of the moment of use.
  *
- * icu_day_zone() is the C side of the day-zone rule; the SQL function
- * day_zone() gives the same zone's name to SQL.
+ * icu_day_zone() is the day-zone rule, written once: the daily series
+ * aggregate cuts days with it, and the SQL function day_zone()
+ * (icu_day_zone_name) gives its name to every SQL part.
  */
 #include "icu_predict.h"
 #include "icu_common.h"
 
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 
@@ -93,6 +95,18 @@ icu_day_zone(void)
 				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("icu_predict.day_timezone \"%s\" is not a known time zone", icu_day_timezone)));
 	return tz;
+}
+
+/* day_zone(): the name of the zone icu_day_zone() cuts days in. */
+PG_FUNCTION_INFO_V1(icu_day_zone_name);
+Datum
+icu_day_zone_name(PG_FUNCTION_ARGS)
+{
+	const char *name = pg_get_timezone_name(icu_day_zone());
+
+	if (name == NULL)			/* every zone pg_tzset() returns has a name */
+		elog(ERROR, "day_zone: the time zone has no name");
+	PG_RETURN_TEXT_P(cstring_to_text(name));
 }
 
 void

@@ -1,9 +1,73 @@
--- The model runtime on lab panels and admission covariates (C: extension/src/model/score_panel.c),
--- and the analyst's predict(admission_id, as_of).  Docs: docs/model-runtime.md.
--- model_name NULL = the active model of the kind (view active_model; for
--- icu_admission the one whose horizon is nearest 48 h); model_version NULL =
--- the active version of model_name.
+-- Scoring (C: extension/src/model/): the model runtime on plain input
+-- vectors, on lab panels with admission covariates, explanations, and the
+-- analyst's predict(admission_id, as_of).  Docs: docs/model-runtime.md.
+-- Models are looked up in the registry (20_registry.sql) and parsed once per
+-- backend (the C model cache).
+--
+-- In the functions on panels, model_name NULL = the active model of the kind
+-- (view active_model; for icu_admission the one whose horizon is nearest
+-- 48 h); model_version NULL = the active version of model_name.
 
+-- ---------------------------------------------------------------------------
+-- Scoring on plain input vectors (inputs[k] = raw value of the spec's input k)
+-- ---------------------------------------------------------------------------
+CREATE TYPE @extschema@.stay_estimate AS (
+    model_id      bigint,
+    model_version text,
+    location_days float8,
+    expected_days float8,
+    median_days   float8,
+    p10_days      float8,
+    p90_days      float8
+);
+COMMENT ON TYPE @extschema@.stay_estimate IS
+    'ICU length of stay distribution: location exp(mu) (what xgboost predict returns for survival:aft), expected value (NULL when infinite), median, 10th and 90th percentile, in days, and the model that made it.';
+
+CREATE FUNCTION @extschema@.model_predict(model_name text, model_version text, inputs float8[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_predict_vec'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.model_predict(text, text, float8[]) IS
+    'Prediction of a model for raw input values (NULL = missing): probability for icu_admission, location exp(mu) in days for icu_stay; equals Python''s predict / predict_proba.';
+
+CREATE FUNCTION @extschema@.model_margin(model_name text, model_version text, inputs float8[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_margin_vec'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.model_margin(text, text, float8[]) IS
+    'Margin (linear predictor, log-odds or log-days) of a model for raw input values (NULL = missing).';
+
+CREATE FUNCTION @extschema@.model_contributions(model_name text, model_version text, inputs float8[])
+RETURNS TABLE (input text, contribution float8)
+AS 'MODULE_PATHNAME', 'icu_model_contributions_vec'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION @extschema@.model_contributions(text, text, float8[]) IS
+    'Signed contribution of each input to the margin, plus a (bias) row; they sum to model_margin(). Exact for linear models, TreeSHAP for xgboost.';
+
+CREATE FUNCTION @extschema@.model_stay(model_name text, model_version text, inputs float8[])
+RETURNS @extschema@.stay_estimate
+AS 'MODULE_PATHNAME', 'icu_model_stay_vec'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.model_stay(text, text, float8[]) IS
+    'ICU length-of-stay distribution of an icu_stay model for raw input values (NULL = missing).';
+
+CREATE FUNCTION @extschema@.model_stay_survival(model_name text, model_version text, inputs float8[], t_days float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_stay_survival_vec'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.model_stay_survival(text, text, float8[], float8) IS
+    'S(t) = P(ICU stay > t_days) of an icu_stay model for raw input values (NULL = missing).';
+
+CREATE FUNCTION @extschema@.model_cache_stats()
+RETURNS TABLE (parses bigint, lookups bigint, hits bigint, cached integer)
+AS 'MODULE_PATHNAME', 'icu_model_cache_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
+    'This backend''s model cache: specs parsed, registry lookups (one per query and call site), lookups served from cache, models cached.';
+
+-- ---------------------------------------------------------------------------
+-- Scoring on lab panels and admission covariates
+-- ---------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.risk(
     panel                 @extschema@.lab_panel,
     age_years             float8 DEFAULT NULL,

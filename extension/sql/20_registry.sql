@@ -1,4 +1,6 @@
--- Model registry and the model runtime on plain input vectors.
+-- The model registry: versioned model rows, the deployment log, and which
+-- model is active per slot.  Validation of a spec at insert is C
+-- (extension/src/model/); scoring follows in 21_scoring.sql.
 -- Spec format: docs/model-spec.md.  Functions: docs/model-runtime.md.
 
 -- ---------------------------------------------------------------------------
@@ -253,63 +255,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.rollback(text) IS
     'Undoes the latest standing deploy() of a kind (marks it rolled back): the model deployed before it in the same slot (kind and horizon) is active again, or the builtin default when the log has none. Returns the model now active. ERROR 42704 when nothing of that kind was deployed, 55000 when nothing would be left active.';
-
--- ---------------------------------------------------------------------------
--- Scoring on plain input vectors (inputs[k] = raw value of the spec's input k)
--- ---------------------------------------------------------------------------
-CREATE TYPE @extschema@.stay_estimate AS (
-    model_id      bigint,
-    model_version text,
-    location_days float8,
-    expected_days float8,
-    median_days   float8,
-    p10_days      float8,
-    p90_days      float8
-);
-COMMENT ON TYPE @extschema@.stay_estimate IS
-    'ICU length of stay distribution: location exp(mu) (what xgboost predict returns for survival:aft), expected value (NULL when infinite), median, 10th and 90th percentile, in days, and the model that made it.';
-
-CREATE FUNCTION @extschema@.model_predict(model_name text, model_version text, inputs float8[])
-RETURNS float8
-AS 'MODULE_PATHNAME', 'icu_model_predict_vec'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.model_predict(text, text, float8[]) IS
-    'Prediction of a model for raw input values (NULL = missing): probability for icu_admission, location exp(mu) in days for icu_stay; equals Python''s predict / predict_proba.';
-
-CREATE FUNCTION @extschema@.model_margin(model_name text, model_version text, inputs float8[])
-RETURNS float8
-AS 'MODULE_PATHNAME', 'icu_model_margin_vec'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.model_margin(text, text, float8[]) IS
-    'Margin (linear predictor, log-odds or log-days) of a model for raw input values (NULL = missing).';
-
-CREATE FUNCTION @extschema@.model_contributions(model_name text, model_version text, inputs float8[])
-RETURNS TABLE (input text, contribution float8)
-AS 'MODULE_PATHNAME', 'icu_model_contributions_vec'
-LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 20;
-COMMENT ON FUNCTION @extschema@.model_contributions(text, text, float8[]) IS
-    'Signed contribution of each input to the margin, plus a (bias) row; they sum to model_margin(). Exact for linear models, TreeSHAP for xgboost.';
-
-CREATE FUNCTION @extschema@.model_stay(model_name text, model_version text, inputs float8[])
-RETURNS @extschema@.stay_estimate
-AS 'MODULE_PATHNAME', 'icu_model_stay_vec'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.model_stay(text, text, float8[]) IS
-    'ICU length-of-stay distribution of an icu_stay model for raw input values (NULL = missing).';
-
-CREATE FUNCTION @extschema@.model_stay_survival(model_name text, model_version text, inputs float8[], t_days float8)
-RETURNS float8
-AS 'MODULE_PATHNAME', 'icu_model_stay_survival_vec'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.model_stay_survival(text, text, float8[], float8) IS
-    'S(t) = P(ICU stay > t_days) of an icu_stay model for raw input values (NULL = missing).';
-
-CREATE FUNCTION @extschema@.model_cache_stats()
-RETURNS TABLE (parses bigint, lookups bigint, hits bigint, cached integer)
-AS 'MODULE_PATHNAME', 'icu_model_cache_stats'
-LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.model_cache_stats() IS
-    'This backend''s model cache: specs parsed, registry lookups (one per query and call site), lookups served from cache, models cached.';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_deployment', '');

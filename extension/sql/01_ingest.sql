@@ -1,8 +1,14 @@
--- Canonical clinical schema: what a hospital loads from its EHR export.
+-- Ingest: the clinical tables a hospital loads from its EHR export.
+--
+--   admission        one row per hospital admission
+--   location_stay    each stay at one location (ward, ICU, ...) of an admission
+--   lab_result       lab results under local codes and units, as sent
+--   icu_capacity     staffed and surge ICU beds per unit from a date on
 --
 -- Every table a user fills is registered with pg_extension_config_dump, so
 -- pg_dump keeps its rows.  Constraints reject impossible rows with a named
 -- constraint (SQLSTATE 23xxx); nothing is silently altered or dropped.
+-- The canonical feature catalogue and the lab mapping follow in 03_canonical.sql.
 
 -- ---------------------------------------------------------------------------
 -- admission
@@ -192,95 +198,6 @@ COMMENT ON COLUMN @extschema@.lab_result.sampled_at IS 'Time the sample was take
 COMMENT ON COLUMN @extschema@.lab_result.resulted_at IS 'Time the result became available. A prediction as of t uses only results with resulted_at <= t.';
 
 -- ---------------------------------------------------------------------------
--- feature: the canonical feature catalogue
--- ---------------------------------------------------------------------------
-CREATE TABLE @extschema@.feature (
-    name          text   NOT NULL,
-    loinc         text,
-    description   text   NOT NULL,
-    unit          text   NOT NULL,
-    plausible_min float8 NOT NULL,
-    plausible_max float8 NOT NULL,
-    builtin       boolean NOT NULL DEFAULT false,
-    CONSTRAINT feature_pkey PRIMARY KEY (name),
-    CONSTRAINT feature_name_format CHECK (name ~ '^[a-z][a-z0-9_]{0,30}$'),
-    CONSTRAINT feature_loinc_format CHECK (loinc IS NULL OR loinc ~ '^[0-9]{1,7}-[0-9]$'),
-    CONSTRAINT feature_range_ordered CHECK (plausible_min < plausible_max),
-    CONSTRAINT feature_range_finite
-        CHECK (plausible_min > '-Infinity'::float8 AND plausible_max < 'Infinity'::float8)
-);
-COMMENT ON TABLE @extschema@.feature IS
-    'The canonical feature catalogue: one row per lab feature the panel and the models know, in one canonical unit. Values outside [plausible_min, plausible_max] are counted as rejected, not used.';
-COMMENT ON COLUMN @extschema@.feature.name IS 'Short name used in panels and model specs (lower case, e.g. crp).';
-COMMENT ON COLUMN @extschema@.feature.loinc IS 'LOINC code of the canonical measurement, where one exists.';
-COMMENT ON COLUMN @extschema@.feature.description IS 'What is measured, in words.';
-COMMENT ON COLUMN @extschema@.feature.unit IS 'Canonical unit; lab_map converts every local unit into it.';
-COMMENT ON COLUMN @extschema@.feature.plausible_min IS 'Lowest physiologically plausible value in the canonical unit.';
-COMMENT ON COLUMN @extschema@.feature.plausible_max IS 'Highest physiologically plausible value in the canonical unit.';
-COMMENT ON COLUMN @extschema@.feature.builtin IS 'True for the rows installed with the extension; pg_dump keeps only the rows users added (builtin = false).';
-
-INSERT INTO @extschema@.feature (name, loinc, description, unit, plausible_min, plausible_max, builtin) VALUES
-    ('crp',            '1988-5',  'C-reactive protein',                          'mg/L',     0,     1000, true),
-    ('ldh',            '2532-0',  'Lactate dehydrogenase',                       'U/L',      10,    20000, true),
-    ('d_dimer',        '48065-7', 'D-dimer (fibrinogen equivalent units)',       'mg/L FEU', 0,     200, true),
-    ('ferritin',       '2276-4',  'Ferritin',                                    'ug/L',     0,     200000, true),
-    ('lymphocytes',    '731-0',   'Lymphocytes, absolute count',                 '10^9/L',   0,     200, true),
-    ('lymphocytes_pct','736-9',   'Lymphocytes, percentage of leukocytes',       '%',        0,     100, true),
-    ('neutrophils',    '751-8',   'Neutrophils, absolute count',                 '10^9/L',   0,     200, true),
-    ('platelets',      '777-3',   'Platelets',                                   '10^9/L',   1,     3000, true),
-    ('creatinine',     '2160-0',  'Creatinine',                                  'mg/dL',    0.05,  40, true),
-    ('urea',           '22664-7', 'Urea',                                        'mmol/L',   0.1,   150, true),
-    ('procalcitonin',  '33959-8', 'Procalcitonin',                               'ug/L',     0,     1000, true),
-    ('troponin_t',     '6598-7',  'Troponin T, cardiac',                         'ng/L',     0,     100000, true),
-    ('il6',            '26881-3', 'Interleukin 6',                               'pg/mL',    0,     100000, true),
-    ('albumin',        '1751-7',  'Albumin',                                     'g/L',      5,     70, true),
-    ('bilirubin',      '1975-2',  'Bilirubin, total',                            'umol/L',   0,     1000, true),
-    ('lactate',        '2524-7',  'Lactate',                                     'mmol/L',   0.1,   40, true),
-    ('pao2',           '2703-7',  'Oxygen partial pressure, arterial',           'kPa',      1,     80, true),
-    ('pf_ratio',       '50984-4', 'PaO2/FiO2 ratio',                             'mmHg',     20,    700, true),
-    ('leukocytes',     '6690-2',  'Leukocytes',                                  '10^9/L',   0.05,  500, true);
-
--- ---------------------------------------------------------------------------
--- lab_map: local code and unit -> canonical feature
--- ---------------------------------------------------------------------------
--- unit_key() is the one normalisation of unit spellings: ASCII case folded,
--- spaces removed, micro sign and mu as u, so 'mg/L', 'mg/l' and 'MG / L' map
--- alike.  In C (canonical/unit_key.c): lab_canonical evaluates it for every lab row.
-CREATE FUNCTION @extschema@.unit_key(unit text)
-RETURNS text
-AS 'MODULE_PATHNAME', 'icu_unit_key'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.unit_key(text) IS
-    'Normalised spelling of a unit: ASCII letters lower-cased, spaces removed, micro sign and Greek mu as u; NULL becomes the empty string. lab_map matches units by this key.';
-
-CREATE TABLE @extschema@.lab_map (
-    local_code text   NOT NULL,
-    unit       text   NOT NULL DEFAULT '',
-    unit_key   text   GENERATED ALWAYS AS (@extschema@.unit_key(unit)) STORED,
-    feature    text   NOT NULL,
-    factor     float8 NOT NULL DEFAULT 1,
-    "offset"   float8 NOT NULL DEFAULT 0,
-    note       text,
-    CONSTRAINT lab_map_pkey PRIMARY KEY (local_code, unit_key),
-    CONSTRAINT lab_map_feature_fkey FOREIGN KEY (feature)
-        REFERENCES @extschema@.feature (name) ON UPDATE CASCADE,
-    CONSTRAINT lab_map_factor_usable
-        CHECK (factor <> 0 AND factor BETWEEN '-1e12'::float8 AND '1e12'::float8),
-    CONSTRAINT lab_map_offset_finite
-        CHECK ("offset" BETWEEN '-1e12'::float8 AND '1e12'::float8)
-);
-CREATE INDEX lab_map_feature_idx ON @extschema@.lab_map (feature);
-COMMENT ON TABLE @extschema@.lab_map IS
-    'Maps a local lab code with the unit as sent to a canonical feature: canonical value = value * factor + offset. Units match by unit_key(), so spelling variants need no row each. Use unit '''' for results sent without a unit.';
-COMMENT ON COLUMN @extschema@.lab_map.local_code IS 'The laboratory''s own test code, as in lab_result.local_code.';
-COMMENT ON COLUMN @extschema@.lab_map.unit IS 'Unit as sent (any spelling; '''' for no unit).';
-COMMENT ON COLUMN @extschema@.lab_map.unit_key IS 'Normalised unit (generated from unit by unit_key()).';
-COMMENT ON COLUMN @extschema@.lab_map.feature IS 'Canonical feature (feature.name).';
-COMMENT ON COLUMN @extschema@.lab_map.factor IS 'Multiplier into the canonical unit (e.g. 10 for CRP mg/dL to mg/L).';
-COMMENT ON COLUMN @extschema@.lab_map."offset" IS 'Added after the factor (e.g. for temperature scales); usually 0.';
-COMMENT ON COLUMN @extschema@.lab_map.note IS 'Free text: where the mapping comes from.';
-
--- ---------------------------------------------------------------------------
 -- icu_capacity
 -- ---------------------------------------------------------------------------
 CREATE TABLE @extschema@.icu_capacity (
@@ -300,14 +217,11 @@ COMMENT ON COLUMN @extschema@.icu_capacity.staffed_beds IS 'Beds that can be use
 COMMENT ON COLUMN @extschema@.icu_capacity.surge_beds IS 'Maximum beds when scaled up (surge); at least staffed_beds.';
 
 -- ---------------------------------------------------------------------------
--- pg_dump keeps the rows users load.  The feature catalogue's built-in rows
--- come back with CREATE EXTENSION, so only rows users added are dumped.
+-- pg_dump keeps the rows users load.
 -- ---------------------------------------------------------------------------
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.feature', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.admission', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.location_stay', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lab_result', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.lab_map', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.icu_capacity', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.location_stay_stay_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lab_result_lab_result_id_seq', '');

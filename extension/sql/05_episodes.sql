@@ -13,7 +13,8 @@
 --
 -- Functions use SQL-standard bodies (BEGIN ATOMIC), so every name and
 -- operator is resolved when the extension is created, not through the
--- caller's search_path.
+-- caller's search_path.  "Now" and the end of a day come from the clock
+-- (00_clock.sql): reference_time() and day_zone().
 
 -- ---------------------------------------------------------------------------
 -- icu_episodes(max_gap) and the view icu_episode
@@ -65,10 +66,7 @@ BEGIN ATOMIC
     SELECT g.admission_id, g.episode, g.first_unit, g.last_unit,
            g.started_at, g.ended_at,
            pg_catalog.date_part('epoch',
-               COALESCE(g.ended_at,
-                        NULLIF(pg_catalog.current_setting('icu_predict.reference_time', true), '')::timestamptz,
-                        pg_catalog.now())
-               - g.started_at) / 86400.0 AS los_days,
+               COALESCE(g.ended_at, @extschema@.reference_time()) - g.started_at) / 86400.0 AS los_days,
            g.still_in_icu, g.location_stays
       FROM grouped g
      ORDER BY g.admission_id, g.episode;
@@ -102,8 +100,7 @@ RETURNS TABLE (unit text, day date, patients integer)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     WITH zone AS (
-        SELECT COALESCE(NULLIF(pg_catalog.current_setting('icu_predict.day_timezone', true), ''),
-                        pg_catalog.current_setting('TimeZone')) AS tz
+        SELECT @extschema@.day_zone() AS tz
     ), days AS (
         SELECT d::date AS day,
                pg_catalog.timezone(zone.tz, (d::date + 1)::timestamp) AS census_at

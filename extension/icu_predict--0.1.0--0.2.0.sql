@@ -1,0 +1,567 @@
+-- icu_predict 0.1.0 -> 0.2.0 upgrade script (ALTER EXTENSION icu_predict UPDATE).
+--
+-- Carries every schema change between the released 0.1.0 install script
+-- (extension/icu_predict--0.1.0.sql, built from commit 585487b) and the 0.2.0
+-- install parts (extension/sql/), so that an updated database holds the same
+-- objects as a fresh 0.2.0 install.  Later changes of 0.2.0 add their parts
+-- here, each in its own section.  See CHANGELOG.md.
+
+\echo Use "ALTER EXTENSION icu_predict UPDATE TO '0.2.0'" to load this file. \quit
+
+-- ===========================================================================
+-- 1. Bed-demand functions prefixed bed_demand_
+-- ===========================================================================
+-- The C functions keep their objects (and so their grants, comments and the
+-- dependent views); only the names change.  The 0.1.0 names come back as
+-- deprecated SQL aliases, removed in 0.3.0.
+ALTER FUNCTION @extschema@.mean(@extschema@.bed_demand) RENAME TO bed_demand_mean;
+ALTER FUNCTION @extschema@.variance(@extschema@.bed_demand) RENAME TO bed_demand_variance;
+ALTER FUNCTION @extschema@.quantile(@extschema@.bed_demand, float8) RENAME TO bed_demand_quantile;
+ALTER FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, integer) RENAME TO bed_demand_prob_exceeds;
+ALTER FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand) RENAME TO bed_demand_trimmed_mass;
+ALTER FUNCTION @extschema@.pmf(@extschema@.bed_demand) RENAME TO bed_demand_pmf;
+
+CREATE FUNCTION @extschema@.mean(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_mean($1);
+COMMENT ON FUNCTION @extschema@.mean(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_mean; removed in 0.3.0. Expected bed count.';
+
+CREATE FUNCTION @extschema@.variance(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_variance($1);
+COMMENT ON FUNCTION @extschema@.variance(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_variance; removed in 0.3.0. Variance of the bed count.';
+
+CREATE FUNCTION @extschema@.quantile(@extschema@.bed_demand, q float8)
+RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_quantile($1, q);
+COMMENT ON FUNCTION @extschema@.quantile(@extschema@.bed_demand, float8) IS
+    'Deprecated: use bed_demand_quantile; removed in 0.3.0. Smallest bed count k with P(count <= k) >= q.';
+
+CREATE FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, k integer)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_prob_exceeds($1, k);
+COMMENT ON FUNCTION @extschema@.prob_exceeds(@extschema@.bed_demand, integer) IS
+    'Deprecated: use bed_demand_prob_exceeds; removed in 0.3.0. P(count > k).';
+
+CREATE FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1
+RETURN @extschema@.bed_demand_trimmed_mass($1);
+COMMENT ON FUNCTION @extschema@.trimmed_mass(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_trimmed_mass; removed in 0.3.0. Probability mass dropped from the tails.';
+
+CREATE FUNCTION @extschema@.pmf(@extschema@.bed_demand, OUT beds integer, OUT probability float8)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1 ROWS 50
+BEGIN ATOMIC
+    SELECT b.beds, b.probability FROM @extschema@.bed_demand_pmf($1) b;
+END;
+COMMENT ON FUNCTION @extschema@.pmf(@extschema@.bed_demand) IS
+    'Deprecated: use bed_demand_pmf; removed in 0.3.0. The distribution as rows (beds, probability).';
+
+-- The SQLSTATE of an out-of-range probability (22023 since 0.2.0).
+COMMENT ON AGGREGATE @extschema@.bed_demand(float8) IS
+    'Distribution of how many of the rows'' events happen, each row an independent event with probability p (Poisson-binomial, exact by convolution, tails below 1e-12 trimmed). NULL p is skipped; no non-NULL p gives NULL. p outside [0, 1] (or NaN) raises 22023.';
+
+-- ===========================================================================
+-- 2. The clock: "now" and the day zone from reference_time() and day_zone()
+-- ===========================================================================
+-- Same results as 0.1.0; the rule is no longer repeated inline.  Both
+-- functions exist since 0.1.0.
+CREATE OR REPLACE FUNCTION @extschema@.icu_episodes(max_gap interval DEFAULT '24 hours')
+RETURNS TABLE (
+    admission_id   bigint,
+    episode        integer,
+    first_unit     text,
+    last_unit      text,
+    started_at     timestamptz,
+    ended_at       timestamptz,
+    los_days       float8,
+    still_in_icu   boolean,
+    location_stays integer
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH icu AS (
+        SELECT s.stay_id, s.admission_id, s.unit, s.started_at, s.ended_at,
+               pg_catalog.max(COALESCE(s.ended_at, 'infinity'::timestamptz)) OVER (
+                   PARTITION BY s.admission_id ORDER BY s.started_at, s.stay_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_end
+          FROM @extschema@.location_stay s
+         WHERE s.unit_kind = 'icu'
+    ), numbered AS (
+        SELECT icu.*,
+               pg_catalog.sum(CASE
+                       WHEN icu.prior_end IS NULL THEN 1
+                       WHEN icu.started_at
+                            > icu.prior_end + COALESCE(icu_episodes.max_gap, '0'::interval) THEN 1
+                       ELSE 0 END)
+                   OVER (PARTITION BY icu.admission_id
+                         ORDER BY icu.started_at, icu.stay_id) AS episode
+          FROM icu
+    ), grouped AS (
+        SELECT n.admission_id,
+               n.episode::integer AS episode,
+               (pg_catalog.array_agg(n.unit ORDER BY n.started_at, n.stay_id))[1] AS first_unit,
+               (pg_catalog.array_agg(n.unit ORDER BY n.started_at DESC, n.stay_id DESC))[1] AS last_unit,
+               pg_catalog.min(n.started_at) AS started_at,
+               CASE WHEN pg_catalog.bool_or(n.ended_at IS NULL) THEN NULL
+                    ELSE pg_catalog.max(n.ended_at) END AS ended_at,
+               pg_catalog.bool_or(n.ended_at IS NULL) AS still_in_icu,
+               pg_catalog.count(*)::integer AS location_stays
+          FROM numbered n
+         GROUP BY n.admission_id, n.episode
+    )
+    SELECT g.admission_id, g.episode, g.first_unit, g.last_unit,
+           g.started_at, g.ended_at,
+           pg_catalog.date_part('epoch',
+               COALESCE(g.ended_at, @extschema@.reference_time()) - g.started_at) / 86400.0 AS los_days,
+           g.still_in_icu, g.location_stays
+      FROM grouped g
+     ORDER BY g.admission_id, g.episode;
+END;
+
+CREATE OR REPLACE FUNCTION @extschema@.icu_occupancy(from_day date, to_day date)
+RETURNS TABLE (unit text, day date, patients integer)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    WITH zone AS (
+        SELECT @extschema@.day_zone() AS tz
+    ), days AS (
+        SELECT d::date AS day,
+               pg_catalog.timezone(zone.tz, (d::date + 1)::timestamp) AS census_at
+          FROM pg_catalog.generate_series(icu_occupancy.from_day::timestamp,
+                                          icu_occupancy.to_day::timestamp,
+                                          '1 day'::interval) AS d,
+               zone
+    ), units AS (
+        SELECT s.unit FROM @extschema@.location_stay s WHERE s.unit_kind = 'icu'
+        UNION
+        SELECT c.unit FROM @extschema@.icu_capacity c
+    ), present AS (
+        SELECT d.day,
+               (SELECT s.unit
+                  FROM @extschema@.location_stay s
+                 WHERE s.admission_id = e.admission_id
+                   AND s.unit_kind = 'icu'
+                   AND s.started_at >= e.started_at
+                   AND s.started_at <= d.census_at
+                 ORDER BY s.started_at DESC, s.stay_id DESC
+                 LIMIT 1) AS unit
+          FROM days d
+          JOIN @extschema@.icu_episode e
+            ON e.started_at <= d.census_at
+           AND (e.ended_at IS NULL OR e.ended_at > d.census_at)
+    )
+    SELECT u.unit, d.day, pg_catalog.count(p.unit)::integer AS patients
+      FROM units u
+     CROSS JOIN days d
+      LEFT JOIN present p ON p.unit = u.unit AND p.day = d.day
+     GROUP BY u.unit, d.day
+     ORDER BY u.unit, d.day;
+END;
+
+-- ===========================================================================
+-- 3. capacity_forecast: bed_demand_* names and day_zone()
+-- ===========================================================================
+-- A materialized view's query cannot be altered, so capacity_forecast and the
+-- BI view over it are created anew.  A view of your own over either makes the
+-- DROP fail (nothing is changed then): drop it, update, create it again.
+-- Privileges granted on either view beyond the extension's own are not
+-- carried over (PostgreSQL would record them as the extension's initial
+-- privileges, and pg_dump would then leave them out): they are listed in a
+-- WARNING, to be granted again after the update.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT c.oid::regclass AS rel, a.privilege_type,
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee,
+               a.is_grantable
+          FROM pg_catalog.pg_class c
+         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+          LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+         WHERE c.oid IN ('@extschema@.capacity_forecast'::regclass, 'icu_bi.capacity_forecast'::regclass)
+           AND a.grantee <> c.relowner
+           AND NOT (c.oid = 'icu_bi.capacity_forecast'::regclass
+                    AND r.rolname = 'icu_bi_reader' AND a.privilege_type = 'SELECT'
+                    AND NOT a.is_grantable)
+         ORDER BY 1, 3, 2
+    LOOP
+        RAISE WARNING 'icu_predict 0.2.0 recreates %; grant again after the update: GRANT % ON % TO %;',
+                      g.rel, g.privilege_type, g.rel,
+                      g.grantee || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+    END LOOP;
+END
+$$;
+
+DROP VIEW icu_bi.capacity_forecast;
+DROP MATERIALIZED VIEW @extschema@.capacity_forecast;
+
+CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
+WITH ref AS (
+    SELECT @extschema@.reference_time() AS t,
+           pg_catalog.timezone(@extschema@.day_zone(), @extschema@.reference_time())::date AS ref_date,
+           @extschema@.capacity_settings() AS pol
+), horizon AS (
+    SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
+), today AS (
+    -- today's row of every current admission
+    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.as_of,
+           coalesce(ps.forecast_risk, ps.risk) AS risk,
+           ps.stay_model, ps.stay_version, ps.stay_location_days,
+           -- the points of the ICU-admission curve: (h1, r1) and, when the
+           -- status risk and the forecast risk have different horizons,
+           -- (h2, r2) with h1 < h2
+           CASE WHEN two.ok AND two.status_first THEN ps.risk
+                ELSE coalesce(ps.forecast_risk, ps.risk) END AS r1,
+           (CASE WHEN two.ok AND two.status_first THEN ps.risk_horizon_hours
+                 WHEN ps.forecast_risk IS NOT NULL THEN ps.forecast_risk_horizon_hours
+                 ELSE ps.risk_horizon_hours END / 24.0)::float8 AS h1,
+           CASE WHEN two.ok THEN CASE WHEN two.status_first THEN ps.forecast_risk ELSE ps.risk END
+                END AS r2,
+           (CASE WHEN two.ok THEN greatest(ps.risk_horizon_hours, ps.forecast_risk_horizon_hours)
+                 END / 24.0)::float8 AS h2
+      FROM @extschema@.patient_status ps
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT ps.risk IS NOT NULL AND ps.forecast_risk IS NOT NULL
+                   AND ps.risk_horizon_hours IS DISTINCT FROM ps.forecast_risk_horizon_hours AS ok,
+                   ps.risk_horizon_hours < ps.forecast_risk_horizon_hours AS status_first) two
+     WHERE ps.day_date = ref.ref_date
+), cap AS (
+    -- capacity per unit and horizon day (latest valid_from <= that day)
+    SELECT c.unit, h.d, c.staffed_beds, c.surge_beds
+      FROM horizon h, ref,
+           LATERAL (SELECT DISTINCT ON (ic.unit) ic.unit, ic.staffed_beds, ic.surge_beds
+                      FROM @extschema@.icu_capacity ic
+                     WHERE ic.valid_from <= ref.ref_date + h.d
+                     ORDER BY ic.unit, ic.valid_from DESC) c
+), units AS (
+    SELECT DISTINCT c.unit FROM cap c
+    UNION
+    SELECT DISTINCT t.ward FROM today t WHERE t.unit_kind = 'icu'
+), weights AS (
+    -- share of ward patients and arrivals per unit: staffed beds on day 0
+    SELECT u.unit,
+           CASE WHEN pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER () > 0
+                THEN coalesce(c.staffed_beds, 0)::float8
+                     / pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER ()
+                ELSE 1.0 / pg_catalog.count(*) OVER () END AS w
+      FROM units u
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
+), icu_now AS (
+    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_location_days,
+           coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
+      FROM today t
+      CROSS JOIN ref
+      LEFT JOIN LATERAL (
+            SELECT ep.started_at FROM @extschema@.icu_episode ep
+             WHERE ep.admission_id = t.admission_id
+               AND ep.started_at <= ref.t
+             ORDER BY ep.started_at DESC LIMIT 1) e ON true
+     WHERE t.unit_kind = 'icu'
+), icu_p AS (
+    -- remaining-stay probabilities S(s + d) / S(s)
+    SELECT i.admission_id, i.unit, h.d,
+           CASE WHEN h.d = 0 THEN 1.0::float8
+                WHEN curve.s[1] IS NULL THEN NULL
+                WHEN curve.s[1] <= 0 THEN 0.0::float8
+                ELSE least(1.0, curve.s[h.d + 1] / curve.s[1]) END AS p
+      FROM icu_now i
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT CASE WHEN i.stay_model IS NOT NULL THEN
+                   @extschema@.stay_survival_curve(i.stay_location_days,
+                       ARRAY(SELECT i.spent + g FROM pg_catalog.generate_series(0, 14) g ORDER BY g),
+                       i.stay_model, i.stay_version) END AS s) curve
+      CROSS JOIN horizon h
+), s0 AS (
+    -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
+    SELECT t.admission_id, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
+           CASE WHEN t.stay_model IS NOT NULL THEN
+                @extschema@.stay_survival_curve(t.stay_location_days,
+                    ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
+                    t.stay_model, t.stay_version) END AS s
+      FROM today t, ref
+), ward_p AS (
+    -- nf.u[x + 1] = P(no ICU admission by day x), x = 0..14
+    SELECT w.admission_id, h.d,
+           (SELECT coalesce(pg_catalog.sum((nf.u[k + 1] - nf.u[k + 2]) * w.s[h.d - k]), 0)
+              FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
+      FROM s0 w
+      CROSS JOIN LATERAL (
+            SELECT ARRAY(SELECT CASE WHEN w.r2 IS NULL OR x <= w.h1
+                                         THEN (1 - w.r1) ^ (x / w.h1)
+                                     WHEN w.r1 >= 1 THEN 0.0::float8
+                                     ELSE (1 - w.r1)
+                                          * ((1 - greatest(w.r1, w.r2)) / (1 - w.r1))
+                                            ^ ((x - w.h1) / (w.h2 - w.h1)) END
+                           FROM pg_catalog.generate_series(0, 14) x ORDER BY x) AS u) nf
+      CROSS JOIN horizon h
+     WHERE w.unit_kind IS DISTINCT FROM 'icu'
+       AND w.risk IS NOT NULL
+), arrival_history AS (
+    -- ICU episodes begun in the arrival window, with their delay from
+    -- hospital admission in days
+    SELECT greatest(0, pg_catalog.date_part('epoch', ep.started_at - a.admitted_at) / 86400.0) AS delay
+      FROM ref
+      JOIN @extschema@.icu_episode ep
+        ON ep.started_at <= ref.t
+       AND ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
+      JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
+), trend AS (
+    -- hospital admissions per day, last arrival_trend_days vs the window
+    SELECT CASE WHEN (ref.pol).arrival_trend_days = 0 OR adm.in_window = 0 THEN 1.0::float8
+                ELSE least((ref.pol).arrival_trend_cap,
+                           greatest(1.0 / (ref.pol).arrival_trend_cap,
+                                    (adm.recent::float8 / (ref.pol).arrival_trend_days)
+                                    / (adm.in_window::float8 / (ref.pol).arrival_window_days)))
+                END AS f
+      FROM ref
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.count(*) FILTER (
+                       WHERE a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_trend_days))
+                       AS recent,
+                   pg_catalog.count(*) AS in_window
+              FROM @extschema@.admission a
+             WHERE a.admitted_at <= ref.t
+               AND a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)) adm
+), entries AS (
+    -- expected ICU entries during forecast day k of patients admitted after t
+    SELECT k,
+           (trend.f
+            * coalesce((SELECT pg_catalog.sum(least(1.0, greatest(0.0, k + 1 - ah.delay)))
+                          FROM arrival_history ah), 0)
+            / (ref.pol).arrival_window_days)::float8 AS e
+      FROM pg_catalog.generate_series(0, 13) AS k, trend, ref
+), sbar AS (
+    SELECT x.i, pg_catalog.avg(x.v) AS v
+      FROM s0, LATERAL pg_catalog.unnest(s0.s) WITH ORDINALITY AS x(v, i)
+     GROUP BY x.i
+), arrivals_d AS (
+    -- mean of the Poisson count of those patients in the ICU at t + d, and
+    -- their expected ICU entries during the day before t + d
+    SELECT h.d,
+           coalesce((SELECT pg_catalog.sum(en.e * sb.v)
+                       FROM entries en JOIN sbar sb ON sb.i = h.d - en.k
+                      WHERE en.k < h.d), 0)::float8 AS m,
+           coalesce((SELECT en.e FROM entries en WHERE en.k = h.d - 1), 0)::float8 AS per_day
+      FROM horizon h
+), contrib AS (
+    -- (unit, d, p) for every patient and unit
+    SELECT ip.unit, ip.d, ip.p FROM icu_p ip
+    UNION ALL
+    SELECT wt.unit, wp.d, wp.p * wt.w FROM ward_p wp CROSS JOIN weights wt
+), per_unit AS (
+    SELECT u.unit, h.d, false AS is_total,
+           @extschema@.bed_demand_add_poisson(
+               coalesce((SELECT @extschema@.bed_demand(c.p) FROM contrib c
+                          WHERE c.unit = u.unit AND c.d = h.d),
+                        @extschema@.bed_demand_poisson(0)),
+               coalesce(ad.m * wt.w, 0)) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now i WHERE i.unit = u.unit)::integer AS occupied_now,
+           c.staffed_beds, c.surge_beds, ad.per_day AS arrivals_per_day
+      FROM units u
+      CROSS JOIN horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+      LEFT JOIN weights wt ON wt.unit = u.unit
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = h.d
+), total AS (
+    SELECT 'All ICU units'::text AS unit, h.d, true AS is_total,
+           @extschema@.bed_demand_add_poisson(
+               coalesce((SELECT @extschema@.bed_demand(x.p)
+                           FROM (SELECT ip.p FROM icu_p ip WHERE ip.d = h.d
+                                 UNION ALL
+                                 SELECT wp.p FROM ward_p wp WHERE wp.d = h.d) x),
+                        @extschema@.bed_demand_poisson(0)),
+               ad.m) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now)::integer AS occupied_now,
+           (SELECT pg_catalog.sum(c.staffed_beds) FROM cap c WHERE c.d = h.d)::integer AS staffed_beds,
+           (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds,
+           ad.per_day AS arrivals_per_day
+      FROM horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+), all_rows AS (
+    SELECT * FROM per_unit UNION ALL SELECT * FROM total
+)
+SELECT r.unit,
+       r.d AS horizon_day,
+       ref.ref_date + r.d AS forecast_date,
+       ref.t + pg_catalog.make_interval(days => r.d) AS forecast_at,
+       r.is_total,
+       r.occupied_now,
+       @extschema@.bed_demand_mean(r.demand) AS expected_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.10) AS p10_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.50) AS p50_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.90) AS p90_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.95) AS p95_beds,
+       r.staffed_beds,
+       r.surge_beds,
+       CASE WHEN r.staffed_beds IS NULL THEN NULL
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
+       CASE WHEN r.surge_beds IS NULL THEN NULL
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
+       CASE WHEN r.staffed_beds IS NULL THEN 'no capacity data'
+            WHEN @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) >= (ref.pol).scale_up_probability
+                THEN 'scale up'
+            WHEN @extschema@.bed_demand_quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
+                THEN 'scale down'
+            ELSE 'hold' END AS recommended_action,
+       r.arrivals_per_day,
+       r.demand,
+       ref.t AS reference_time,
+       pg_catalog.now() AS refreshed_at
+  FROM all_rows r, ref
+WITH NO DATA;
+
+CREATE UNIQUE INDEX capacity_forecast_key ON @extschema@.capacity_forecast (unit, horizon_day);
+
+COMMENT ON MATERIALIZED VIEW @extschema@.capacity_forecast IS
+    'ICU occupancy now and the forecast ICU bed demand per ICU unit (and all units together) for horizon days 0 to 14 from the reference time, with its distribution, staffed and surge beds, the probability of running out, and a recommended action. Populated by CALL icu_predict.refresh(); read it through icu_bi.capacity_forecast. Method: see docs/views.md.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.unit IS 'ICU unit, or ''All ICU units'' for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.horizon_day IS 'Days ahead of the reference time, 0 to 14 (0 = now).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_date IS 'Calendar day of the forecast moment (reference day + horizon_day).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_at IS 'The forecast moment: reference time + horizon_day days.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.is_total IS 'True for the hospital-wide row over all ICU units.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.occupied_now IS 'Patients in the unit at the reference time (today''s actual occupancy).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.expected_beds IS 'Expected number of occupied beds at forecast_at.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p10_beds IS '10th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p50_beds IS 'Median of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p90_beds IS '90th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p95_beds IS '95th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.staffed_beds IS 'Staffed beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.surge_beds IS 'Surge (maximum) beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand > staffed beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';
+
+CREATE VIEW icu_bi.capacity_forecast AS
+    SELECT cf.unit::text                  AS unit,
+           cf.is_total::boolean           AS is_total,
+           cf.horizon_day::integer        AS horizon_day,
+           cf.forecast_date::date         AS forecast_date,
+           cf.forecast_at::timestamptz    AS forecast_at,
+           cf.occupied_now::integer       AS occupied_now,
+           cf.expected_beds::float8       AS expected_beds,
+           cf.p10_beds::integer           AS p10_beds,
+           cf.p50_beds::integer           AS p50_beds,
+           cf.p90_beds::integer           AS p90_beds,
+           cf.p95_beds::integer           AS p95_beds,
+           cf.staffed_beds::integer       AS staffed_beds,
+           cf.surge_beds::integer         AS surge_beds,
+           cf.prob_over_staffed::float8   AS prob_over_staffed,
+           cf.prob_over_surge::float8     AS prob_over_surge,
+           cf.recommended_action::text    AS recommended_action,
+           cf.arrivals_per_day::float8    AS arrivals_per_day,
+           cf.reference_time::timestamptz AS reference_time,
+           cf.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.capacity_forecast cf;
+
+COMMENT ON VIEW icu_bi.capacity_forecast IS
+    'ICU occupancy now and forecast bed demand per ICU unit (and ''All ICU units'') for 0 to 14 days ahead, with P10/P50/P90/P95, staffed and surge beds, P(demand > staffed) and a recommended action. Aggregate numbers: not filtered by ward.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.unit IS 'ICU unit, or ''All ICU units''.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.horizon_day IS 'Days ahead (0 = now).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.forecast_date IS 'Calendar day of the forecast.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.forecast_at IS 'Moment of the forecast (reference time + horizon_day days).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.occupied_now IS 'Patients in the unit now (actual occupancy at the reference time).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.expected_beds IS 'Expected occupied beds.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p10_beds IS 'Occupied beds, 10th percentile (low end of the 80% range).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p50_beds IS 'Occupied beds, median.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p90_beds IS 'Occupied beds, 90th percentile (high end of the 80% range).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.p95_beds IS 'Occupied beds, 95th percentile.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.staffed_beds IS 'Staffed beds that day.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.surge_beds IS 'Surge (maximum) beds that day.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_staffed IS 'Probability that demand exceeds the staffed beds (0 to 1).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_surge IS 'Probability that demand exceeds the surge beds (0 to 1).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.recommended_action IS 'scale up, hold, scale down, or no capacity data.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, during the day before this forecast moment, of patients not yet in hospital at the reference time (hospital-wide).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.reference_time IS 'Reference time ("now") of the forecast.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.refreshed_at IS 'When the data was last refreshed.';
+
+GRANT SELECT ON icu_bi.capacity_forecast TO icu_bi_reader;
+
+-- The new capacity_forecast is empty.  When the views held data, fill it
+-- again as of the reference time of the last successful refresh (the time
+-- patient_status describes), so Power BI keeps reading the forecast; the next
+-- CALL icu_predict.refresh() brings both views up to date as usual.
+DO $$
+DECLARE
+    v_ref timestamptz;
+    v_old text := pg_catalog.current_setting('icu_predict.reference_time', true);
+BEGIN
+    IF NOT (SELECT c.relispopulated FROM pg_catalog.pg_class c
+             WHERE c.oid = '@extschema@.patient_status'::regclass) THEN
+        RETURN;
+    END IF;
+    SELECT l.reference_time INTO v_ref
+      FROM @extschema@.refresh_log l
+     WHERE l.succeeded
+     ORDER BY l.run_id DESC
+     LIMIT 1;
+    IF v_ref IS NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('icu_predict.reference_time',
+                pg_catalog.to_char(v_ref AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'), true);
+        REFRESH MATERIALIZED VIEW @extschema@.capacity_forecast;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'icu_predict.capacity_forecast stays empty until the next refresh: %', SQLERRM
+            USING HINT = 'Run CALL icu_predict.refresh().';
+    END;
+    PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
+END
+$$;
+
+-- ===========================================================================
+-- 4. The rules defined once in C: statistic names, feature-name rule, day zone
+-- ===========================================================================
+CREATE FUNCTION @extschema@.lab_stats()
+RETURNS SETOF text
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10
+AS 'MODULE_PATHNAME', 'icu_lab_stats';
+COMMENT ON FUNCTION @extschema@.lab_stats() IS
+    'The statistics a lab panel holds per feature, in order: the names lab_value(panel, feature, stat) and model specs accept.';
+
+CREATE FUNCTION @extschema@.feature_name_max_length()
+RETURNS integer
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_feature_name_max_length';
+COMMENT ON FUNCTION @extschema@.feature_name_max_length() IS
+    'The longest feature name allowed, in bytes (31).';
+
+CREATE FUNCTION @extschema@.feature_name_ok(name text)
+RETURNS boolean
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_feature_name_ok_sql';
+COMMENT ON FUNCTION @extschema@.feature_name_ok(text) IS
+    'Whether name is a valid feature name: a lower-case ASCII letter, then lower-case letters, digits or _, at most feature_name_max_length() bytes. The same rule as the lab panel and the model spec check.';
+
+-- The same rule as 0.1.0's regular expression, now from the one definition.
+ALTER TABLE @extschema@.feature DROP CONSTRAINT feature_name_format;
+ALTER TABLE @extschema@.feature
+    ADD CONSTRAINT feature_name_format CHECK (@extschema@.feature_name_ok(name));
+
+-- day_zone() from the C rule the daily series uses (same zone as 0.1.0).
+CREATE OR REPLACE FUNCTION @extschema@.day_zone()
+RETURNS text
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_day_zone_name';
+
+-- SQLSTATEs of the policy (docs/errors.md).
+COMMENT ON FUNCTION @extschema@.lab_panel_recv(internal) IS 'Binary input of lab_panel; validates every length and count (SQLSTATE 22P03).';
+COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz) IS
+    'The lab panel of one admission as of a time: aggregate its canonical lab rows (lab_canonical) grouped by admission_id. Rows resulted after as_of are ignored; NULL rows skipped; implausible values counted as rejected; trend window 72 hours. NaN/Infinity: ERROR 22023; unknown feature: ERROR 42704. NULL when there are no rows.';

@@ -1,0 +1,72 @@
+-- Policy: the thresholds of the daily views (patient_status,
+-- capacity_forecast) and of predict().
+--
+--   capacity_policy        one optional row of thresholds (risk bands, risk
+--                          horizons, scale up / down, inflow window and trend).
+--   capacity_settings()    the row in force, or the defaults when the table is
+--                          empty.
+
+-- ---------------------------------------------------------------------------
+-- capacity_policy: the configurable thresholds of the forecast
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.capacity_policy (
+    id                      boolean NOT NULL DEFAULT true,
+    scale_up_probability    float8  NOT NULL DEFAULT 0.10,
+    scale_down_spare_beds   integer NOT NULL DEFAULT 2,
+    status_risk_horizon_hours   integer NOT NULL DEFAULT 48,
+    forecast_risk_horizon_hours integer NOT NULL DEFAULT 168,
+    arrival_window_days     integer NOT NULL DEFAULT 7,
+    course_stable_band      float8  NOT NULL DEFAULT 0.05,
+    risk_band_medium        float8  NOT NULL DEFAULT 0.10,
+    risk_band_high          float8  NOT NULL DEFAULT 0.30,
+    arrival_trend_days      integer NOT NULL DEFAULT 0,
+    arrival_trend_cap       float8  NOT NULL DEFAULT 2,
+    CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
+    CONSTRAINT capacity_policy_one_row CHECK (id),
+    CONSTRAINT capacity_policy_scale_up_probability_range
+        CHECK (scale_up_probability > 0 AND scale_up_probability <= 1),
+    CONSTRAINT capacity_policy_scale_down_spare_beds_nonnegative
+        CHECK (scale_down_spare_beds >= 0),
+    CONSTRAINT capacity_policy_status_risk_horizon_hours_range
+        CHECK (status_risk_horizon_hours BETWEEN 1 AND 8760),
+    CONSTRAINT capacity_policy_forecast_risk_horizon_hours_range
+        CHECK (forecast_risk_horizon_hours BETWEEN 1 AND 8760),
+    CONSTRAINT capacity_policy_arrival_window_days_range
+        CHECK (arrival_window_days BETWEEN 1 AND 365),
+    CONSTRAINT capacity_policy_course_stable_band_range
+        CHECK (course_stable_band >= 0 AND course_stable_band < 1),
+    CONSTRAINT capacity_policy_risk_bands_ordered
+        CHECK (0 < risk_band_medium AND risk_band_medium <= risk_band_high AND risk_band_high <= 1),
+    CONSTRAINT capacity_policy_arrival_trend_days_range
+        CHECK (arrival_trend_days >= 0 AND arrival_trend_days <= arrival_window_days),
+    CONSTRAINT capacity_policy_arrival_trend_cap_range
+        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100)
+);
+COMMENT ON TABLE @extschema@.capacity_policy IS
+    'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
+COMMENT ON COLUMN @extschema@.capacity_policy.id IS 'Always true: the table holds at most one row.';
+COMMENT ON COLUMN @extschema@.capacity_policy.scale_up_probability IS 'Recommend "scale up" when P(demand > staffed beds) is at least this (default 0.10).';
+COMMENT ON COLUMN @extschema@.capacity_policy.scale_down_spare_beds IS 'Recommend "scale down" when the P95 of demand leaves at least this many staffed beds free (default 2), and "scale up" does not apply.';
+COMMENT ON COLUMN @extschema@.capacity_policy.status_risk_horizon_hours IS 'Horizon of the risk shown in patient_status.risk (bands, course, reasons): the active icu_admission model of this horizon, else the one nearest to it (default 48). When its horizon differs from the forecast risk''s, the capacity forecast uses it as a second point of the ward patients'' ICU-admission curve.';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Horizon of the risk the capacity forecast uses (patient_status.forecast_risk): the active icu_admission model of this horizon, else the one nearest to it (default 168 = 7 days). The forecast reads that model''s probability over the model''s own horizon_hours.';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the ICU inflow of patients not yet in hospital is estimated: ICU episodes begun in this window, by their time since hospital admission (default 7).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_days IS 'Trend of the inflow of patients not yet in hospital: hospital admissions per day in the last this many days divided by those in the whole arrival window scale the inflow (capped by arrival_trend_cap); 0 = no trend (default 0).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor is kept between 1 / this and this (default 2).';
+COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
+COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
+COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
+
+CREATE FUNCTION @extschema@.capacity_settings()
+RETURNS @extschema@.capacity_policy
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(
+        (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
+        ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
+            0.10::float8, 0.30::float8, 0, 2::float8)::@extschema@.capacity_policy);
+END;
+COMMENT ON FUNCTION @extschema@.capacity_settings() IS
+    'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';
+
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.capacity_policy', '');
