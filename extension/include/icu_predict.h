@@ -6,7 +6,7 @@
  *   canonical/  unit_key(): the normalisation of unit spellings
  *   panel/      lab_panel type, lab_panel aggregate, accessors, daily series
  *   model/      model registry cache, spec validation, scorers, explanations
- *   demand/     bed-demand (Poisson-binomial) distribution type and aggregates
+ *   demand/     bed-demand distribution type and aggregates (private header demand.h)
  */
 #ifndef ICU_PREDICT_H
 #define ICU_PREDICT_H

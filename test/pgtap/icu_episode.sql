@@ -22,6 +22,8 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
           2, 'both functions are PARALLEL SAFE and commented');
 
 -- An unknown day zone is an error, not a silent UTC.
+-- (checked by the library's check hook; any call of a C function loads it)
+SELECT icu_predict.day_zone() IS NOT NULL AS library_loaded \gset
 SELECT throws_ok($$SET LOCAL icu_predict.day_timezone = 'Nowhere/Atlantis'$$,
                  '22023', NULL, 'an unknown icu_predict.day_timezone raises 22023 when set');
 RESET icu_predict.day_timezone;

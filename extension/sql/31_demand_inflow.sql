@@ -1,0 +1,83 @@
+-- Bed demand: the uncertainty that is common to all patients
+-- (C: extension/src/demand/inflow.c, mixture.c; docs/demand.md).
+--
+-- bed_demand_negbinomial(mean, shape) is the Poisson-gamma count of new
+-- arrivals when the arrival rate itself is uncertain: one gamma multiplier
+-- (mean 1, shape k) shared by every day of the horizon, variance
+-- mean + mean^2/k.  bed_demand_mixture(d, weight) mixes distributions
+-- computed under different values of a common shift (of all risks, of all
+-- stays); bed_demand_normal_nodes(n) gives the Gauss-Hermite nodes and
+-- weights for a normally distributed shift.
+
+-- ---------------------------------------------------------------------------
+-- negative-binomial inflow
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_negbinomial(mean float8, shape float8)
+RETURNS @extschema@.bed_demand
+AS 'MODULE_PATHNAME', 'icu_bed_demand_negbinomial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_negbinomial(float8, float8) IS
+    'Negative-binomial (Poisson-gamma) count with the given mean and gamma shape k: Poisson(mean * G) with G ~ Gamma(k, rate k), so variance = mean + mean^2/k; k -> infinity is Poisson. New arrivals whose rate is uncertain. Tails below 1e-12 trimmed. mean in [0, 1e8]; shape finite and > 0, else 22023.';
+
+CREATE FUNCTION @extschema@.bed_demand_add_negbinomial(demand @extschema@.bed_demand, mean float8, shape float8)
+RETURNS @extschema@.bed_demand
+AS 'MODULE_PATHNAME', 'icu_bed_demand_add_negbinomial'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_add_negbinomial(@extschema@.bed_demand, float8, float8) IS
+    'Adds an independent negative-binomial (mean, shape) number of new arrivals to a bed count (convolution); mean = 0 returns the input. For units that share one rate multiplier, add one negative binomial with the summed mean to their total, not one per unit.';
+
+-- ---------------------------------------------------------------------------
+-- mixture aggregate (internal state)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_mixture_accum(internal, @extschema@.bed_demand, float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'icu_bed_demand_mixture_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.bed_demand_mixture_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'icu_bed_demand_mixture_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.bed_demand_mixture_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'icu_bed_demand_mixture_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.bed_demand_mixture_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'icu_bed_demand_mixture_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.bed_demand_mixture_final(internal)
+RETURNS @extschema@.bed_demand
+AS 'MODULE_PATHNAME', 'icu_bed_demand_mixture_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.bed_demand_mixture_accum(internal, @extschema@.bed_demand, float8) IS 'Transition function of bed_demand_mixture: adds weight * pmf to the weighted sums; NULL rows skipped, a negative or non-finite weight raises 22023.';
+COMMENT ON FUNCTION @extschema@.bed_demand_mixture_combine(internal, internal) IS 'Combine function of bed_demand_mixture (adds two partial weighted sums).';
+COMMENT ON FUNCTION @extschema@.bed_demand_mixture_serialize(internal) IS 'Serialize function of bed_demand_mixture.';
+COMMENT ON FUNCTION @extschema@.bed_demand_mixture_deserialize(bytea, internal) IS 'Deserialize function of bed_demand_mixture; validates every length, count, weight and probability.';
+COMMENT ON FUNCTION @extschema@.bed_demand_mixture_final(internal) IS 'Final function of bed_demand_mixture: divides by the total weight (22023 when it is 0); NULL when no non-NULL row was seen.';
+
+CREATE AGGREGATE @extschema@.bed_demand_mixture(@extschema@.bed_demand, float8) (
+    SFUNC        = @extschema@.bed_demand_mixture_accum,
+    STYPE        = internal,
+    FINALFUNC    = @extschema@.bed_demand_mixture_final,
+    COMBINEFUNC  = @extschema@.bed_demand_mixture_combine,
+    SERIALFUNC   = @extschema@.bed_demand_mixture_serialize,
+    DESERIALFUNC = @extschema@.bed_demand_mixture_deserialize,
+    PARALLEL     = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.bed_demand_mixture(@extschema@.bed_demand, float8) IS
+    'Mixture of bed-count distributions: sum of weight * pmf divided by the sum of weights, e.g. over the values of a common shift of all risks. Trimmed mass is the weighted mean of the inputs'' (nothing more is trimmed). Rows with a NULL distribution or weight are skipped; no such row gives NULL; weights must be finite and >= 0 and sum to more than 0 (22023).';
+
+-- ---------------------------------------------------------------------------
+-- Gauss-Hermite nodes for a standard normal shift
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_normal_nodes(n integer)
+RETURNS TABLE (z float8, weight float8)
+AS 'MODULE_PATHNAME', 'icu_bed_demand_normal_nodes'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION @extschema@.bed_demand_normal_nodes(integer) IS
+    'Gauss-Hermite rule for a standard normal Z: n nodes z (ascending) and weights summing to 1, so that sum(weight * f(z)) = E f(Z) exactly for polynomials of degree <= 2n - 1. n in 1..64, else 22023. Use with bed_demand_mixture to mix over a normal shift of all risks.';
