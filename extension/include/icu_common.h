@@ -89,6 +89,23 @@ extern void icu_reader_init(IcuReader *r, const char *data, Size len,
 extern void icu_read_bytes(IcuReader *r, void *dst, Size n);
 #define icu_read_value(r, var) icu_read_bytes((r), &(var), sizeof(var))
 
+/*
+ * Writer of a serialized state into a bytea sized in advance: every write is
+ * checked against the room left ("cannot happen" when the size was computed
+ * right), so serialize and deserialize share one discipline.
+ */
+typedef struct IcuWriter
+{
+	bytea	   *out;
+	char	   *pos;
+	Size		left;
+} IcuWriter;
+
+extern void icu_writer_init(IcuWriter *w, Size payload);
+extern void icu_write_bytes(IcuWriter *w, const void *src, Size n);
+#define icu_write_value(w, var) icu_write_bytes((w), &(var), sizeof(var))
+extern bytea *icu_writer_finish(IcuWriter *w);	/* the bytea, all of it written */
+
 /* Shortest text that reads back as the same double (float8out's digits). */
 extern void icu_append_double(StringInfo buf, double v);
 

@@ -1,7 +1,8 @@
 /*
  * helpers.c — the shared helpers declared in icu_common.h: the error for
  * malformed input (text 22P02, binary 22P03), the aggregate memory context,
- * the bounded reader of serialized bytes and the shortest-double writer.
+ * the bounded reader and writer of serialized bytes and the shortest-double
+ * writer.
  * No SQL objects of their own; every stage calls these instead of keeping a
  * copy (docs/errors.md describes the policy they implement).
  */
@@ -60,6 +61,34 @@ icu_read_bytes(IcuReader *r, void *dst, Size n)
 	memcpy(dst, r->pos, n);
 	r->pos += n;
 	r->left -= n;
+}
+
+void
+icu_writer_init(IcuWriter *w, Size payload)
+{
+	w->out = (bytea *) palloc(VARHDRSZ + payload);
+	SET_VARSIZE(w->out, VARHDRSZ + payload);
+	w->pos = VARDATA(w->out);
+	w->left = payload;
+}
+
+void
+icu_write_bytes(IcuWriter *w, const void *src, Size n)
+{
+	if (w->left < n)
+		elog(ERROR, "serialized state: writing %zu bytes with %zu left", n, w->left);
+	if (n > 0)
+		memcpy(w->pos, src, n);
+	w->pos += n;
+	w->left -= n;
+}
+
+bytea *
+icu_writer_finish(IcuWriter *w)
+{
+	if (w->left != 0)
+		elog(ERROR, "serialized state: %zu bytes left unwritten", w->left);
+	return w->out;
 }
 
 void

@@ -254,34 +254,24 @@ icu_lab_panel_serialize(PG_FUNCTION_ARGS)
 {
 	PanelState *s = (PanelState *) PG_GETARG_POINTER(0);
 	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
-	Size		size = VARHDRSZ + STATE_HDR + sizeof(PanelAcc) * s->n + sizeof(TrendSums) * s->nt;
-	bytea	   *out;
-	char	   *p;
-	uint8		b;
+	IcuWriter	w;
+	uint8		version = PANEL_STATE_VERSION;
+	uint8		has_adm = s->has_adm ? 1 : 0;
 
 	icu_agg_context(fcinfo, "icu_lab_panel_serialize");
-	out = (bytea *) palloc(size);
-	SET_VARSIZE(out, size);
-	p = VARDATA(out);
-#define PUT(x) (memcpy(p, &(x), sizeof(x)), p += sizeof(x))
-	b = PANEL_STATE_VERSION;
-	PUT(b);
-	b = s->has_adm ? 1 : 0;
-	PUT(b);
-	PUT(s->n);
-	PUT(s->nt);
-	PUT(s->ncat);
-	PUT(cat->fingerprint);
-	PUT(s->admission_id);
-	PUT(s->as_of);
-	PUT(s->window_hours);
-#undef PUT
-	if (s->n > 0)
-		memcpy(p, s->acc, sizeof(PanelAcc) * s->n);
-	p += sizeof(PanelAcc) * s->n;
-	if (s->nt > 0)
-		memcpy(p, s->tr, sizeof(TrendSums) * s->nt);
-	PG_RETURN_BYTEA_P(out);
+	icu_writer_init(&w, STATE_HDR + sizeof(PanelAcc) * s->n + sizeof(TrendSums) * s->nt);
+	icu_write_value(&w, version);
+	icu_write_value(&w, has_adm);
+	icu_write_value(&w, s->n);
+	icu_write_value(&w, s->nt);
+	icu_write_value(&w, s->ncat);
+	icu_write_value(&w, cat->fingerprint);
+	icu_write_value(&w, s->admission_id);
+	icu_write_value(&w, s->as_of);
+	icu_write_value(&w, s->window_hours);
+	icu_write_bytes(&w, s->acc, sizeof(PanelAcc) * s->n);
+	icu_write_bytes(&w, s->tr, sizeof(TrendSums) * s->nt);
+	PG_RETURN_BYTEA_P(icu_writer_finish(&w));
 }
 
 #define BAD_STATE(...) icu_invalid_input(ICU_INPUT_BINARY, "lab_panel aggregate state", __VA_ARGS__)

@@ -190,31 +190,23 @@ icu_lab_panel_series_serialize(PG_FUNCTION_ARGS)
 {
 	SeriesState *s = (SeriesState *) PG_GETARG_POINTER(0);
 	PanelCatalog *cat = panel_catalog(fcinfo->flinfo);
-	Size		size = VARHDRSZ + SSTATE_HDR + sizeof(SeriesPoint) * s->npts;
-	bytea	   *out;
-	char	   *p;
-	uint8		b;
+	IcuWriter	w;
+	uint8		version = PANEL_STATE_VERSION;
+	uint8		has_adm = s->has_adm ? 1 : 0;
 
 	icu_agg_context(fcinfo, "icu_lab_panel_series_serialize");
-	out = (bytea *) palloc(size);
-	SET_VARSIZE(out, size);
-	p = VARDATA(out);
-#define PUT(x) (memcpy(p, &(x), sizeof(x)), p += sizeof(x))
-	b = PANEL_STATE_VERSION;
-	PUT(b);
-	b = s->has_adm ? 1 : 0;
-	PUT(b);
-	PUT(s->ncat);
-	PUT(cat->fingerprint);
-	PUT(s->admission_id);
-	PUT(s->from);
-	PUT(s->until);
-	PUT(s->window_hours);
-	PUT(s->npts);
-#undef PUT
-	if (s->npts > 0)
-		memcpy(p, s->pts, sizeof(SeriesPoint) * s->npts);
-	PG_RETURN_BYTEA_P(out);
+	icu_writer_init(&w, SSTATE_HDR + sizeof(SeriesPoint) * s->npts);
+	icu_write_value(&w, version);
+	icu_write_value(&w, has_adm);
+	icu_write_value(&w, s->ncat);
+	icu_write_value(&w, cat->fingerprint);
+	icu_write_value(&w, s->admission_id);
+	icu_write_value(&w, s->from);
+	icu_write_value(&w, s->until);
+	icu_write_value(&w, s->window_hours);
+	icu_write_value(&w, s->npts);
+	icu_write_bytes(&w, s->pts, sizeof(SeriesPoint) * s->npts);
+	PG_RETURN_BYTEA_P(icu_writer_finish(&w));
 }
 
 /* Built in the current (per-input-tuple) context; combine copies the points. */
