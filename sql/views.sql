@@ -140,6 +140,58 @@ SELECT admission_id, round(risk::numeric, 4) AS risk, risk_horizon_hours,
 SELECT horizon_day, round(expected_beds::numeric, 6) AS expected
   FROM icu_predict.capacity_forecast WHERE unit = 'IC-1' AND horizon_day <= 3 ORDER BY horizon_day;
 
+-- Negative-binomial inflow (capacity_policy.inflow_overdispersion): one
+-- episode in the 7-day window, so the relative variance of the inflow rate
+-- is 1/N = 1 and the gamma shape 1 (no trend: no slope term).  Means are
+-- unchanged; d2: arrivals mean 0.092597, variance m + m^2 = 0.101172, and
+-- P0 = 0.75 * (1 - 0.280330) * 1/(1 + m) = 0.75 * 0.719670 * 0.915251 = 0.494009.
+UPDATE icu_predict.capacity_policy SET inflow_overdispersion = true;
+CALL icu_predict.refresh();
+SELECT horizon_day, round(expected_beds::numeric, 6) AS expected, arrivals_shape,
+       round(arrivals_mean::numeric, 6) AS arrivals_mean, round(arrivals_var::numeric, 6) AS arrivals_var
+  FROM icu_predict.capacity_forecast WHERE unit = 'IC-1' AND horizon_day BETWEEN 1 AND 3 ORDER BY horizon_day;
+SELECT beds, round(probability::numeric, 6) AS probability
+  FROM icu_predict.capacity_forecast, icu_predict.bed_demand_pmf(demand)
+ WHERE unit = 'IC-1' AND horizon_day = 2 AND beds <= 1;
+
+-- Inflow growth (capacity_policy.inflow_trend): the only ICU start of the last
+-- 14 days is on the last day, a slope the fit cannot pin down (held at 1/day
+-- with a standard error above 1), so the shrinkage leaves no growth: one
+-- episode does not make a wave.
+UPDATE icu_predict.capacity_policy SET inflow_trend = true;
+CALL icu_predict.refresh();
+SELECT DISTINCT inflow_growth_per_day FROM icu_predict.capacity_forecast;
+SELECT round(rate::numeric, 6) AS rate, round(rate_se::numeric, 6) AS rate_se
+  FROM icu_predict.inflow_growth(ARRAY[0,0,0,0,0,0,0,0,0,0,0,0,0,1]::float8[]);
+
+-- Routing by history (capacity_policy.routing_window_days): a second unit
+-- IC-2 with 2 staffed beds.  By staffed beds alone every ward patient and
+-- arrival goes half to each unit.  With a 28-day window the one episode of
+-- the window (A1, from W1 to IC-1) moves the shares, each smoothed with the
+-- weight of 5 episodes:
+--   hospital-wide  IC-1 (1 + 5 * 0.5) / 6 = 0.583333, IC-2 0.416667
+--   from W1        IC-1 (1 + 5 * 0.583333) / 6 = 0.652778, IC-2 0.347222
+-- A2 (on W1) uses the W1 shares, the arrivals the hospital-wide ones.
+INSERT INTO icu_predict.icu_capacity (unit, valid_from, staffed_beds, surge_beds) VALUES ('IC-2', '2020-01-01', 2, 3);
+UPDATE icu_predict.capacity_policy SET inflow_trend = false, inflow_overdispersion = false;
+CALL icu_predict.refresh();
+SELECT f.unit, round((f.ward_mean / t.ward_mean)::numeric, 6) AS ward_share,
+       round((f.arrivals_mean / t.arrivals_mean)::numeric, 6) AS arrival_share
+  FROM icu_predict.capacity_forecast f
+  JOIN icu_predict.capacity_forecast t ON t.is_total AND t.horizon_day = f.horizon_day
+ WHERE NOT f.is_total AND f.horizon_day = 3 ORDER BY f.unit;
+UPDATE icu_predict.capacity_policy SET routing_window_days = 28;
+CALL icu_predict.refresh();
+SELECT f.unit, round((f.ward_mean / t.ward_mean)::numeric, 6) AS ward_share,
+       round((f.arrivals_mean / t.arrivals_mean)::numeric, 6) AS arrival_share
+  FROM icu_predict.capacity_forecast f
+  JOIN icu_predict.capacity_forecast t ON t.is_total AND t.horizon_day = f.horizon_day
+ WHERE NOT f.is_total AND f.horizon_day = 3 ORDER BY f.unit;
+-- the total row does not depend on the routing
+SELECT horizon_day, round(expected_beds::numeric, 6) AS expected
+  FROM icu_predict.capacity_forecast WHERE is_total AND horizon_day <= 3 ORDER BY horizon_day;
+DELETE FROM icu_predict.icu_capacity WHERE unit = 'IC-2';
+
 -- clean up: the regression database is shared
 DELETE FROM icu_predict.admission WHERE admission_id IN (7001, 7002, 7003);
 DELETE FROM icu_predict.lab_map WHERE local_code = 'V-CRP';

@@ -24,6 +24,13 @@ else
   status=1; summary+=("pgTAP: FAILED")
 fi
 
+echo "== upgrade path (0.1.0 -> current equals a fresh install)"
+if tools/check-upgrade.sh; then
+  summary+=("upgrade: ok")
+else
+  status=1; summary+=("upgrade: FAILED")
+fi
+
 # pytest twice, so the summary shows each room: the server-free Python tests
 # (model/tests) and the server tests of the extension (test/integration).
 for dir in model/tests test/integration; do

@@ -81,3 +81,28 @@ AS 'MODULE_PATHNAME', 'icu_bed_demand_normal_nodes'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 20;
 COMMENT ON FUNCTION @extschema@.bed_demand_normal_nodes(integer) IS
     'Gauss-Hermite rule for a standard normal Z: n nodes z (ascending) and weights summing to 1, so that sum(weight * f(z)) = E f(Z) exactly for polynomials of degree <= 2n - 1. n in 1..64, else 22023. Use with bed_demand_mixture to mix over a normal shift of all risks.';
+
+-- ---------------------------------------------------------------------------
+-- inflow_growth(daily_counts): the growth rate of ICU-episode starts
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.inflow_growth(daily_counts float8[],
+                                          OUT rate float8, OUT rate_se float8,
+                                          OUT level float8, OUT total float8)
+RETURNS record
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_inflow_growth';
+COMMENT ON FUNCTION @extschema@.inflow_growth(float8[]) IS
+    'Poisson log-linear fit to daily counts (oldest first): rate = growth per day of the log count, rate_se its standard error (NULL when there are no events), level = fitted count per day at the middle of the window, total = sum of the counts. capacity_forecast passes the ICU-episode starts of the last 14 days (two whole weeks, so the weekday cycle cancels). |rate| is held at 1 per day when all events fall on the first or on the last day (no finite maximum).';
+
+-- ---------------------------------------------------------------------------
+-- bed_demand_add_arrivals(d, mean, shape): Poisson or negative-binomial inflow
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_add_arrivals(demand @extschema@.bed_demand,
+                                                    mean float8, shape float8)
+RETURNS @extschema@.bed_demand
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN demand IS NULL OR mean IS NULL THEN NULL
+            WHEN shape IS NULL THEN @extschema@.bed_demand_add_poisson(demand, mean)
+            ELSE @extschema@.bed_demand_add_negbinomial(demand, mean, shape) END;
+COMMENT ON FUNCTION @extschema@.bed_demand_add_arrivals(@extschema@.bed_demand, float8, float8) IS
+    'demand plus the arrivals of the capacity forecast: Poisson(mean) when shape is NULL, else the negative binomial of that mean and gamma shape.';

@@ -21,6 +21,10 @@ CREATE TABLE @extschema@.capacity_policy (
     risk_band_high          float8  NOT NULL DEFAULT 0.30,
     arrival_trend_days      integer NOT NULL DEFAULT 0,
     arrival_trend_cap       float8  NOT NULL DEFAULT 2,
+    inflow_trend            boolean NOT NULL DEFAULT false,
+    inflow_trend_damping_days float8 NOT NULL DEFAULT 7,
+    inflow_overdispersion   boolean NOT NULL DEFAULT false,
+    routing_window_days     integer NOT NULL DEFAULT 0,
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -40,7 +44,11 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_arrival_trend_days_range
         CHECK (arrival_trend_days >= 0 AND arrival_trend_days <= arrival_window_days),
     CONSTRAINT capacity_policy_arrival_trend_cap_range
-        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100)
+        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100),
+    CONSTRAINT capacity_policy_inflow_trend_damping_days_range
+        CHECK (inflow_trend_damping_days >= 0.5 AND inflow_trend_damping_days <= 60),
+    CONSTRAINT capacity_policy_routing_window_days_range
+        CHECK (routing_window_days BETWEEN 0 AND 365)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -51,7 +59,11 @@ COMMENT ON COLUMN @extschema@.capacity_policy.status_risk_horizon_hours IS 'Hori
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Horizon of the risk the capacity forecast uses (patient_status.forecast_risk): the active icu_admission model of this horizon, else the one nearest to it (default 168 = 7 days). The forecast reads that model''s probability over the model''s own horizon_hours.';
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the ICU inflow of patients not yet in hospital is estimated: ICU episodes begun in this window, by their time since hospital admission (default 7).';
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_days IS 'Trend of the inflow of patients not yet in hospital: hospital admissions per day in the last this many days divided by those in the whole arrival window scale the inflow (capped by arrival_trend_cap); 0 = no trend (default 0).';
-COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor is kept between 1 / this and this (default 2).';
+COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor (arrival_trend_days), and the growth multiplier of inflow_trend, are each kept between 1 / this and this (default 2).';
+COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend IS 'Grow the inflow of patients not yet in hospital with the growth rate of ICU-episode starts over the last 14 days (Poisson log-linear fit, shrunk toward no growth by its standard error, damped by inflow_trend_damping_days, capped by arrival_trend_cap); false = the arrival window''s mean rate (default false).';
+COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend_damping_days IS 'Time constant of the fading of the inflow growth, in days: the log multiplier at u days ahead is r (W/2 + tau (1 - exp(-u/tau))) (default 7).';
+COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative-binomial inflow: the inflow rate''s own uncertainty (from the arrival window''s count and the growth estimate) as one gamma multiplier shared by every day of the horizon; false = Poisson inflow (default false).';
+COMMENT ON COLUMN @extschema@.capacity_policy.routing_window_days IS 'Route ward patients and new arrivals to ICU units by the first ICU units of the episodes begun in this many days (per source unit, smoothed toward the hospital-wide routing, which is smoothed toward staffed-bed shares, each with the weight of 5 episodes); 0 = staffed-bed shares (default 0).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -63,7 +75,8 @@ BEGIN ATOMIC
     SELECT coalesce(
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
-            0.10::float8, 0.30::float8, 0, 2::float8)::@extschema@.capacity_policy);
+            0.10::float8, 0.30::float8, 0, 2::float8,
+            false, 7::float8, false, 0)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

@@ -95,6 +95,15 @@ WITH ref AS (
                    AND ps.risk_horizon_hours IS DISTINCT FROM ps.forecast_risk_horizon_hours AS ok,
                    ps.risk_horizon_hours < ps.forecast_risk_horizon_hours AS status_first) two
      WHERE ps.day_date = ref.ref_date
+), episodes_recent AS MATERIALIZED (
+    -- ICU episodes begun in the longest look-back any part uses (arrival
+    -- window, the 14 days of the growth fit, the routing window), read once
+    SELECT ep.admission_id, ep.first_unit, ep.started_at
+      FROM ref
+      JOIN @extschema@.icu_episode ep
+        ON ep.started_at <= ref.t
+       AND ep.started_at > ref.t - pg_catalog.make_interval(
+               days => greatest((ref.pol).arrival_window_days, 14, (ref.pol).routing_window_days))
 ), cap AS (
     -- capacity per unit and horizon day (latest valid_from <= that day)
     SELECT c.unit, h.d, c.staffed_beds, c.surge_beds
@@ -107,8 +116,9 @@ WITH ref AS (
     SELECT DISTINCT c.unit FROM cap c
     UNION
     SELECT DISTINCT t.ward FROM today t WHERE t.unit_kind = 'icu'
-), weights AS (
-    -- share of ward patients and arrivals per unit: staffed beds on day 0
+), beds_w AS (
+    -- staffed-bed share of each unit on day 0 (equal shares without data):
+    -- the routing of last resort
     SELECT u.unit,
            CASE WHEN pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER () > 0
                 THEN coalesce(c.staffed_beds, 0)::float8
@@ -116,6 +126,45 @@ WITH ref AS (
                 ELSE 1.0 / pg_catalog.count(*) OVER () END AS w
       FROM units u
       LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
+), routing_hist AS (
+    -- where recent ICU patients went: the first ICU unit of every episode
+    -- begun in the routing window, with the non-ICU unit the patient came
+    -- from (the latest location stay begun before the episode)
+    SELECT e.first_unit AS unit,
+           (SELECT s.unit FROM @extschema@.location_stay s
+             WHERE s.admission_id = e.admission_id
+               AND s.unit_kind IS DISTINCT FROM 'icu'
+               AND s.started_at < e.started_at
+             ORDER BY s.started_at DESC LIMIT 1) AS from_unit
+      FROM episodes_recent e
+      CROSS JOIN ref
+     WHERE e.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).routing_window_days)
+       AND e.first_unit IN (SELECT u.unit FROM units u)
+), weights AS (
+    -- hospital-wide routing (new arrivals, and ward patients of a unit
+    -- without history): episodes per first unit, smoothed towards the
+    -- staffed-bed shares with the weight of 5 episodes,
+    --     w_u = (n_u + 5 b_u) / (n + 5)
+    -- so no history gives the staffed-bed shares and a long history the
+    -- observed ones
+    SELECT b.unit,
+           ((coalesce(h.n, 0) + 5.0 * b.w) / (tot.n + 5.0))::float8 AS w
+      FROM beds_w b
+      LEFT JOIN (SELECT r.unit, pg_catalog.count(*) AS n FROM routing_hist r GROUP BY r.unit) h
+        ON h.unit = b.unit
+      CROSS JOIN (SELECT pg_catalog.count(*) AS n FROM routing_hist) tot
+), ward_weights AS (
+    -- routing of patients on one non-ICU unit: that unit's episodes per
+    -- first ICU unit, smoothed towards the hospital-wide routing with the
+    -- weight of 5 episodes
+    SELECT f.from_unit, w.unit,
+           ((coalesce(h.n, 0) + 5.0 * w.w) / (f.n + 5.0))::float8 AS w
+      FROM (SELECT r.from_unit, pg_catalog.count(*) AS n
+              FROM routing_hist r WHERE r.from_unit IS NOT NULL GROUP BY r.from_unit) f
+      CROSS JOIN weights w
+      LEFT JOIN (SELECT r.from_unit, r.unit, pg_catalog.count(*) AS n
+                   FROM routing_hist r GROUP BY r.from_unit, r.unit) h
+        ON h.from_unit = f.from_unit AND h.unit = w.unit
 ), icu_now AS (
     SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_location_days,
            coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
@@ -144,7 +193,7 @@ WITH ref AS (
       CROSS JOIN horizon h
 ), s0 AS (
     -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
-    SELECT t.admission_id, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
+    SELECT t.admission_id, t.ward, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
            CASE WHEN t.stay_model IS NOT NULL THEN
                 @extschema@.stay_survival_curve(t.stay_location_days,
                     ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
@@ -152,7 +201,7 @@ WITH ref AS (
       FROM today t, ref
 ), ward_p AS (
     -- nf.u[x + 1] = P(no ICU admission by day x), x = 0..14
-    SELECT w.admission_id, h.d,
+    SELECT w.admission_id, w.ward, h.d,
            (SELECT coalesce(pg_catalog.sum((nf.u[k + 1] - nf.u[k + 2]) * w.s[h.d - k]), 0)
               FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
       FROM s0 w
@@ -172,9 +221,8 @@ WITH ref AS (
     -- hospital admission in days
     SELECT greatest(0, pg_catalog.date_part('epoch', ep.started_at - a.admitted_at) / 86400.0) AS delay
       FROM ref
-      JOIN @extschema@.icu_episode ep
-        ON ep.started_at <= ref.t
-       AND ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
+      JOIN episodes_recent ep
+        ON ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
       JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
 ), trend AS (
     -- hospital admissions per day, last arrival_trend_days vs the window
@@ -193,14 +241,51 @@ WITH ref AS (
               FROM @extschema@.admission a
              WHERE a.admitted_at <= ref.t
                AND a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)) adm
+), growth AS (
+    -- growth of the ICU inflow: Poisson log-linear fit to the ICU-episode
+    -- starts of the last 14 days (whole weeks: the weekday cycle cancels),
+    -- shrunk toward no growth by its own uncertainty,
+    --     r_s = r * max(0, 1 - se^2 / r^2)
+    -- (no growth at all when |r| <= se); the shrunk slope has sd f * se.
+    SELECT g.rate, g.rate_se,
+           CASE WHEN NOT (ref.pol).inflow_trend OR g.rate_se IS NULL OR g.rate = 0 THEN 0.0::float8
+                ELSE greatest(0.0, 1.0 - (g.rate_se / g.rate) ^ 2) END AS shrink,
+           (SELECT pg_catalog.count(*) FROM arrival_history)::float8 AS n_window
+      FROM ref
+      CROSS JOIN LATERAL @extschema@.inflow_growth(ARRAY(
+            SELECT pg_catalog.count(e.started_at)::float8
+              FROM pg_catalog.generate_series(13, 0, -1) AS j
+              LEFT JOIN episodes_recent e
+                ON e.started_at > ref.t - pg_catalog.make_interval(days => j + 1)
+               AND e.started_at <= ref.t - pg_catalog.make_interval(days => j)
+             GROUP BY j ORDER BY j DESC)) g
+), growth_s AS (
+    SELECT g.*, g.rate * g.shrink AS rate_s, g.rate_se * g.shrink AS rate_s_sd FROM growth g
 ), entries AS (
-    -- expected ICU entries during forecast day k of patients admitted after t
+    -- expected ICU entries during forecast day k of patients admitted after
+    -- t: an episode of the window with delay x from hospital admission
+    -- stands for admissions at t + u entering during day k, u in
+    -- [max(0, k - x), max(0, k + 1 - x)); under growth each counts with the
+    -- damped, capped multiplier m(u) at the middle of that interval,
+    --     m(u) = exp(r_s * (W/2 + tau * (1 - exp(-u / tau))))
+    -- within [1/cap, cap]: W/2 moves the window's mean rate to t, tau
+    -- (inflow_trend_damping_days) lets the growth fade.
     SELECT k,
            (trend.f
-            * coalesce((SELECT pg_catalog.sum(least(1.0, greatest(0.0, k + 1 - ah.delay)))
+            * coalesce((SELECT pg_catalog.sum(
+                            least(1.0, greatest(0.0, k + 1 - ah.delay))
+                            * least((ref.pol).arrival_trend_cap,
+                                    greatest(1.0 / (ref.pol).arrival_trend_cap,
+                                             pg_catalog.exp(gs.rate_s
+                                                 * ((ref.pol).arrival_window_days / 2.0
+                                                    + (ref.pol).inflow_trend_damping_days
+                                                      * (1.0 - pg_catalog.exp(
+                                                            -((greatest(0.0, k - ah.delay)
+                                                               + greatest(0.0, k + 1 - ah.delay)) / 2.0)
+                                                            / (ref.pol).inflow_trend_damping_days)))))))
                           FROM arrival_history ah), 0)
             / (ref.pol).arrival_window_days)::float8 AS e
-      FROM pg_catalog.generate_series(0, 13) AS k, trend, ref
+      FROM pg_catalog.generate_series(0, 13) AS k, trend, ref, growth_s gs
 ), sbar AS (
     SELECT x.i, pg_catalog.avg(x.v) AS v
       FROM s0, LATERAL pg_catalog.unnest(s0.s) WITH ORDINALITY AS x(v, i)
@@ -212,42 +297,79 @@ WITH ref AS (
            coalesce((SELECT pg_catalog.sum(en.e * sb.v)
                        FROM entries en JOIN sbar sb ON sb.i = h.d - en.k
                       WHERE en.k < h.d), 0)::float8 AS m,
-           coalesce((SELECT en.e FROM entries en WHERE en.k = h.d - 1), 0)::float8 AS per_day
-      FROM horizon h
+           coalesce((SELECT en.e FROM entries en WHERE en.k = h.d - 1), 0)::float8 AS per_day,
+           -- gamma shape of the rate multiplier shared by all arrivals: the
+           -- relative variance of the estimated rate, from the window's count
+           -- (1/N) and the slope's sd at the mean entry time d/2,
+           --     v_d = 1/N + (f se (W/2 + tau (1 - exp(-d / (2 tau)))))^2
+           CASE WHEN (ref.pol).inflow_overdispersion AND gs.n_window > 0 THEN
+                (1.0 / (1.0 / gs.n_window
+                        + (coalesce(gs.rate_s_sd, 0)
+                           * ((ref.pol).arrival_window_days / 2.0
+                              + (ref.pol).inflow_trend_damping_days
+                                * (1.0 - pg_catalog.exp(-h.d / (2.0 * (ref.pol).inflow_trend_damping_days))))) ^ 2))
+                END::float8 AS shape
+      FROM horizon h, ref, growth_s gs
 ), contrib AS (
-    -- (unit, d, p) for every patient and unit
-    SELECT ip.unit, ip.d, ip.p FROM icu_p ip
+    -- (unit, d, p) for every patient and unit; src: in the ICU now or not
+    SELECT 'icu'::text AS src, ip.unit, ip.d, ip.p FROM icu_p ip
     UNION ALL
-    SELECT wt.unit, wp.d, wp.p * wt.w FROM ward_p wp CROSS JOIN weights wt
+    SELECT 'ward'::text, wt.unit, wp.d, wp.p * coalesce(ww.w, wt.w)
+      FROM ward_p wp
+      CROSS JOIN weights wt
+      LEFT JOIN ward_weights ww ON ww.from_unit = wp.ward AND ww.unit = wt.unit
 ), per_unit AS (
     SELECT u.unit, h.d, false AS is_total,
-           @extschema@.bed_demand_add_poisson(
+           @extschema@.bed_demand_add_arrivals(
                coalesce((SELECT @extschema@.bed_demand(c.p) FROM contrib c
                           WHERE c.unit = u.unit AND c.d = h.d),
                         @extschema@.bed_demand_poisson(0)),
-               coalesce(ad.m * wt.w, 0)) AS demand,
+               coalesce(ad.m * wt.w, 0), ad.shape) AS demand,
            (SELECT pg_catalog.count(*) FROM icu_now i WHERE i.unit = u.unit)::integer AS occupied_now,
-           c.staffed_beds, c.surge_beds, ad.per_day AS arrivals_per_day
+           c.staffed_beds, c.surge_beds, ad.per_day AS arrivals_per_day,
+           cm.icu_mean, cm.icu_var, cm.ward_mean, cm.ward_var,
+           coalesce(ad.m * wt.w, 0) AS arrivals_mean,
+           coalesce(ad.m * wt.w + CASE WHEN ad.shape IS NULL THEN 0 ELSE (ad.m * wt.w) ^ 2 / ad.shape END, 0)
+               AS arrivals_var,
+           ad.shape AS arrivals_shape
       FROM units u
       CROSS JOIN horizon h
       JOIN arrivals_d ad ON ad.d = h.d
       LEFT JOIN weights wt ON wt.unit = u.unit
       LEFT JOIN cap c ON c.unit = u.unit AND c.d = h.d
+      CROSS JOIN LATERAL (
+            SELECT coalesce(pg_catalog.sum(c2.p) FILTER (WHERE c2.src = 'icu'), 0)::float8 AS icu_mean,
+                   coalesce(pg_catalog.sum(c2.p * (1 - c2.p)) FILTER (WHERE c2.src = 'icu'), 0)::float8 AS icu_var,
+                   coalesce(pg_catalog.sum(c2.p) FILTER (WHERE c2.src = 'ward'), 0)::float8 AS ward_mean,
+                   coalesce(pg_catalog.sum(c2.p * (1 - c2.p)) FILTER (WHERE c2.src = 'ward'), 0)::float8 AS ward_var
+              FROM contrib c2 WHERE c2.unit = u.unit AND c2.d = h.d) cm
 ), total AS (
     SELECT 'All ICU units'::text AS unit, h.d, true AS is_total,
-           @extschema@.bed_demand_add_poisson(
+           @extschema@.bed_demand_add_arrivals(
                coalesce((SELECT @extschema@.bed_demand(x.p)
                            FROM (SELECT ip.p FROM icu_p ip WHERE ip.d = h.d
                                  UNION ALL
                                  SELECT wp.p FROM ward_p wp WHERE wp.d = h.d) x),
                         @extschema@.bed_demand_poisson(0)),
-               ad.m) AS demand,
+               ad.m, ad.shape) AS demand,
            (SELECT pg_catalog.count(*) FROM icu_now)::integer AS occupied_now,
            (SELECT pg_catalog.sum(c.staffed_beds) FROM cap c WHERE c.d = h.d)::integer AS staffed_beds,
            (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds,
-           ad.per_day AS arrivals_per_day
+           ad.per_day AS arrivals_per_day,
+           cm.icu_mean, cm.icu_var, cm.ward_mean, cm.ward_var,
+           ad.m AS arrivals_mean,
+           ad.m + CASE WHEN ad.shape IS NULL THEN 0 ELSE ad.m ^ 2 / ad.shape END AS arrivals_var,
+           ad.shape AS arrivals_shape
       FROM horizon h
       JOIN arrivals_d ad ON ad.d = h.d
+      CROSS JOIN LATERAL (
+            SELECT coalesce(pg_catalog.sum(x.p) FILTER (WHERE x.src = 'icu'), 0)::float8 AS icu_mean,
+                   coalesce(pg_catalog.sum(x.p * (1 - x.p)) FILTER (WHERE x.src = 'icu'), 0)::float8 AS icu_var,
+                   coalesce(pg_catalog.sum(x.p) FILTER (WHERE x.src = 'ward'), 0)::float8 AS ward_mean,
+                   coalesce(pg_catalog.sum(x.p * (1 - x.p)) FILTER (WHERE x.src = 'ward'), 0)::float8 AS ward_var
+              FROM (SELECT 'icu'::text AS src, ip.p FROM icu_p ip WHERE ip.d = h.d
+                    UNION ALL
+                    SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
 ), all_rows AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
 )
@@ -275,6 +397,9 @@ SELECT r.unit,
                 THEN 'scale down'
             ELSE 'hold' END AS recommended_action,
        r.arrivals_per_day,
+       r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+       r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
+       (SELECT gs.rate_s FROM growth_s gs) AS inflow_growth_per_day,
        r.demand,
        ref.t AS reference_time,
        pg_catalog.now() AS refreshed_at
@@ -302,6 +427,14 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand >
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_mean IS 'Component: expected beds at forecast_at of the patients in this ICU unit at the reference time (sum of their remaining-stay probabilities).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.ward_mean IS 'Component: expected beds at forecast_at of the patients in hospital but not in an ICU at the reference time (their ICU-admission curve through their stay survival, routed to this unit).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.ward_var IS 'Component: variance of that count (sum of p (1 - p)).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_mean IS 'Component: expected beds at forecast_at of patients not yet in hospital at the reference time.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_var IS 'Component: variance of that count: the mean for a Poisson inflow, mean + mean^2 / arrivals_shape for the negative binomial.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_shape IS 'Gamma shape of the inflow rate''s uncertainty (negative-binomial inflow, capacity_policy.inflow_overdispersion); NULL: Poisson inflow.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.inflow_growth_per_day IS 'Growth of the ICU inflow used, per day on the log scale (the 14-day fit after shrinkage; 0 without capacity_policy.inflow_trend).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';

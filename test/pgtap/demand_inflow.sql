@@ -2,7 +2,7 @@
 -- normal nodes: brute force against the Poisson-gamma integral, moments,
 -- the Poisson limit, hand-computed mixtures, SQLSTATEs, objects.
 BEGIN;
-SELECT plan(44);
+SELECT plan(54);
 
 -- ------------------------------------------------------------ brute force
 -- ln Gamma(x): Stirling's series for x >= 15 (truncation error < 1e-16),
@@ -186,6 +186,28 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
              AND (p.proname LIKE 'bed_demand_mixture%' OR p.proname IN ('bed_demand_negbinomial', 'bed_demand_add_negbinomial', 'bed_demand_normal_nodes'))
              AND (obj_description(p.oid, 'pg_proc') IS NULL OR p.proparallel <> 's')),
           0, 'every new function and aggregate has a comment and is PARALLEL SAFE');
+
+-- inflow_growth: two days have the closed form r = ln(b/a), level = sqrt(ab),
+-- se^2 = 1/a + 1/b; a flat series has no growth; bad counts are 22023
+SELECT ok((SELECT abs(rate - ln(12.0 / 3.0)) < 1e-12 AND abs(level - 6.0) < 1e-12
+                  AND abs(rate_se - sqrt(1.0 / 3 + 1.0 / 12)) < 1e-12 AND total = 15
+             FROM icu_predict.inflow_growth(ARRAY[3, 12]::float8[])),
+          'inflow_growth on two days: rate ln(b/a), level sqrt(ab), se sqrt(1/a + 1/b)');
+SELECT ok((SELECT abs(rate) < 1e-12 AND abs(level - 5) < 1e-12 FROM icu_predict.inflow_growth(array_fill(5::float8, ARRAY[14]))),
+          'inflow_growth of a flat series: no growth, level the mean');
+SELECT ok((SELECT rate = 0 AND rate_se IS NULL AND level = 0 FROM icu_predict.inflow_growth(array_fill(0::float8, ARRAY[14]))),
+          'inflow_growth without events: rate 0, rate_se NULL');
+SELECT ok((SELECT abs(rate - 0.05) < 1e-9 FROM icu_predict.inflow_growth(ARRAY(SELECT 40 * exp(0.05 * g) FROM generate_series(0, 13) g))),
+          'inflow_growth recovers an exact exponential');
+SELECT throws_ok($$SELECT * FROM icu_predict.inflow_growth(ARRAY[1, -1]::float8[])$$, '22023', NULL, 'a negative count is 22023');
+SELECT throws_ok($$SELECT * FROM icu_predict.inflow_growth(ARRAY[1, 'NaN']::float8[])$$, '22023', NULL, 'a NaN count is 22023');
+SELECT throws_ok($$SELECT * FROM icu_predict.inflow_growth(ARRAY[1]::float8[])$$, '22023', NULL, 'one day is 22023');
+SELECT throws_ok($$SELECT * FROM icu_predict.inflow_growth(ARRAY[1, NULL]::float8[])$$, '22023', NULL, 'a NULL count is 22023');
+-- bed_demand_add_arrivals: Poisson without a shape, negative binomial with one
+SELECT is(icu_predict.bed_demand_add_arrivals(icu_predict.bed_demand_poisson(0), 2.5, NULL)::text, icu_predict.bed_demand_poisson(2.5)::text,
+          'add_arrivals without a shape is the Poisson');
+SELECT is(icu_predict.bed_demand_add_arrivals(icu_predict.bed_demand_poisson(0), 2.5, 3)::text, icu_predict.bed_demand_negbinomial(2.5, 3)::text,
+          'add_arrivals with a shape is the negative binomial');
 
 SELECT * FROM finish();
 ROLLBACK;
