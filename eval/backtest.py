@@ -285,7 +285,11 @@ def parse_variant(s):
     settings = {}
     for kv in filter(None, rest.split(",")):
         k, _, v = kv.partition("=")
-        settings[k.strip()] = float(v)
+        v = v.strip()
+        if v.lower() in ("true", "false"):      # boolean policy columns
+            settings[k.strip()] = v.lower() == "true"
+        else:
+            settings[k.strip()] = float(v)
     return name, settings
 
 

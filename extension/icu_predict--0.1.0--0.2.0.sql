@@ -853,3 +853,13 @@ BEGIN
 END
 $$;
 
+-- ===========================================================================
+-- 8. covariate_value(): the covariate encoding of the scoring functions, for training
+-- ===========================================================================
+CREATE FUNCTION @extschema@.covariate_value(covariate text, age_years float8, sex text,
+                                            hours_since_admission float8, unit_kind text)
+RETURNS float8
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_covariate_value';
+COMMENT ON FUNCTION @extschema@.covariate_value(text, float8, text, float8, text) IS
+    'The value a model input of this covariate reads (age_years, sex_male, hours_since_admission, unit_kind_ward ... unit_kind_other), by the encoding risk(), length_of_stay() and explain() use: sex_male is 1 for male, 0 for female or other, NULL for unknown; unit kinds are one-hot. NULL when the covariate is missing. Training code builds its inputs with it.';

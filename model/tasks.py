@@ -63,6 +63,8 @@ RISK_STATS = ("last", "max", "trend")
 RISK_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 STAY_STATS = ("last",)
 STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
+# covariates the training rows can give (no unit kind: rows come from ward days)
+TRAINABLE_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 
 EXT = "icu_predict"
 
@@ -146,14 +148,11 @@ def _input_sql(inp, panel="p.panel", as_of="p.as_of"):
     """SQL expression of one input; panel statistics through the C accessor."""
     if "covariate" in inp:
         c = inp["covariate"]
-        if c == "age_years":
-            return "a.age_years::float8"
-        if c == "sex_male":
-            return ("CASE a.sex WHEN 'male' THEN 1.0 WHEN 'female' THEN 0.0 "
-                    "WHEN 'other' THEN 0.0 END::float8")
-        if c == "hours_since_admission":
-            return f"pg_catalog.date_part('epoch', {as_of} - a.admitted_at) / 3600.0"
-        raise TaskError(f"covariate {c} is not offered for training")
+        if c not in TRAINABLE_COVARIATES:
+            raise TaskError(f"covariate {c} is not offered for training")
+        # the extension's own encoding (covariate_value, the scorer's code)
+        return (f"{EXT}.covariate_value('{c}', a.age_years::float8, a.sex::text, "
+                f"pg_catalog.date_part('epoch', {as_of} - a.admitted_at) / 3600.0, NULL)")
     return f"{EXT}.lab_value({panel}, %s, %s)"
 
 

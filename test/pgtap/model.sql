@@ -2,7 +2,7 @@
 -- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
 -- hand-checked xgboost and linear scores, TreeSHAP sums.
 BEGIN;
-SELECT plan(55);
+SELECT plan(58);
 
 CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
 INSERT INTO t_spec VALUES
@@ -145,6 +145,22 @@ SELECT throws_like((SELECT format('INSERT INTO icu_predict.model (name, version,
 UPDATE icu_predict.model SET spec = jsonb_set(spec, '{intercept}', '0') WHERE name = 'tap_lin';
 SELECT ok(abs(icu_predict.model_margin('tap_lin', '1', ARRAY[50, 70]) - (0.8 * (ln(50) - 2) / 1.5 + 0.5 * 10 / 15.0)) < 1e-12,
           'changed spec is re-parsed');
+
+-- covariate_value: the scorer's covariate encoding, offered to training code
+SELECT is(ARRAY[icu_predict.covariate_value('sex_male', 70, 'male', 5, 'ward'),
+                icu_predict.covariate_value('sex_male', 70, 'female', 5, 'ward'),
+                icu_predict.covariate_value('sex_male', 70, 'other', 5, 'ward'),
+                icu_predict.covariate_value('age_years', 70, 'unknown', 5, 'ward'),
+                icu_predict.covariate_value('hours_since_admission', 70, 'male', 5.5, NULL),
+                icu_predict.covariate_value('unit_kind_ward', 70, 'male', 5, 'ward'),
+                icu_predict.covariate_value('unit_kind_icu', 70, 'male', 5, 'ward')],
+          ARRAY[1, 0, 0, 70, 5.5, 1, 0]::float8[], 'covariate_value encodes sex, age, hours and unit kind');
+SELECT ok(icu_predict.covariate_value('sex_male', 70, 'unknown', 5, 'ward') IS NULL
+          AND icu_predict.covariate_value('unit_kind_icu', 70, 'male', 5, NULL) IS NULL
+          AND icu_predict.covariate_value('age_years', NULL, 'male', 5, 'ward') IS NULL,
+          'covariate_value is NULL when the covariate is missing');
+SELECT throws_ok($$SELECT icu_predict.covariate_value('bmi', 70, 'male', 5, 'ward')$$, '22023', NULL,
+                 'an unknown covariate is 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -77,43 +77,45 @@ growth_fit(const double *c, int n, GrowthFit *out)
 		a = log(total / sum);
 	}
 	else
-	for (int iter = 0; iter < 200; iter++)
 	{
-		double		s0 = 0.0,
-					s1 = 0.0,
-					s2 = 0.0,
-					u0 = 0.0,
-					u1 = 0.0,
-					det,
-					da,
-					dr;
-
-		for (int j = 0; j < n; j++)
+		for (int iter = 0; iter < 200; iter++)
 		{
-			double		x = j - mid;
-			double		mu = exp(a + r * x);
+			double		s0 = 0.0,
+						s1 = 0.0,
+						s2 = 0.0,
+						u0 = 0.0,
+						u1 = 0.0,
+						det,
+						da,
+						dr;
 
-			s0 += mu;
-			s1 += x * mu;
-			s2 += x * x * mu;
-			u0 += c[j] - mu;
-			u1 += x * (c[j] - mu);
+			for (int j = 0; j < n; j++)
+			{
+				double		x = j - mid;
+				double		mu = exp(a + r * x);
+
+				s0 += mu;
+				s1 += x * mu;
+				s2 += x * x * mu;
+				u0 += c[j] - mu;
+				u1 += x * (c[j] - mu);
+			}
+			det = s0 * s2 - s1 * s1;
+			if (!(det > 0.0))
+				break;
+			da = (s2 * u0 - s1 * u1) / det;
+			dr = (s0 * u1 - s1 * u0) / det;
+			/* damp long steps: the log-likelihood is concave, Newton converges */
+			if (fabs(dr) > 0.25)
+			{
+				da *= 0.25 / fabs(dr);
+				dr = dr > 0 ? 0.25 : -0.25;
+			}
+			a += da;
+			r += dr;
+			if (fabs(da) < 1e-13 && fabs(dr) < 1e-13)
+				break;
 		}
-		det = s0 * s2 - s1 * s1;
-		if (!(det > 0.0))
-			break;
-		da = (s2 * u0 - s1 * u1) / det;
-		dr = (s0 * u1 - s1 * u0) / det;
-		/* damp long steps: the log-likelihood is concave, Newton converges */
-		if (fabs(dr) > 0.25)
-		{
-			da *= 0.25 / fabs(dr);
-			dr = dr > 0 ? 0.25 : -0.25;
-		}
-		a += da;
-		r += dr;
-		if (fabs(da) < 1e-13 && fabs(dr) < 1e-13)
-			break;
 	}
 	{
 		double		s0 = 0.0,

@@ -93,6 +93,8 @@ typedef struct IcuModel
 /* spec.c */
 extern int	icu_model_kind_from_name(const char *name);	/* -1 if unknown */
 extern const char *icu_model_kind_name(IcuModelKind kind);
+extern int	icu_model_covariate_from_name(const char *name);	/* -1 if unknown */
+extern const char *icu_model_covariate_name(int covariate);
 extern IcuModel *icu_model_parse(IcuModelKind kind, IcuModelFormat format, Jsonb *spec);
 
 /* cache.c */

@@ -334,3 +334,39 @@ icu_model_explain(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_NULL();
 }
+
+/*
+ * covariate_value(covariate, age_years, sex, hours_since_admission,
+ * unit_kind): the value a model input of that covariate reads, by the same
+ * encoding as the scoring functions (read_covariates), so training code
+ * builds its inputs with the runtime's definition.  NULL when missing.
+ */
+PG_FUNCTION_INFO_V1(icu_covariate_value);
+Datum
+icu_covariate_value(PG_FUNCTION_ARGS)
+{
+	Covariates	cv;
+	char	   *name;
+	int			k;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	k = icu_model_covariate_from_name(name);
+	if (k < 0)
+	{
+		StringInfoData names;
+
+		initStringInfo(&names);
+		for (int i = 0; i < ICU_COV_NUM; i++)
+			appendStringInfo(&names, "%s%s", i ? ", " : "", icu_model_covariate_name(i));
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("unknown covariate \"%s\"", name),
+				 errhint("Covariates are %s.", names.data)));
+	}
+	read_covariates(fcinfo, 1, &cv);
+	if (cv.missing[k])
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(cv.v[k]);
+}

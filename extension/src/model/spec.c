@@ -31,6 +31,21 @@ static const char *const covariate_names[ICU_COV_NUM] = {
 	"unit_kind_or", "unit_kind_other"
 };
 
+int
+icu_model_covariate_from_name(const char *name)
+{
+	for (int i = 0; i < ICU_COV_NUM; i++)
+		if (strcmp(name, covariate_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+icu_model_covariate_name(int covariate)
+{
+	return covariate >= 0 && covariate < ICU_COV_NUM ? covariate_names[covariate] : NULL;
+}
+
 static const char *const kind_names[] = {"icu_admission", "icu_stay"};
 
 typedef struct SpecCtx
