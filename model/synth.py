@@ -1,8 +1,11 @@
 """Synthetic COVID-19 cohort: a seeded, deterministic generator.
 
 The generative model is documented in docs/synthetic-cohort.md (with every
-parameter value below).  In short: admissions arrive over an epidemic wave
-plus a background of other admissions; each patient has a latent severity
+parameter value below).  In short: admissions arrive over the scenario's
+epidemic curve plus a background of other admissions (model/scenario.py:
+waves, a curve file, background changes, weekday pattern, ICU units and
+beds; the default preset large_wave is today's single wave, byte for byte);
+each patient has a latent severity
 that, with age and sex, sets the true probability of ICU admission (the
 oracle) and drives lab trajectories over time; location stays follow
 ED -> ward -> [ICU -> (MC) -> ward] paths; everything is cut at the end
