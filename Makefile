@@ -93,10 +93,15 @@ bench:
 	  /usr/bin/python3 -m bench.daily_job $(BENCH_ARGS)
 
 # Backtest of the ICU occupancy forecast (eval/backtest.py) on a throwaway
-# cluster: the synthetic cohort (BACKTEST_ADMISSIONS, seed 42, end 2020-06-01)
-# is loaded, the wave replayed and graded; writes eval/out/backtest.{json,png}.
+# cluster: the synthetic cohort (BACKTEST_SCENARIO, default large_wave with
+# BACKTEST_ADMISSIONS = 20000; other presets use their own size unless
+# BACKTEST_ADMISSIONS is set; seed 42, end 2020-06-01) is loaded, the wave
+# replayed and graded; writes eval/out/backtest.{json,png}.
 # See docs/backtest.md.  The install lock is held only for `make install`.
+BACKTEST_SCENARIO ?= large_wave
+ifeq ($(BACKTEST_SCENARIO),large_wave)
 BACKTEST_ADMISSIONS ?= 20000
+endif
 BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4
 .PHONY: backtest
 backtest:
@@ -104,7 +109,7 @@ backtest:
 	mkdir -p eval/out
 	pg_virtualenv -t -v 15 sh -ec 'createdb icu_backtest; \
 	  psql -X -q -d icu_backtest -c "CREATE EXTENSION icu_predict CASCADE"; \
-	  /usr/bin/python3 -m model cohort --dsn dbname=icu_backtest --admissions $(BACKTEST_ADMISSIONS) \
-	    --seed 42 --end-date 2020-06-01 >/dev/null; \
-	  /usr/bin/python3 eval/backtest.py --dsn dbname=icu_backtest \
+	  /usr/bin/python3 -m model cohort --dsn dbname=icu_backtest --scenario $(BACKTEST_SCENARIO) \
+	    $(if $(BACKTEST_ADMISSIONS),--admissions $(BACKTEST_ADMISSIONS)) --seed 42 --end-date 2020-06-01 >/dev/null; \
+	  /usr/bin/python3 eval/backtest.py --dsn dbname=icu_backtest --scenario $(BACKTEST_SCENARIO) \
 	    --json eval/out/backtest.json --plot eval/out/backtest.png $(BACKTEST_ARGS)'

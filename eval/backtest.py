@@ -4,7 +4,7 @@
                              [--step 1] [--horizons 1,3,7]
                              [--variant default] [--variant t3:arrival_trend_days=3]
                              [--verify-view DAY] [--check-asof DAY]
-                             [--json FILE] [--plot FILE.png]
+                             [--json FILE] [--plot FILE.png] [--scenario NAME]
 
     make backtest    (a throwaway cluster, a synthetic cohort loaded, then this)
 
@@ -38,6 +38,12 @@ then: it computes the forecast, then (in a transaction that is rolled back)
 deletes every lab resulted, stay begun and admission started after the
 reference time, reopens stays and admissions that ended after it, computes
 the forecast again and compares.
+
+--scenario NAME names the synthetic scenario (model/scenario.py) the loaded
+cohort must come from: the script does not generate the cohort, it checks
+icu_synth.scenario (written by `python3 -m model cohort --scenario NAME`)
+and stops if another scenario is loaded; the scenario row goes into the
+JSON report.  Without it the report records whatever scenario row exists.
 
 A benchmark, not a test: it measures and reports.
 """
@@ -280,6 +286,25 @@ def same_row(x, y):
     return True
 
 
+def loaded_scenario(conn, expected):
+    """The icu_synth.scenario row of the loaded cohort (None without one);
+    stops when it is not the expected scenario."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('icu_synth.scenario') IS NOT NULL")
+        row = None
+        if cur.fetchone()[0]:
+            cur.execute("SELECT name, parameters, seed, admissions, end_date, sha256 FROM icu_synth.scenario")
+            row = cur.fetchone()
+    conn.commit()
+    if expected is not None and (row is None or row[0] != expected):
+        raise SystemExit(f"backtest: --scenario {expected}, but the loaded cohort is "
+                         f"{'not a scenario cohort' if row is None else row[0]}; load it with "
+                         f"python3 -m model cohort --scenario {expected}")
+    if row is None:
+        return None
+    return dict(zip(("name", "parameters", "seed", "admissions", "end_date", "sha256"), row))
+
+
 def parse_variant(s):
     name, _, rest = s.partition(":")
     settings = {}
@@ -311,6 +336,8 @@ def main(argv=None):
     ap.add_argument("--plot", help="PNG: hospital-wide truth vs forecast for h = 3 and 7")
     ap.add_argument("--plot-variant", default=None, help="variant to plot (default: the first)")
     ap.add_argument("--title", default="ICU occupancy backtest")
+    ap.add_argument("--scenario", default=None,
+                    help="the synthetic scenario the loaded cohort must come from (icu_synth.scenario)")
     args = ap.parse_args(argv)
 
     horizons = [int(h) for h in args.horizons.split(",")]
@@ -331,7 +358,8 @@ def main(argv=None):
         conn.commit()
         return r
 
-    report = {"args": {k: str(v) for k, v in vars(args).items()}, "checks": []}
+    report = {"args": {k: str(v) for k, v in vars(args).items()}, "checks": [],
+              "scenario": loaded_scenario(conn, args.scenario)}
 
     for day in args.verify_view:
         secs, ps_rows, cf_rows, mism = verify_view(conn, ps_sql, cf_sql, ref_tz(day), args.timezone)

@@ -42,3 +42,8 @@ class CohortLoadError(UserError):
 class LoadError(UserError):
     """An EHR export (the MIMIC-III demo) cannot be loaded: a file is missing
     or has an unexpected header, or the extension is not installed."""
+
+
+class ScenarioError(UserError):
+    """A scenario of the synthetic cohort is malformed: an unknown preset or
+    parameter, a value out of range, an unreadable curve file."""

@@ -14,7 +14,10 @@ transaction commits every constraint is back in place and validated; no
 row is dropped or changed.
 
 The oracle (the generator's true ICU probability per admission) goes into
-icu_synth.oracle, outside the extension's clinical tables.
+icu_synth.oracle, outside the extension's clinical tables; beside it the
+scenario's truth for an oracle forecaster (icu_synth.scenario,
+oracle_course, scenario_admissions, scenario_intensity,
+scenario_icu_start_lag; docs/synthetic-cohort.md).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import time
 
 import numpy as np
 
-from . import synth
+from . import intensity, synth
 from .errors import CohortLoadError
 
 BULK_THRESHOLD = 500_000          # expected lab rows above which bulk mode is used
@@ -52,7 +55,72 @@ COMMENT ON COLUMN icu_synth.oracle.covid IS 'COVID-19 admission (true) or backgr
 COMMENT ON COLUMN icu_synth.oracle.icu IS 'Whether the simulated admission reaches the ICU (even if after the end date).';
 COMMENT ON COLUMN icu_synth.oracle.icu_los_days IS 'Full simulated ICU length of stay in days (NULL without ICU), uncensored.';
 COMMENT ON COLUMN icu_synth.oracle.died IS 'Whether the simulated admission ends in death (even if after the end date).';
+CREATE TABLE IF NOT EXISTS icu_synth.scenario (
+    name        text PRIMARY KEY,
+    parameters  jsonb NOT NULL,
+    seed        bigint NOT NULL,
+    admissions  integer NOT NULL,
+    end_date    date NOT NULL,
+    sha256      text NOT NULL,
+    truth_sha256 text NOT NULL
+);
+COMMENT ON TABLE icu_synth.scenario IS
+    'The scenario the loaded synthetic cohort was generated from (one row; docs/synthetic-cohort.md).';
+CREATE TABLE IF NOT EXISTS icu_synth.oracle_course (
+    admission_id            bigint PRIMARY KEY,
+    ed_days                 float8 NOT NULL,
+    time_to_icu_days        float8,
+    icu_unit                text,
+    ward_los_median_days    float8 NOT NULL,
+    ward_los_sigma          float8 NOT NULL,
+    time_to_icu_median_days float8 NOT NULL,
+    time_to_icu_sigma       float8 NOT NULL,
+    icu_los_median_days     float8 NOT NULL,
+    icu_los_sigma           float8 NOT NULL
+);
+COMMENT ON TABLE icu_synth.oracle_course IS
+    'Synthetic cohort truth per admission: the realised time to ICU and the lognormal laws of ward stay, time to ICU and ICU stay it was drawn from.';
+COMMENT ON COLUMN icu_synth.oracle_course.ed_days IS 'Emergency department stay in days (0 for admissions not through the ED).';
+COMMENT ON COLUMN icu_synth.oracle_course.time_to_icu_days IS 'Days from admission to the ICU start (ED + first ward stay), uncensored; NULL without ICU.';
+COMMENT ON COLUMN icu_synth.oracle_course.icu_unit IS 'ICU unit of the ICU stay (NULL without ICU).';
+COMMENT ON COLUMN icu_synth.oracle_course.ward_los_median_days IS 'Median of the lognormal first ward stay of an admission that never reaches the ICU (clipped 0.15-60 d).';
+COMMENT ON COLUMN icu_synth.oracle_course.time_to_icu_median_days IS 'Median of the lognormal first ward stay before the ICU (clipped 0.15-60 d); the ED stay comes on top.';
+COMMENT ON COLUMN icu_synth.oracle_course.icu_los_median_days IS 'Median of the lognormal ICU stay (clipped 0.3-120 d), with the scenario''s drift applied.';
+CREATE TABLE IF NOT EXISTS icu_synth.scenario_admissions (
+    day                            date PRIMARY KEY,
+    expected_admissions            float8 NOT NULL,
+    expected_covid_admissions      float8 NOT NULL,
+    icu_los_median_covid_days      float8 NOT NULL,
+    icu_los_median_background_days float8 NOT NULL
+);
+COMMENT ON TABLE icu_synth.scenario_admissions IS
+    'Expected admissions per day under the generative model (the intensity, not the realised count), and the median ICU stay of an admission at the day''s midpoint.';
+CREATE TABLE IF NOT EXISTS icu_synth.scenario_intensity (
+    day                       date NOT NULL,
+    unit                      text NOT NULL,
+    expected_icu_starts       float8 NOT NULL,
+    expected_icu_starts_covid float8 NOT NULL,
+    PRIMARY KEY (day, unit)
+);
+COMMENT ON TABLE icu_synth.scenario_intensity IS
+    'Expected number of ICU episodes starting per day (UTC) and ICU unit under the generative model, from admissions within the window: the true arrival intensity, not the realised count.';
+CREATE TABLE IF NOT EXISTS icu_synth.scenario_icu_start_lag (
+    day                            date NOT NULL,
+    unit                           text NOT NULL,
+    lag_days                       integer NOT NULL,
+    expected_icu_starts_covid      float8 NOT NULL,
+    expected_icu_starts_background float8 NOT NULL,
+    PRIMARY KEY (day, unit, lag_days)
+);
+COMMENT ON TABLE icu_synth.scenario_icu_start_lag IS
+    'scenario_intensity split by the admission day: expected ICU episodes starting on day in unit from admissions on day - lag_days, per class. Summed over lag_days it gives scenario_intensity.';
 """
+TRUTH_TABLES = (
+    ("oracle_course", synth.COURSE_COLUMNS),
+    ("scenario_admissions", intensity.ADMISSIONS_COLUMNS),
+    ("scenario_intensity", intensity.INTENSITY_COLUMNS),
+    ("scenario_icu_start_lag", intensity.LAG_COLUMNS),
+)
 
 
 class _QueueReader:
@@ -202,7 +270,8 @@ def load(cohort: synth.Cohort, conn, replace: bool = False, bulk: str = "auto", 
         cur.execute(f"DELETE FROM {s}.lab_map WHERE local_code = ANY(%s)", (codes,))
         cur.copy_expert(f"COPY {s}.lab_map (local_code, unit, feature, factor, \"offset\", note) FROM STDIN (FORMAT csv)",
                         io.BytesIO(p.lab_map()))
-        units = sorted({r[0] for r in cohort.capacity})
+        # every synthetic ICU unit: a scenario that uses fewer units leaves none of a previous load behind
+        units = sorted(set(synth.ICU_UNITS) | {r[0] for r in cohort.capacity})
         cur.execute(f"DELETE FROM {s}.icu_capacity WHERE unit = ANY(%s)", (units,))
         cur.copy_expert(f"COPY {s}.icu_capacity (unit, valid_from, staffed_beds, surge_beds) FROM STDIN (FORMAT csv)",
                         io.BytesIO(p.capacity()))
@@ -210,6 +279,13 @@ def load(cohort: synth.Cohort, conn, replace: bool = False, bulk: str = "auto", 
         cur.execute("TRUNCATE icu_synth.oracle")
         cur.copy_expert(f"COPY icu_synth.oracle ({synth.ORACLE_COLUMNS}) FROM STDIN (FORMAT csv)",
                         io.BytesIO(p.oracle()))
+        truth = p.truth(intensity.payloads(cohort))
+        cur.execute("TRUNCATE icu_synth.scenario, " + ", ".join(f"icu_synth.{t}" for t, _ in TRUTH_TABLES))
+        for tbl, cols in TRUTH_TABLES:
+            cur.copy_expert(f"COPY icu_synth.{tbl} ({cols}) FROM STDIN (FORMAT csv)", io.BytesIO(truth[tbl]))
+        cur.execute("INSERT INTO icu_synth.scenario VALUES (%s, %s::jsonb, %s, %s, %s, %s, %s)",
+                    (cohort.scenario.name, synth.scenario_json(cohort), cohort.seed, cohort.n, cohort.end_date,
+                     p.checksum(), p.truth_checksum()))
         t0 = time.time()
         conn.commit()
         timing["commit_s"] = time.time() - t0
@@ -220,14 +296,16 @@ def load(cohort: synth.Cohort, conn, replace: bool = False, bulk: str = "auto", 
         conn.autocommit = True
     t0 = time.time()
     cur.execute(f"ANALYZE {s}.admission, {s}.location_stay, {s}.lab_result, {s}.lab_map, "
-                f"{s}.icu_capacity, icu_synth.oracle")
+                f"{s}.icu_capacity, icu_synth.oracle, "
+                + ", ".join(f"icu_synth.{t}" for t, _ in TRUTH_TABLES))
     timing["analyze_s"] = time.time() - t0
     counts = {}
     for tbl in ("admission", "location_stay", "lab_result"):
         cur.execute(f"SELECT count(*) FROM {s}.{tbl}")
         counts[tbl] = cur.fetchone()[0]
     cur.close()
-    return dict(checksum=p.checksum(), encoder=p.enc, timing=timing, loaded=counts, bulk=use_bulk)
+    return dict(checksum=p.checksum(), truth_checksum=p.truth_checksum(), encoder=p.enc, timing=timing,
+                loaded=counts, bulk=use_bulk)
 
 
 # --------------------------------------------------------------------------
@@ -270,4 +348,9 @@ def write_csv(cohort: synth.Cohort, outdir: str) -> dict:
     w("lab_map.csv", "local_code, unit, feature, factor, offset, note", p.lab_map())
     w("icu_capacity.csv", "unit, valid_from, staffed_beds, surge_beds", p.capacity())
     w("oracle.csv", synth.ORACLE_COLUMNS, p.oracle())
-    return dict(checksum=p.checksum(), encoder=p.enc)
+    truth = p.truth(intensity.payloads(cohort))
+    for tbl, cols in TRUTH_TABLES:
+        w(f"{tbl}.csv", cols, truth[tbl])
+    with open(os.path.join(outdir, "scenario.json"), "w") as f:
+        f.write(synth.scenario_json(cohort) + "\n")
+    return dict(checksum=p.checksum(), truth_checksum=p.truth_checksum(), encoder=p.enc)

@@ -1,8 +1,11 @@
 """Synthetic COVID-19 cohort: a seeded, deterministic generator.
 
 The generative model is documented in docs/synthetic-cohort.md (with every
-parameter value below).  In short: admissions arrive over an epidemic wave
-plus a background of other admissions; each patient has a latent severity
+parameter value below).  In short: admissions arrive over the scenario's
+epidemic curve plus a background of other admissions (model/scenario.py:
+waves, a curve file, background changes, weekday pattern, ICU units and
+beds; the default preset large_wave is today's single wave, byte for byte);
+each patient has a latent severity
 that, with age and sex, sets the true probability of ICU admission (the
 oracle) and drives lab trajectories over time; location stays follow
 ED -> ward -> [ICU -> (MC) -> ward] paths; everything is cut at the end
@@ -29,22 +32,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import scenario as _scenario
 from .units import unit_key
 
 BLOCK = 2000                     # admissions per lab block (part of the model)
-WINDOW_DAYS = 180                # history behind the end instant
+WINDOW_DAYS = _scenario.WINDOW_DAYS  # 180 days of history behind the end instant
 MIN_PER_DAY = 1440
 EPOCH_2000 = _dt.date(2000, 1, 1)
 
 # --------------------------------------------------------------------------
 # Parameters of the generative model (documented in docs/synthetic-cohort.md)
 # --------------------------------------------------------------------------
+# When admissions arrive (the epidemic curve, the background rate, weekday
+# pattern, hospital size) and where ICU patients go is the scenario's
+# (model/scenario.py); what happens to a patient is the same everywhere:
 P = dict(
-    covid_share=0.45,            # share of admissions that are COVID-19
-    wave_peak_day=-50.0,         # days before the end instant
-    wave_rise_sd=14.0,           # days (left half of the wave)
-    wave_decline_sd=30.0,        # days (right half of the wave)
     readmission_share=0.05,      # admissions that reuse an earlier patient id
+    # admission source (emergency, elective, transfer, outpatient, other, unknown)
+    source_covid=[.85, 0, .12, 0, .03, 0],
+    source_background=[.55, .33, .05, .05, .015, .005],
+    # age ~ N(mean, sd), rounded, clipped to [min, 100]; sex (female, male, other, unknown)
+    age_covid=(66, 14, 18),
+    age_background=(58, 21, 0),
+    sex_covid=[.395, .6, .0025, .0025],
+    sex_background=[.495, .5, .0025, .0025],
+    hour_nonelective=(15, 5),    # arrival hour ~ N(15, 5) mod 24; elective uniform 7-11 h
+    hour_elective=(7, 11),
     # ICU admission: logit = b0 + b_sev*s + b_age*z + b_age2*z^2 + b_male*male (+ b_elective)
     icu_covid=dict(b0=-1.95, b_sev=1.55, b_age=0.45, b_age2=-0.35, b_male=0.35),
     icu_background=dict(b0=-3.4, b_sev=1.0, b_age=0.3, b_age2=0.0, b_male=0.1, b_elective=0.9),
@@ -143,7 +156,7 @@ TEXT_ONLY_CODES = ("SARS2PCR",)   # deliberately unmapped (not a feature)
 
 COVID_WARDS = (["COVID-A3", "COVID-B3", "PULM-5N"], [0.45, 0.35, 0.20])
 OTHER_WARDS = (["INT-4N", "SURG-6Z", "CARD-7N", "NEURO-8Z", "GER-2N"], [0.30, 0.25, 0.20, 0.10, 0.15])
-ICU_UNITS = ["IC-1", "IC-2", "IC-3"]
+ICU_UNITS = list(_scenario.ICU_UNITS)
 UNITS = (COVID_WARDS[0] + OTHER_WARDS[0] + ICU_UNITS + ["MC-1", "SEH"])
 UNIT_KIND = {u: "ward" for u in COVID_WARDS[0] + OTHER_WARDS[0]}
 UNIT_KIND.update({u: "icu" for u in ICU_UNITS}, **{"MC-1": "mc", "SEH": "ed"})
@@ -193,6 +206,8 @@ class Cohort:
     capacity: list
     lab_map: list = field(default_factory=lab_map_rows)
     lab_stats: dict = field(default_factory=dict)
+    scenario: _scenario.Scenario | None = None
+    course: dict = field(default_factory=dict)     # true course distributions (oracle_course)
 
     # ---------------- admissions and stays -----------------------------
     def ts_strings(self, minutes):
@@ -206,43 +221,58 @@ class Cohort:
 NULLMIN = np.iinfo(np.int64).min
 
 
-def generate(n: int, seed: int, end_date: _dt.date | None = None) -> Cohort:
-    """Admissions, stays, oracle and capacity; lab rows come from lab_blocks()."""
+def generate(n: int, seed: int, end_date: _dt.date | None = None,
+             scenario: _scenario.Scenario | None = None) -> Cohort:
+    """Admissions, stays, oracle and capacity; lab rows come from lab_blocks().
+
+    ``scenario`` (model/scenario.py; default: the large_wave preset) sets when
+    admissions arrive and where ICU patients go; ``n`` is the number of
+    admissions (the caller resolves a preset's size)."""
     if n < 1:
         raise ValueError("need at least one admission")
     if end_date is None:
         end_date = _dt.datetime.now(_dt.timezone.utc).date()
+    sc = scenario if scenario is not None else _scenario.get("large_wave")
     rng = np.random.default_rng([seed, 1])
     end_min2000 = (end_date - EPOCH_2000).days * MIN_PER_DAY
 
-    covid = rng.random(n) < P["covid_share"]
+    covid = rng.random(n) < sc.covid_share
     nc = int(covid.sum())
-    # -- arrival day: COVID over the wave, background uniform
+    # -- arrival day: COVID over the scenario's curve, background over its rate
     t = np.empty(n)
-    left = rng.random(nc) < P["wave_rise_sd"] / (P["wave_rise_sd"] + P["wave_decline_sd"])
-    z = np.abs(rng.standard_normal(nc))
-    tc = P["wave_peak_day"] + np.where(left, -P["wave_rise_sd"], P["wave_decline_sd"]) * z
-    bad = (tc < -WINDOW_DAYS) | (tc >= -0.01)
-    tc[bad] = rng.uniform(-WINDOW_DAYS, -0.01, int(bad.sum()))   # tails: uniform
-    t[covid] = tc
-    t[~covid] = rng.uniform(-WINDOW_DAYS, -0.01, n - nc)
+    if sc.legacy_sampler():
+        # one wave and a flat background: the continuous draws of the original
+        # generator (exact daily densities: scenario.legacy_pdfs)
+        w = sc.waves[0]
+        left = rng.random(nc) < w["rise_sd"] / (w["rise_sd"] + w["decline_sd"])
+        z = np.abs(rng.standard_normal(nc))
+        tc = w["peak_day"] + np.where(left, -w["rise_sd"], w["decline_sd"]) * z
+        bad = (tc < -WINDOW_DAYS) | (tc >= -0.01)
+        tc[bad] = rng.uniform(-WINDOW_DAYS, -0.01, int(bad.sum()))   # tails: uniform
+        t[covid] = tc
+        t[~covid] = rng.uniform(-WINDOW_DAYS, -0.01, n - nc)
+    else:
+        pdf_c, pdf_b = sc.daily_pdfs(end_date)
+        t[covid] = _draw_days(rng, pdf_c, nc)
+        t[~covid] = _draw_days(rng, pdf_b, n - nc)
     day = np.floor(t)
     # -- source and time of day
     src = np.where(covid,
-                   rng.choice(6, n, p=[.85, 0, .12, 0, .03, 0]),
-                   rng.choice(6, n, p=[.55, .33, .05, .05, .015, .005]))
-    hour = np.where(src == 1, rng.uniform(7, 11, n),
-                    (rng.normal(15, 5, n)) % 24)
+                   rng.choice(6, n, p=P["source_covid"]),
+                   rng.choice(6, n, p=P["source_background"]))
+    hour = np.where(src == 1, rng.uniform(*P["hour_elective"], n),
+                    (rng.normal(*P["hour_nonelective"], n)) % 24)
     t = day + hour / 24.0
     # elective admissions move off weekends to the Thursday/Friday before
     dow = (np.floor(t).astype(np.int64) + end_date.weekday()) % 7      # Monday = 0
     t = np.where((src == 1) & (dow >= 5), t - 2.0, t)
     t = np.clip(t, -WINDOW_DAYS, -0.01)
     # -- demographics
-    age = np.where(covid, rng.normal(66, 14, n), rng.normal(58, 21, n))
-    age = np.clip(np.rint(age), np.where(covid, 18, 0), 100).astype(np.int64)
-    sex = np.where(covid, rng.choice(4, n, p=[.395, .6, .0025, .0025]),
-                   rng.choice(4, n, p=[.495, .5, .0025, .0025]))
+    (ma_c, sa_c, lo_c), (ma_b, sa_b, lo_b) = P["age_covid"], P["age_background"]
+    age = np.where(covid, rng.normal(ma_c, sa_c, n), rng.normal(ma_b, sa_b, n))
+    age = np.clip(np.rint(age), np.where(covid, lo_c, lo_b), 100).astype(np.int64)
+    sex = np.where(covid, rng.choice(4, n, p=P["sex_covid"]),
+                   rng.choice(4, n, p=P["sex_background"]))
     male = sex == 1
     zage = (age - 65.0) / 15.0
     sev = rng.standard_normal(n)
@@ -262,6 +292,9 @@ def generate(n: int, seed: int, end_date: _dt.date | None = None) -> Cohort:
                               _lognormal(rng, P["ward_los_background"], n)))
     ward1 = np.clip(ward1, 0.15, 60)
     icu_los = np.where(covid, _lognormal(rng, P["icu_los_covid"], n), _lognormal(rng, P["icu_los_background"], n))
+    los_fac = sc.los_factor(t, covid)                # the scenario's drift of the ICU stay (1 without)
+    if sc.icu_los_drift is not None:
+        icu_los = icu_los * los_fac
     icu_los = np.where(icu, np.clip(icu_los, 0.3, 120), 0.0)
 
     def death_p(par):
@@ -278,7 +311,9 @@ def generate(n: int, seed: int, end_date: _dt.date | None = None) -> Cohort:
     # -- units and isolation
     w1 = np.where(covid, rng.choice(3, n, p=COVID_WARDS[1]), 3 + rng.choice(5, n, p=OTHER_WARDS[1]))
     w2 = np.where(covid, rng.choice(3, n, p=COVID_WARDS[1]), 3 + rng.choice(5, n, p=OTHER_WARDS[1]))
-    iu = np.where(covid, np.where(rng.random(n) < 0.65, 8, 9), np.where(rng.random(n) < 0.8, 10, 9))
+    u_route_c = rng.random(n)
+    u_route_b = rng.random(n)
+    iu = np.where(covid, _route(u_route_c, sc.icu_routing["covid"]), _route(u_route_b, sc.icu_routing["background"]))
     iso_bg = rng.choice(6, n, p=[.925, 0, .06, .01, 0, .005])
     iso_w1 = np.where(covid, np.where(rng.random(n) < 0.25, 4, 1), iso_bg)
     iso_w2 = np.where(covid, np.where(rng.random(n) < 0.7, 1, 0), iso_bg)
@@ -289,8 +324,9 @@ def generate(n: int, seed: int, end_date: _dt.date | None = None) -> Cohort:
     def o(x):
         return x[order]
     (t, covid, src, age, sex, sev, p_icu, icu, ed, ward1, icu_los, dies_icu, dies_ward, mc, mc_los, ward2,
-     w1, w2, iu, iso_w1, iso_w2, zage) = map(o, (t, covid, src, age, sex, sev, p_icu, icu, ed, ward1, icu_los,
-                                                 dies_icu, dies_ward, mc, mc_los, ward2, w1, w2, iu, iso_w1, iso_w2, zage))
+     w1, w2, iu, iso_w1, iso_w2, zage, los_fac) = map(o, (t, covid, src, age, sex, sev, p_icu, icu, ed, ward1,
+                                                          icu_los, dies_icu, dies_ward, mc, mc_los, ward2, w1, w2,
+                                                          iu, iso_w1, iso_w2, zage, los_fac))
     adm_id = 1_000_001 + np.arange(n, dtype=np.int64)
     # -- segment boundaries (days) then minutes: ED, ward1, ICU, MC, ward2
     durs = np.stack([ed, ward1, icu_los, mc_los, ward2], axis=1)
@@ -348,10 +384,48 @@ def generate(n: int, seed: int, end_date: _dt.date | None = None) -> Cohort:
         onset=rng.uniform(3, 10, n))
     oracle = dict(admission_id=adm_id, p_icu=p_icu, severity=sev, covid=covid, icu=icu,
                   icu_los_days=np.where(icu, (bounds[:, 3] - bounds[:, 2]) / MIN_PER_DAY, np.nan), died=died)
+    # -- the course's true distributions (for an oracle forecaster; docs/synthetic-cohort.md)
+    wl = np.array([P["ward_los_covid"], P["ward_los_background"]])[np.where(covid, 0, 1)]
+    tt = np.array([P["time_to_icu_covid"], P["time_to_icu_background"]])[np.where(covid, 0, 1)]
+    il = np.array([P["icu_los_covid"], P["icu_los_background"]])[np.where(covid, 0, 1)]
+    course = dict(
+        admission_id=adm_id,
+        ed_days=(bounds[:, 1] - bounds[:, 0]) / MIN_PER_DAY,
+        time_to_icu_days=np.where(icu, (bounds[:, 2] - bounds[:, 0]) / MIN_PER_DAY, np.nan),
+        icu_unit=np.array(UNITS)[iu],
+        ward_los_median_days=wl[:, 0], ward_los_sigma=wl[:, 1],
+        time_to_icu_median_days=tt[:, 0], time_to_icu_sigma=tt[:, 1],
+        icu_los_median_days=il[:, 0] * los_fac, icu_los_sigma=il[:, 1])
     cohort = Cohort(seed=seed, n=n, end_date=end_date, end_min2000=end_min2000,
-                    adm=adm, stays=stays, oracle=oracle, capacity=[])
-    cohort.capacity = _capacity(cohort)
+                    adm=adm, stays=stays, oracle=oracle, capacity=[], scenario=sc, course=course)
+    cohort.capacity = _capacity(cohort) if sc.icu_beds == "auto" else _capacity_rows(cohort)
     return cohort
+
+
+def _draw_days(rng, pdf, k):
+    """k arrival days (-WINDOW_DAYS .. -1) drawn from daily probabilities pdf."""
+    cdf = np.cumsum(pdf)
+    cdf /= cdf[-1]
+    idx = np.minimum(np.searchsorted(cdf, rng.random(k), side="right"), len(pdf) - 1)
+    return (idx - WINDOW_DAYS).astype(np.float64)
+
+
+def _route(u, shares):
+    """ICU unit index (into UNITS) per uniform draw u, by the cumulative shares (in order)."""
+    names = list(shares)
+    cum = np.cumsum([shares[k] for k in names])
+    cum[-1] = np.inf
+    idx = np.searchsorted(cum, u, side="right")
+    return np.array([UNITS.index(k) for k in names])[idx]
+
+
+def _capacity_rows(c: Cohort):
+    """The scenario's own staffed/surge beds: rows [from_day, staffed, surge] per unit."""
+    rows = []
+    for unit in ICU_UNITS:
+        for fd, staffed, surge in c.scenario.icu_beds.get(unit, []):
+            rows.append((unit, c.end_date + _dt.timedelta(days=fd), staffed, surge))
+    return rows
 
 
 def _capacity(c: Cohort):
@@ -624,6 +698,30 @@ def oracle_csv(c: Cohort) -> bytes:
     return _join_csv(cols)
 
 
+COURSE_COLUMNS = ("admission_id, ed_days, time_to_icu_days, icu_unit, ward_los_median_days, ward_los_sigma, "
+                  "time_to_icu_median_days, time_to_icu_sigma, icu_los_median_days, icu_los_sigma")
+
+
+def course_csv(c: Cohort) -> bytes:
+    """The true course per admission: realised ED stay and time to ICU, the ICU
+    unit it goes to (if it does), and the lognormal laws it was drawn from."""
+    C = c.course
+
+    def f(x, fmt="%.6f"):
+        return np.where(np.isnan(x), "", np.char.mod(fmt, np.nan_to_num(x)))
+    cols = [C["admission_id"].astype(str), f(C["ed_days"]), f(C["time_to_icu_days"]),
+            np.where(c.oracle["icu"], C["icu_unit"], ""),
+            f(C["ward_los_median_days"]), f(C["ward_los_sigma"]),
+            f(C["time_to_icu_median_days"]), f(C["time_to_icu_sigma"]),
+            f(C["icu_los_median_days"], "%.9f"), f(C["icu_los_sigma"])]
+    return _join_csv(cols)
+
+
+def scenario_json(c: Cohort) -> str:
+    import json
+    return json.dumps(c.scenario.as_dict())     # key order kept: icu_routing order sets the draws
+
+
 def _join_csv(cols) -> bytes:
     if len(cols[0]) == 0:
         return b""
@@ -636,6 +734,31 @@ def _join_csv(cols) -> bytes:
 # --------------------------------------------------------------------------
 # summary statistics (from the generated data, as loaded)
 # --------------------------------------------------------------------------
+def icu_census(c: Cohort, units=(8, 9, 10)) -> np.ndarray:
+    """Patients in an ICU stay of these units at each midnight of the window
+    (index i: the midnight that starts window day i, i = 0..WINDOW_DAYS-1)."""
+    S = c.stays
+    m = np.isin(S["unit"], units)
+    start = S["started"][m]
+    end = np.where(S["ended"][m] == NULLMIN, np.iinfo(np.int64).max, S["ended"][m])
+    t = (np.arange(WINDOW_DAYS) - WINDOW_DAYS) * MIN_PER_DAY
+    return ((start[None, :] <= t[:, None]) & (end[None, :] > t[:, None])).sum(axis=1)
+
+
+def icu_census_peak(c: Cohort) -> int:
+    return int(icu_census(c).max()) if c.n else 0
+
+
+def staffed_beds_on(c: Cohort, day: _dt.date) -> int:
+    """Total staffed ICU beds on day (the latest capacity row per unit on or before it)."""
+    total = 0
+    for unit in ICU_UNITS:
+        rows = [r for r in c.capacity if r[0] == unit and r[1] <= day]
+        if rows:
+            total += max(rows, key=lambda r: r[1])[2]
+    return total
+
+
 def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
     from .metrics import MetricError, auroc
     A, S = c.adm, c.stays
@@ -665,6 +788,9 @@ def summary(c: Cohort, enc: LabEncoder | None = None) -> dict:
         icu_los_median_covid_days=float(np.median(los[cov_done])) if cov_done.any() else float("nan"),
         unit_mix=mix, patient_days=patient_days,
         oracle_auroc_covid_closed=oracle_auroc,
+        icu_starts=int(icu_stay.sum()),
+        icu_census_peak=icu_census_peak(c),
+        staffed_icu_beds_at_end=staffed_beds_on(c, c.end_date - _dt.timedelta(days=1)),
     )
     if enc is not None:
         n_lab = enc.n_numeric + enc.n_text
@@ -689,6 +815,8 @@ class Payloads:
     def __init__(self, cohort: Cohort):
         self.c = cohort
         self.h = hashlib.sha256()
+        self.ht = hashlib.sha256()
+        self._ser = None
         self.enc = LabEncoder(cohort)
 
     def _h(self, name, data: bytes) -> bytes:
@@ -725,6 +853,29 @@ class Payloads:
 
     def checksum(self):
         return self.h.hexdigest()
+
+    # -- the scenario's truth (icu_synth.oracle_course, scenario_*): kept out
+    # of checksum() so that a cohort's checksum is what it was before scenarios;
+    # truth_checksum() covers these payloads, in this order
+    def _t(self, name, data: bytes) -> bytes:
+        self.ht.update(name.encode() + b"\0" + len(data).to_bytes(8, "big"))
+        self.ht.update(data)
+        return data
+
+    def course(self):
+        return self._t("oracle_course", course_csv(self.c))
+
+    def truth(self, scenario_payloads: dict) -> dict:
+        """The truth payloads in order: oracle_course, then the scenario's
+        series (intensity.payloads: scenario_admissions, scenario_intensity,
+        scenario_icu_start_lag).  Returns {table: bytes}."""
+        out = {"oracle_course": self.course()}
+        for name, data in scenario_payloads.items():
+            out[name] = self._t(name, data)
+        return out
+
+    def truth_checksum(self):
+        return self.ht.hexdigest()
 
 
 def checksum_only(cohort: Cohort):
