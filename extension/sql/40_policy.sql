@@ -21,6 +21,8 @@ CREATE TABLE @extschema@.capacity_policy (
     risk_band_high          float8  NOT NULL DEFAULT 0.30,
     arrival_trend_days      integer NOT NULL DEFAULT 0,
     arrival_trend_cap       float8  NOT NULL DEFAULT 2,
+    forecast_log_retention_days integer NOT NULL DEFAULT 730,
+    forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -40,7 +42,9 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_arrival_trend_days_range
         CHECK (arrival_trend_days >= 0 AND arrival_trend_days <= arrival_window_days),
     CONSTRAINT capacity_policy_arrival_trend_cap_range
-        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100)
+        CHECK (arrival_trend_cap >= 1 AND arrival_trend_cap <= 100),
+    CONSTRAINT capacity_policy_forecast_log_retention_days_range
+        CHECK (forecast_log_retention_days BETWEEN 0 AND 36500)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -52,6 +56,8 @@ COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Ho
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_window_days IS 'Days back over which the ICU inflow of patients not yet in hospital is estimated: ICU episodes begun in this window, by their time since hospital admission (default 7).';
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_days IS 'Trend of the inflow of patients not yet in hospital: hospital admissions per day in the last this many days divided by those in the whole arrival window scale the inflow (capped by arrival_trend_cap); 0 = no trend (default 0).';
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor is kept between 1 / this and this (default 2).';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Live rows of forecast_log whose reference time is more than this many days before now are deleted by refresh() (default 730); 0 keeps them forever. Replay rows are never deleted by this rule.';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -63,7 +69,8 @@ BEGIN ATOMIC
     SELECT coalesce(
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
-            0.10::float8, 0.30::float8, 0, 2::float8)::@extschema@.capacity_policy);
+            0.10::float8, 0.30::float8, 0, 2::float8,
+            730, '00:00'::time)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';
