@@ -340,6 +340,10 @@ ALTER TABLE @extschema@.capacity_policy
     ADD COLUMN inflow_trend_damping_days float8 NOT NULL DEFAULT 7,
     ADD COLUMN inflow_overdispersion   boolean NOT NULL DEFAULT false,
     ADD COLUMN routing_window_days     integer NOT NULL DEFAULT 0,
+    ADD COLUMN forecast_log_retention_days integer NOT NULL DEFAULT 730,
+    ADD COLUMN forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
+    ADD CONSTRAINT capacity_policy_forecast_log_retention_days_range
+        CHECK (forecast_log_retention_days BETWEEN 0 AND 36500),
     ADD CONSTRAINT capacity_policy_inflow_trend_damping_days_range
         CHECK (inflow_trend_damping_days >= 0.5 AND inflow_trend_damping_days <= 60),
     ADD CONSTRAINT capacity_policy_routing_window_days_range
@@ -349,6 +353,9 @@ COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend IS 'Grow the inflow o
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend_damping_days IS 'Time constant of the fading of the inflow growth, in days: the log multiplier at u days ahead is r (W/2 + tau (1 - exp(-u/tau))) (default 7).';
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative-binomial inflow: the inflow rate''s own uncertainty (from the arrival window''s count and the growth estimate) as one gamma multiplier shared by every day of the horizon; false = Poisson inflow (default false).';
 COMMENT ON COLUMN @extschema@.capacity_policy.routing_window_days IS 'Route ward patients and new arrivals to ICU units by the first ICU units of the episodes begun in this many days (per source unit, smoothed toward the hospital-wide routing, which is smoothed toward staffed-bed shares, each with the weight of 5 episodes); 0 = staffed-bed shares (default 0).';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_risk_horizon_hours IS 'Horizon of the risk the capacity forecast uses (patient_status.forecast_risk): the active icu_admission model of this horizon, else the one nearest to it (default 168 = 7 days). The forecast reads that model''s probability over the model''s own horizon_hours.';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Live rows of forecast_log whose reference time is more than this many days before now are deleted by refresh() (default 730); 0 keeps them forever. Replay rows are never deleted by this rule.';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
 CREATE OR REPLACE FUNCTION @extschema@.capacity_settings()
 RETURNS @extschema@.capacity_policy
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -357,7 +364,8 @@ BEGIN ATOMIC
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
             0.10::float8, 0.30::float8, 0, 2::float8,
-            false, 7::float8, false, 0)::@extschema@.capacity_policy);
+            false, 7::float8, false, 0,
+            730, '00:00'::time)::@extschema@.capacity_policy);
 END;
 
 -- ===========================================================================
@@ -863,3 +871,658 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'icu_covariate_value';
 COMMENT ON FUNCTION @extschema@.covariate_value(text, float8, text, float8, text) IS
     'The value a model input of this covariate reads (age_years, sex_male, hours_since_admission, unit_kind_ward ... unit_kind_other), by the encoding risk(), length_of_stay() and explain() use: sex_male is 1 for male, 0 for female or other, NULL for unknown; unit kinds are one-hot. NULL when the covariate is missing. Training code builds its inputs with it.';
+
+-- ===========================================================================
+-- 9. Forecast log and grading (new): score functions, census, forecast_log,
+--    its grading, refresh() writing the log, icu_bi.forecast_quality
+-- ===========================================================================
+-- Bed demand: grading a count forecast against what happened
+-- (C: extension/src/demand/score.c; docs/demand.md, docs/views.md).
+--
+-- The CDF, the CRPS and the PIT of a bed_demand read the distribution as
+-- pmf / sum(pmf): F is 0 below the kept counts and 1 from the largest on
+-- (the trimmed mass, at most about 1e-12 per tail, is spread over the kept
+-- counts).  forecast_grade and forecast_skill (47_forecast_log.sql) grade
+-- the forecast log with them.
+
+CREATE FUNCTION @extschema@.bed_demand_cdf(demand @extschema@.bed_demand, k integer)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_cdf'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_cdf(@extschema@.bed_demand, integer) IS
+    'P(count <= k) of the distribution read as pmf / sum(pmf): 0 below the smallest kept count, 1 from the largest on.';
+
+CREATE FUNCTION @extschema@.bed_demand_crps(demand @extschema@.bed_demand, y integer)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_crps'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_crps(@extschema@.bed_demand, integer) IS
+    'Continuous ranked probability score of the count forecast for the observed count y: the sum over all integers k of (F(k) - [y <= k])^2, exact (a finite sum over the kept counts, plus 1 for every count between y and them when y lies outside). In beds; lower is better; a point mass at x scores |y - x|.';
+
+CREATE FUNCTION @extschema@.bed_demand_pit(demand @extschema@.bed_demand, y integer, u float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_pit'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_pit(@extschema@.bed_demand, integer, float8) IS
+    'Randomised probability integral transform of the observed count y: F(y - 1) + u (F(y) - F(y - 1)). With u uniform on [0, 1] it is uniform for a calibrated count forecast. u in [0, 1], else 22023.';
+
+CREATE FUNCTION @extschema@.bed_demand_pit_cdf(demand @extschema@.bed_demand, y integer, z float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_pit_cdf'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_pit_cdf(@extschema@.bed_demand, integer, float8) IS
+    'Non-randomised PIT of a count (Czado, Gneiting & Held 2009): the CDF at z of the PIT given the observed count y, 0 for z <= F(y - 1), 1 for z >= F(y), linear in between. The mean of pit_cdf(b) - pit_cdf(a) over many forecasts is the PIT histogram''s bar [a, b). z in [0, 1], else 22023.';
+
+-- Forecast log and grading: every capacity forecast that refresh() makes is
+-- kept, and graded against the ICU census once its moment has passed.
+--
+--   icu_census(moments), icu_census_at(at)
+--                      patients in an ICU episode per unit at given moments,
+--                      by the rule of icu_occupancy() (05_episodes.sql).
+--   forecast_log       append-only: one row per refresh run, unit and
+--                      horizon day, written by refresh() (48_refresh.sql)
+--                      in the run's subtransaction.
+--   forecast_grades(), the view forecast_grade
+--                      each logged forecast whose moment has passed, with
+--                      the census that happened, PIT, CRPS and errors, and
+--                      those of persistence and of the 7-day mean.
+--   forecast_skill(window_days, live_only)
+--                      coverage, PIT histogram, CRPS, MAE, skill and bias per
+--                      unit and horizon over the forecasts of record.
+--
+-- Rules (docs/views.md, "Forecast log and grading"):
+--   * a row is a replay (is_replay) when its reference time is not the wall
+--     clock, i.e. icu_predict.reference_time was set to another moment;
+--   * the forecast of record of a unit, reference day and horizon is the
+--     first successful run of that day (live and replay counted apart) whose
+--     reference time is at or after capacity_policy.forecast_of_record_after
+--     in the day zone; it is fixed when the row is written, so the log stays
+--     append-only, and a unique index keeps it one;
+--   * refresh() deletes live rows older than
+--     capacity_policy.forecast_log_retention_days (0 = never); replay rows
+--     are kept, since their reference times lie in the past by design.
+
+-- ---------------------------------------------------------------------------
+-- icu_census(moments) and icu_census_at(at)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.icu_census(moments timestamptz[])
+RETURNS TABLE (at timestamptz, unit text, patients integer)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    WITH m AS (
+        SELECT DISTINCT x AS at FROM pg_catalog.unnest(icu_census.moments) AS x WHERE x IS NOT NULL
+    ), units AS (
+        SELECT s.unit FROM @extschema@.location_stay s WHERE s.unit_kind = 'icu'
+        UNION
+        SELECT c.unit FROM @extschema@.icu_capacity c
+    ), present AS (
+        SELECT m.at,
+               (SELECT s.unit
+                  FROM @extschema@.location_stay s
+                 WHERE s.admission_id = e.admission_id
+                   AND s.unit_kind = 'icu'
+                   AND s.started_at >= e.started_at
+                   AND s.started_at <= m.at
+                 ORDER BY s.started_at DESC, s.stay_id DESC
+                 LIMIT 1) AS unit
+          FROM m
+          JOIN @extschema@.icu_episode e
+            ON e.started_at <= m.at
+           AND (e.ended_at IS NULL OR e.ended_at > m.at)
+    )
+    SELECT m.at, u.unit, pg_catalog.count(p.unit)::integer AS patients
+      FROM units u
+     CROSS JOIN m
+      LEFT JOIN present p ON p.unit = u.unit AND p.at = m.at
+     GROUP BY m.at, u.unit
+     ORDER BY m.at, u.unit;
+END;
+COMMENT ON FUNCTION @extschema@.icu_census(timestamptz[]) IS
+    'ICU census at each of the given moments: per ICU unit, the number of patients in an ICU episode (started_at <= moment < ended_at), counted in the unit of the latest ICU location stay begun by then; the rule of icu_occupancy(), which is this census at the midnights that end its days. Every ICU unit known from location_stay or icu_capacity gets a row per moment, 0 when empty; NULL moments are ignored.';
+
+CREATE FUNCTION @extschema@.icu_census_at(at timestamptz)
+RETURNS TABLE (unit text, patients integer)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT c.unit, c.patients
+      FROM @extschema@.icu_census(ARRAY[icu_census_at.at]) c
+     ORDER BY c.unit;
+END;
+COMMENT ON FUNCTION @extschema@.icu_census_at(timestamptz) IS
+    'ICU census at one moment: per ICU unit, the number of patients in an ICU episode then (see icu_census).';
+
+-- ---------------------------------------------------------------------------
+-- forecast_log
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.forecast_log (
+    run_id              bigint      NOT NULL,
+    reference_time      timestamptz NOT NULL,
+    reference_date      date        NOT NULL,
+    forecast_at         timestamptz NOT NULL,
+    forecast_date       date        NOT NULL,
+    unit                text        NOT NULL,
+    is_total            boolean     NOT NULL,
+    horizon_day         integer     NOT NULL,
+    demand              @extschema@.bed_demand NOT NULL,
+    expected_beds       float8      NOT NULL,
+    variance_beds       float8      NOT NULL,
+    p05_beds            integer     NOT NULL,
+    p10_beds            integer     NOT NULL,
+    p50_beds            integer     NOT NULL,
+    p90_beds            integer     NOT NULL,
+    p95_beds            integer     NOT NULL,
+    occupied_now        integer     NOT NULL,
+    census_now          integer,
+    census_mean_7d      float8,
+    staffed_beds        integer,
+    surge_beds          integer,
+    prob_over_staffed   float8,
+    prob_over_surge     float8,
+    recommended_action  text        NOT NULL,
+    arrivals_per_day    float8,
+    icu_mean            float8,
+    icu_var             float8,
+    ward_mean           float8,
+    ward_var            float8,
+    arrivals_mean       float8,
+    arrivals_var        float8,
+    policy              jsonb       NOT NULL,
+    risk_model_version  text,
+    stay_model_version  text,
+    is_replay           boolean     NOT NULL,
+    of_record           boolean     NOT NULL,
+    logged_at           timestamptz NOT NULL,
+    CONSTRAINT forecast_log_pkey PRIMARY KEY (run_id, unit, horizon_day),
+    CONSTRAINT forecast_log_horizon_day_range CHECK (horizon_day >= 0),
+    CONSTRAINT forecast_log_dates_agree CHECK (forecast_date = reference_date + horizon_day),
+    CONSTRAINT forecast_log_quantiles_ordered
+        CHECK (p05_beds <= p10_beds AND p10_beds <= p50_beds AND p50_beds <= p90_beds
+               AND p90_beds <= p95_beds)
+);
+CREATE UNIQUE INDEX forecast_log_of_record_key
+    ON @extschema@.forecast_log (unit, reference_date, horizon_day, is_replay) WHERE of_record;
+CREATE INDEX forecast_log_forecast_at_idx ON @extschema@.forecast_log (forecast_at);
+CREATE INDEX forecast_log_reference_time_idx ON @extschema@.forecast_log (reference_time);
+
+COMMENT ON TABLE @extschema@.forecast_log IS
+    'Append-only log of the capacity forecasts: one row per successful refresh() run, ICU unit (and ''All ICU units'') and horizon day, with the distribution, its summaries, the baselines known at the reference time, the policy and the model versions. Written by refresh() with the views, in the same subtransaction (a failed run logs nothing); graded by forecast_grade and forecast_skill(). Live rows older than capacity_policy.forecast_log_retention_days are deleted by refresh(). Survives pg_dump/pg_restore.';
+COMMENT ON COLUMN @extschema@.forecast_log.run_id IS 'The refresh run (refresh_log.run_id).';
+COMMENT ON COLUMN @extschema@.forecast_log.reference_time IS 'The reference time ("now") of the forecast.';
+COMMENT ON COLUMN @extschema@.forecast_log.reference_date IS 'The reference day: the calendar day of reference_time in the day zone (icu_predict.day_timezone).';
+COMMENT ON COLUMN @extschema@.forecast_log.forecast_at IS 'The forecast moment: reference_time + horizon_day days.';
+COMMENT ON COLUMN @extschema@.forecast_log.forecast_date IS 'Calendar day of the forecast moment (reference_date + horizon_day).';
+COMMENT ON COLUMN @extschema@.forecast_log.unit IS 'ICU unit, or ''All ICU units'' for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.forecast_log.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.forecast_log.horizon_day IS 'Days ahead of the reference time (0 = now).';
+COMMENT ON COLUMN @extschema@.forecast_log.demand IS 'The forecast distribution of occupied beds at forecast_at (bed_demand), as capacity_forecast.demand.';
+COMMENT ON COLUMN @extschema@.forecast_log.expected_beds IS 'Expected occupied beds (mean of demand).';
+COMMENT ON COLUMN @extschema@.forecast_log.variance_beds IS 'Variance of the occupied beds (of demand).';
+COMMENT ON COLUMN @extschema@.forecast_log.p05_beds IS '5th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_log.p10_beds IS '10th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_log.p50_beds IS 'Median of occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_log.p90_beds IS '90th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_log.p95_beds IS '95th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_log.occupied_now IS 'capacity_forecast.occupied_now: patients lying in the unit at the reference time.';
+COMMENT ON COLUMN @extschema@.forecast_log.census_now IS 'ICU census of the unit at the reference time by the grading rule (icu_census), as known then: the persistence forecast of every horizon.';
+COMMENT ON COLUMN @extschema@.forecast_log.census_mean_7d IS 'Mean ICU census of the unit at the reference time minus 1, 2, ..., 7 days (icu_census), as known then: the 7-day-mean forecast of every horizon.';
+COMMENT ON COLUMN @extschema@.forecast_log.staffed_beds IS 'Staffed beds on forecast_date; NULL when unknown.';
+COMMENT ON COLUMN @extschema@.forecast_log.surge_beds IS 'Surge beds on forecast_date; NULL when unknown.';
+COMMENT ON COLUMN @extschema@.forecast_log.prob_over_staffed IS 'P(demand > staffed beds); NULL when staffed beds are unknown.';
+COMMENT ON COLUMN @extschema@.forecast_log.prob_over_surge IS 'P(demand > surge beds); NULL when surge beds are unknown.';
+COMMENT ON COLUMN @extschema@.forecast_log.recommended_action IS 'The recommended action of the forecast (capacity_forecast.recommended_action).';
+COMMENT ON COLUMN @extschema@.forecast_log.arrivals_per_day IS 'capacity_forecast.arrivals_per_day: expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital.';
+COMMENT ON COLUMN @extschema@.forecast_log.icu_mean IS 'Mean of the beds occupied at forecast_at by the patients in the ICU at the reference time (capacity_forecast.icu_mean).';
+COMMENT ON COLUMN @extschema@.forecast_log.icu_var IS 'Variance of that count (capacity_forecast.icu_var).';
+COMMENT ON COLUMN @extschema@.forecast_log.ward_mean IS 'Mean of the beds occupied at forecast_at by the patients elsewhere in hospital at the reference time (capacity_forecast.ward_mean).';
+COMMENT ON COLUMN @extschema@.forecast_log.ward_var IS 'Variance of that count (capacity_forecast.ward_var).';
+COMMENT ON COLUMN @extschema@.forecast_log.arrivals_mean IS 'Mean of the beds occupied at forecast_at by patients not yet in hospital at the reference time (capacity_forecast.arrivals_mean).';
+COMMENT ON COLUMN @extschema@.forecast_log.arrivals_var IS 'Variance of that count (capacity_forecast.arrivals_var: Poisson or negative binomial).';
+COMMENT ON COLUMN @extschema@.forecast_log.policy IS 'The thresholds and parameters in force (capacity_settings() as jsonb).';
+COMMENT ON COLUMN @extschema@.forecast_log.risk_model_version IS 'Name and version of the risk models the forecast read (today''s patient_status rows), separated by ''; ''.';
+COMMENT ON COLUMN @extschema@.forecast_log.stay_model_version IS 'Name and version of the length-of-stay models the forecast read, separated by ''; ''.';
+COMMENT ON COLUMN @extschema@.forecast_log.is_replay IS 'True when the reference time was not the wall clock (icu_predict.reference_time set to another moment: a replay or backtest). Live grading uses rows with false only.';
+COMMENT ON COLUMN @extschema@.forecast_log.of_record IS 'True for the forecast of record of its unit, reference day and horizon: the first successful run of the day (live and replay apart) whose reference time is at or after capacity_policy.forecast_of_record_after. Grading and calibration use these rows, so frequent refreshes do not weigh more.';
+COMMENT ON COLUMN @extschema@.forecast_log.logged_at IS 'Wall-clock time the row was written.';
+
+-- Rows are facts about past forecasts: never changed.  (Deleting, by the
+-- retention rule or by the owner, stays possible.)
+CREATE FUNCTION @extschema@.forecast_log_append_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'forecast_log rows are never changed (run %, unit %, horizon day %)',
+                    OLD.run_id, OLD.unit, OLD.horizon_day
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'The log is append-only; delete old rows with capacity_policy.forecast_log_retention_days.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forecast_log_append_only() IS
+    'Trigger function of forecast_log: rejects UPDATE (SQLSTATE 55000); the log is append-only.';
+CREATE TRIGGER forecast_log_append_only
+    BEFORE UPDATE ON @extschema@.forecast_log
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.forecast_log_append_only();
+COMMENT ON TRIGGER forecast_log_append_only ON @extschema@.forecast_log IS
+    'Keeps forecast_log append-only: UPDATE raises 55000.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.forecast_log', '');
+
+-- ---------------------------------------------------------------------------
+-- forecast_grades() and the view forecast_grade
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.forecast_grades(
+    since timestamptz DEFAULT '-infinity',
+    live_only boolean DEFAULT false,
+    of_record_only boolean DEFAULT false)
+RETURNS TABLE (
+    run_id             bigint,
+    reference_time     timestamptz,
+    reference_date     date,
+    forecast_at        timestamptz,
+    forecast_date      date,
+    unit               text,
+    is_total           boolean,
+    horizon_day        integer,
+    is_replay          boolean,
+    of_record          boolean,
+    demand             @extschema@.bed_demand,
+    expected_beds      float8,
+    p05_beds           integer,
+    p10_beds           integer,
+    p50_beds           integer,
+    p90_beds           integer,
+    p95_beds           integer,
+    realised           integer,
+    in_p10_p90         boolean,
+    in_p05_p95         boolean,
+    pit_u              float8,
+    pit                float8,
+    crps               float8,
+    error              float8,
+    abs_error          float8,
+    persistence        integer,
+    persistence_abs_error float8,
+    persistence_crps   float8,
+    mean_7d            float8,
+    mean_7d_abs_error  float8
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH g AS (
+        SELECT f.*
+          FROM @extschema@.forecast_log f
+         WHERE f.forecast_at <= @extschema@.reference_time()
+           AND f.forecast_at > forecast_grades.since
+           AND (NOT forecast_grades.live_only OR NOT f.is_replay)
+           AND (NOT forecast_grades.of_record_only OR f.of_record)
+    ), census AS (
+        SELECT c.at, c.unit, c.patients
+          FROM @extschema@.icu_census(ARRAY(SELECT DISTINCT g.forecast_at FROM g)) c
+    ), census_total AS (
+        SELECT c.at, pg_catalog.sum(c.patients)::integer AS patients
+          FROM census c GROUP BY c.at
+    ), graded AS (
+        SELECT g.*,
+               CASE WHEN g.is_total THEN ct.patients ELSE coalesce(c.patients, 0) END AS realised,
+               -- a reproducible u in [0, 1) for the randomised PIT: 53 bits of
+               -- a hash of the row's key
+               ((pg_catalog.hashtextextended(g.run_id::text || '/' || g.unit || '/' || g.horizon_day::text, 0)
+                 & 9007199254740991)::float8 / 9007199254740992.0) AS u
+          FROM g
+          LEFT JOIN census c ON c.at = g.forecast_at AND c.unit = g.unit AND NOT g.is_total
+          LEFT JOIN census_total ct ON ct.at = g.forecast_at AND g.is_total
+    )
+    SELECT x.run_id, x.reference_time, x.reference_date, x.forecast_at, x.forecast_date,
+           x.unit, x.is_total, x.horizon_day, x.is_replay, x.of_record, x.demand,
+           x.expected_beds, x.p05_beds, x.p10_beds, x.p50_beds, x.p90_beds, x.p95_beds,
+           x.realised,
+           x.realised BETWEEN x.p10_beds AND x.p90_beds,
+           x.realised BETWEEN x.p05_beds AND x.p95_beds,
+           x.u,
+           @extschema@.bed_demand_pit(x.demand, x.realised, x.u),
+           @extschema@.bed_demand_crps(x.demand, x.realised),
+           x.expected_beds - x.realised,
+           pg_catalog.abs(x.expected_beds - x.realised),
+           x.census_now,
+           pg_catalog.abs(x.census_now - x.realised)::float8,
+           pg_catalog.abs(x.census_now - x.realised)::float8,
+           x.census_mean_7d,
+           pg_catalog.abs(x.census_mean_7d - x.realised)
+      FROM graded x
+     WHERE x.realised IS NOT NULL
+     ORDER BY x.forecast_at, x.is_total, x.unit, x.horizon_day, x.run_id;
+END;
+COMMENT ON FUNCTION @extschema@.forecast_grades(timestamptz, boolean, boolean) IS
+    'The logged forecasts whose moment has passed (forecast_at <= reference_time(), and > since), graded against the ICU census at forecast_at (icu_census; the sum over units for ''All ICU units''): realised beds, inside P10-P90 and P5-P95 (bounds included), the randomised PIT with a reproducible u from a hash of (run_id, unit, horizon_day), CRPS, error and absolute error of the expected beds, and persistence (the census at the reference time, a point mass: its CRPS is its absolute error) and the 7-day mean. live_only drops replay rows; of_record_only keeps the forecasts of record.';
+
+CREATE VIEW @extschema@.forecast_grade AS
+    SELECT g.run_id, g.reference_time, g.reference_date, g.forecast_at, g.forecast_date,
+           g.unit, g.is_total, g.horizon_day, g.is_replay, g.of_record, g.demand,
+           g.expected_beds, g.p05_beds, g.p10_beds, g.p50_beds, g.p90_beds, g.p95_beds,
+           g.realised, g.in_p10_p90, g.in_p05_p95, g.pit_u, g.pit, g.crps, g.error,
+           g.abs_error, g.persistence, g.persistence_abs_error, g.persistence_crps,
+           g.mean_7d, g.mean_7d_abs_error
+      FROM @extschema@.forecast_grades() g;
+COMMENT ON VIEW @extschema@.forecast_grade IS
+    'Every logged forecast whose moment has passed (forecast_at <= icu_predict.reference_time(), or now), graded against the ICU census at that moment. For a window or the forecasts of record only, call forecast_grades(since, live_only, of_record_only), which filters before it counts the census. See docs/views.md, "Forecast log and grading".';
+COMMENT ON COLUMN @extschema@.forecast_grade.run_id IS 'The refresh run (refresh_log.run_id).';
+COMMENT ON COLUMN @extschema@.forecast_grade.reference_time IS 'Reference time of the forecast.';
+COMMENT ON COLUMN @extschema@.forecast_grade.reference_date IS 'Reference day of the forecast.';
+COMMENT ON COLUMN @extschema@.forecast_grade.forecast_at IS 'The forecast moment, at which the census is counted.';
+COMMENT ON COLUMN @extschema@.forecast_grade.forecast_date IS 'Calendar day of the forecast moment.';
+COMMENT ON COLUMN @extschema@.forecast_grade.unit IS 'ICU unit, or ''All ICU units''.';
+COMMENT ON COLUMN @extschema@.forecast_grade.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.forecast_grade.horizon_day IS 'Days ahead (0 = now).';
+COMMENT ON COLUMN @extschema@.forecast_grade.is_replay IS 'True for a forecast made in a replay (forecast_log.is_replay).';
+COMMENT ON COLUMN @extschema@.forecast_grade.of_record IS 'True for the forecast of record of its unit, reference day and horizon.';
+COMMENT ON COLUMN @extschema@.forecast_grade.demand IS 'The forecast distribution.';
+COMMENT ON COLUMN @extschema@.forecast_grade.expected_beds IS 'Expected occupied beds.';
+COMMENT ON COLUMN @extschema@.forecast_grade.p05_beds IS '5th percentile.';
+COMMENT ON COLUMN @extschema@.forecast_grade.p10_beds IS '10th percentile.';
+COMMENT ON COLUMN @extschema@.forecast_grade.p50_beds IS 'Median.';
+COMMENT ON COLUMN @extschema@.forecast_grade.p90_beds IS '90th percentile.';
+COMMENT ON COLUMN @extschema@.forecast_grade.p95_beds IS '95th percentile.';
+COMMENT ON COLUMN @extschema@.forecast_grade.realised IS 'Patients in an ICU episode in the unit at forecast_at (icu_census; all units for the total row).';
+COMMENT ON COLUMN @extschema@.forecast_grade.in_p10_p90 IS 'p10_beds <= realised <= p90_beds (bounds included, so a count interval covers at least 80%).';
+COMMENT ON COLUMN @extschema@.forecast_grade.in_p05_p95 IS 'p05_beds <= realised <= p95_beds.';
+COMMENT ON COLUMN @extschema@.forecast_grade.pit_u IS 'The u of the randomised PIT: 53 bits of hashtextextended(run_id/unit/horizon_day) over 2^53, in [0, 1), the same on every read.';
+COMMENT ON COLUMN @extschema@.forecast_grade.pit IS 'Randomised PIT: F(realised - 1) + pit_u (F(realised) - F(realised - 1)); uniform on [0, 1] for a calibrated forecast.';
+COMMENT ON COLUMN @extschema@.forecast_grade.crps IS 'CRPS of the distribution for the realised count (bed_demand_crps), in beds.';
+COMMENT ON COLUMN @extschema@.forecast_grade.error IS 'expected_beds - realised (positive: forecast too high).';
+COMMENT ON COLUMN @extschema@.forecast_grade.abs_error IS '|expected_beds - realised|.';
+COMMENT ON COLUMN @extschema@.forecast_grade.persistence IS 'Persistence''s forecast: the census at the reference time (forecast_log.census_now).';
+COMMENT ON COLUMN @extschema@.forecast_grade.persistence_abs_error IS '|persistence - realised|.';
+COMMENT ON COLUMN @extschema@.forecast_grade.persistence_crps IS 'CRPS of persistence as a point mass, equal to its absolute error.';
+COMMENT ON COLUMN @extschema@.forecast_grade.mean_7d IS 'The 7-day-mean forecast: mean census at the reference time minus 1..7 days (forecast_log.census_mean_7d).';
+COMMENT ON COLUMN @extschema@.forecast_grade.mean_7d_abs_error IS '|mean_7d - realised|, also its CRPS as a point forecast.';
+
+-- ---------------------------------------------------------------------------
+-- forecast_skill(window_days, live_only)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.forecast_skill(window_days integer DEFAULT 28, live_only boolean DEFAULT true)
+RETURNS TABLE (
+    unit                 text,
+    is_total             boolean,
+    horizon_day          integer,
+    n_forecasts          bigint,
+    first_forecast_at    timestamptz,
+    last_forecast_at     timestamptz,
+    coverage_80          float8,
+    coverage_90          float8,
+    coverage_80_interval float8,
+    coverage_90_interval float8,
+    pit_histogram        float8[],
+    mean_crps            float8,
+    mae                  float8,
+    bias                 float8,
+    persistence_mae      float8,
+    persistence_crps     float8,
+    crps_skill_persistence float8,
+    mae_skill_persistence  float8,
+    mean_7d_mae          float8,
+    crps_skill_mean_7d   float8,
+    mae_skill_mean_7d    float8
+)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF window_days IS NULL OR window_days < 1 OR window_days > 36500 THEN
+        RAISE EXCEPTION 'forecast_skill window of % days is outside 1 to 36500', coalesce(window_days::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass a number of days, e.g. forecast_skill(28).';
+    END IF;
+    IF live_only IS NULL THEN
+        RAISE EXCEPTION 'forecast_skill live_only must be true or false, not NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    WITH g AS (
+        SELECT gr.*
+          FROM @extschema@.forecast_grades(
+                   @extschema@.reference_time() - pg_catalog.make_interval(days => window_days),
+                   live_only, true) gr
+    ), bins AS (
+        SELECT g.unit, g.horizon_day, b,
+               pg_catalog.avg(@extschema@.bed_demand_pit_cdf(g.demand, g.realised, (b + 1) / 10.0::float8)
+                              - @extschema@.bed_demand_pit_cdf(g.demand, g.realised, b / 10.0::float8)) AS share
+          FROM g CROSS JOIN pg_catalog.generate_series(0, 9) AS b
+         GROUP BY g.unit, g.horizon_day, b
+    ), hist AS (
+        SELECT bins.unit, bins.horizon_day, pg_catalog.array_agg(bins.share ORDER BY bins.b) AS h
+          FROM bins GROUP BY bins.unit, bins.horizon_day
+    ), s AS (
+        SELECT g.unit, pg_catalog.bool_or(g.is_total) AS is_total, g.horizon_day,
+               pg_catalog.count(*) AS n,
+               pg_catalog.min(g.forecast_at) AS first_at,
+               pg_catalog.max(g.forecast_at) AS last_at,
+               pg_catalog.avg((g.pit >= 0.1 AND g.pit <= 0.9)::integer::float8) AS cov80,
+               pg_catalog.avg((g.pit >= 0.05 AND g.pit <= 0.95)::integer::float8) AS cov90,
+               pg_catalog.avg(g.in_p10_p90::integer::float8) AS cov80i,
+               pg_catalog.avg(g.in_p05_p95::integer::float8) AS cov90i,
+               pg_catalog.avg(g.crps) AS crps,
+               pg_catalog.avg(g.abs_error) AS mae,
+               pg_catalog.avg(g.error) AS bias,
+               pg_catalog.avg(g.persistence_abs_error) AS pmae,
+               pg_catalog.avg(g.persistence_crps) AS pcrps,
+               pg_catalog.avg(g.mean_7d_abs_error) AS m7mae
+          FROM g
+         GROUP BY g.unit, g.horizon_day
+    )
+    SELECT s.unit, s.is_total, s.horizon_day, s.n, s.first_at, s.last_at,
+           s.cov80, s.cov90, s.cov80i, s.cov90i, hist.h,
+           s.crps, s.mae, s.bias, s.pmae, s.pcrps,
+           1 - s.crps / NULLIF(s.pcrps, 0),
+           1 - s.mae / NULLIF(s.pmae, 0),
+           s.m7mae,
+           1 - s.crps / NULLIF(s.m7mae, 0),
+           1 - s.mae / NULLIF(s.m7mae, 0)
+      FROM s
+      JOIN hist ON hist.unit = s.unit AND hist.horizon_day = s.horizon_day
+     ORDER BY s.is_total, s.unit, s.horizon_day;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forecast_skill(integer, boolean) IS
+    'How good the forecasts were: per unit and horizon, over the forecasts of record whose moment lies in the last window_days days before the reference time (live rows only by default; live_only => false adds replay rows, for a backtest database): n, coverage of the 80% and 90% ranges by the randomised PIT (share in [0.1, 0.9] and [0.05, 0.95]) and by the inclusive P10-P90 and P5-P95 intervals, the non-randomised PIT histogram (10 bars of width 0.1, Czado et al. 2009), mean CRPS, MAE, bias (mean forecast - realised), persistence''s MAE and CRPS and the skill 1 - model / persistence, the 7-day mean''s MAE and the skill against it (NULL when the reference made no error). Runs as the extension owner and returns aggregates only; EXECUTE is granted to icu_bi_reader for icu_bi.forecast_quality. window_days in 1..36500, else 22023.';
+
+REVOKE ALL ON FUNCTION @extschema@.forecast_skill(integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.forecast_skill(integer, boolean) TO icu_bi_reader;
+
+-- ---------------------------------------------------------------------------
+-- refresh() writes the forecast log
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE PROCEDURE @extschema@.refresh()
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_started   timestamptz := pg_catalog.clock_timestamp();
+    v_ref       timestamptz;
+    v_mode      text := 'concurrently';
+    v_view      text;
+    v_ps_rows   bigint;
+    v_cf_rows   bigint;
+    v_models    text;
+    v_state     text;
+    v_msg       text;
+    -- the caller: the role set with SET ROLE, else the session user
+    v_by        text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
+                                 SESSION_USER::text);
+    -- the run's number, taken first so that forecast_log rows can carry it
+    v_run       bigint := pg_catalog.nextval('@extschema@.refresh_log_run_id_seq'::regclass);
+    v_pol       @extschema@.capacity_policy;
+    v_replay    boolean;
+    v_risk_models text;
+    v_stay_models text;
+BEGIN
+    BEGIN
+        v_ref := @extschema@.reference_time();
+        FOREACH v_view IN ARRAY ARRAY['patient_status', 'capacity_forecast'] LOOP
+            IF (SELECT c.relispopulated FROM pg_catalog.pg_class c
+                 WHERE c.oid = pg_catalog.format('%I.%I', '@extschema@', v_view)::regclass) THEN
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW CONCURRENTLY %I.%I',
+                                          '@extschema@', v_view);
+            ELSE
+                v_mode := 'plain';
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %I.%I', '@extschema@', v_view);
+            END IF;
+        END LOOP;
+        SELECT pg_catalog.count(*) INTO v_ps_rows FROM @extschema@.patient_status;
+        SELECT pg_catalog.count(*) INTO v_cf_rows FROM @extschema@.capacity_forecast;
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
+                               (ps.stay_model_version)) AS x(v)
+         WHERE v IS NOT NULL;
+
+        -- the forecast log: what this run forecast, per unit and horizon day
+        v_pol := @extschema@.capacity_settings();
+        -- a replay when "now" is not the wall clock (icu_predict.reference_time set)
+        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_risk_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version)) AS x(v)
+         WHERE ps.is_today AND v IS NOT NULL;
+        SELECT pg_catalog.string_agg(DISTINCT ps.stay_model_version, '; ' ORDER BY ps.stay_model_version)
+          INTO v_stay_models
+          FROM @extschema@.patient_status ps
+         WHERE ps.is_today AND ps.stay_model_version IS NOT NULL;
+        INSERT INTO @extschema@.forecast_log
+               (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+                horizon_day, demand, expected_beds, variance_beds,
+                p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+                occupied_now, census_now, census_mean_7d,
+                staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+                arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+                policy, risk_model_version, stay_model_version,
+                is_replay, of_record, logged_at)
+        WITH census AS (
+            -- the census at the reference time and at 1..7 days before it
+            SELECT c.at, c.unit, c.patients
+              FROM @extschema@.icu_census(ARRAY(
+                       SELECT v_ref - pg_catalog.make_interval(days => j)
+                         FROM pg_catalog.generate_series(0, 7) AS j)) c
+        ), per_unit AS (
+            SELECT c.unit,
+                   pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   pg_catalog.avg(c.patients) FILTER (WHERE c.at < v_ref)::float8 AS mean_7d
+              FROM census c GROUP BY c.unit
+        ), total AS (
+            SELECT pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   (pg_catalog.sum(c.patients) FILTER (WHERE c.at < v_ref) / 7.0)::float8 AS mean_7d
+              FROM census c
+        ), fc AS (
+            SELECT cf.*, cf.forecast_date - cf.horizon_day AS reference_date,
+                   CASE WHEN cf.is_total THEN t.now ELSE coalesce(pu.now, 0) END AS census_now,
+                   CASE WHEN cf.is_total THEN t.mean_7d ELSE coalesce(pu.mean_7d, 0) END AS census_mean_7d
+              FROM @extschema@.capacity_forecast cf
+              CROSS JOIN total t
+              LEFT JOIN per_unit pu ON pu.unit = cf.unit AND NOT cf.is_total
+        )
+        SELECT v_run, r.reference_time, r.reference_date, r.forecast_at, r.forecast_date, r.unit,
+               r.is_total, r.horizon_day, r.demand, r.expected_beds,
+               @extschema@.bed_demand_variance(r.demand),
+               @extschema@.bed_demand_quantile(r.demand, 0.05),
+               r.p10_beds, r.p50_beds, r.p90_beds, r.p95_beds,
+               r.occupied_now, r.census_now, r.census_mean_7d,
+               r.staffed_beds, r.surge_beds, r.prob_over_staffed, r.prob_over_surge,
+               r.recommended_action, r.arrivals_per_day,
+               r.icu_mean, r.icu_var, r.ward_mean, r.ward_var, r.arrivals_mean, r.arrivals_var,
+               pg_catalog.to_jsonb(v_pol), v_risk_models, v_stay_models, v_replay,
+               -- of record: the first run of the reference day at or after
+               -- the policy's time of day, per unit and horizon (live and
+               -- replay apart)
+               pg_catalog.timezone(@extschema@.day_zone(), v_ref)::time >= (v_pol).forecast_of_record_after
+               AND NOT EXISTS (
+                    SELECT 1 FROM @extschema@.forecast_log f
+                     WHERE f.of_record
+                       AND f.unit = r.unit
+                       AND f.reference_date = r.reference_date
+                       AND f.horizon_day = r.horizon_day
+                       AND f.is_replay = v_replay),
+               pg_catalog.clock_timestamp()
+          FROM fc r;
+
+        -- retention of live rows (replay rows are kept)
+        IF (v_pol).forecast_log_retention_days > 0 THEN
+            DELETE FROM @extschema@.forecast_log f
+             WHERE NOT f.is_replay
+               AND f.reference_time < pg_catalog.now()
+                                      - pg_catalog.make_interval(days => (v_pol).forecast_log_retention_days);
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+        INSERT INTO @extschema@.refresh_log
+               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by)
+        VALUES (v_run, v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
+                v_state || ': ' || v_msg, v_by);
+        RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
+            USING ERRCODE = v_state,
+                  HINT = 'The failure is logged in icu_predict.refresh_log.';
+        RETURN;
+    END;
+    INSERT INTO @extschema@.refresh_log
+           (run_id, started_at, finished_at, succeeded, reference_time, mode,
+            patient_status_rows, capacity_forecast_rows, model_versions, run_by)
+    VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
+            v_ps_rows, v_cf_rows, v_models, v_by);
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.refresh() IS
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+
+-- ---------------------------------------------------------------------------
+-- icu_bi.forecast_quality
+-- ---------------------------------------------------------------------------
+CREATE VIEW icu_bi.forecast_quality AS
+    SELECT q.unit::text                   AS unit,
+           q.is_total::boolean            AS is_total,
+           q.horizon_day::integer         AS horizon_day,
+           28::integer                    AS window_days,
+           q.n_forecasts::bigint          AS n_forecasts,
+           q.first_forecast_at::timestamptz AS first_forecast_at,
+           q.last_forecast_at::timestamptz  AS last_forecast_at,
+           q.coverage_80::float8          AS coverage_80,
+           q.coverage_90::float8          AS coverage_90,
+           q.coverage_80_interval::float8 AS coverage_80_interval,
+           q.coverage_90_interval::float8 AS coverage_90_interval,
+           q.mean_crps::float8            AS mean_crps,
+           q.mae::float8                  AS mae,
+           q.bias::float8                 AS bias,
+           q.persistence_mae::float8      AS persistence_mae,
+           q.mae_skill_persistence::float8  AS mae_skill_vs_persistence,
+           q.crps_skill_persistence::float8 AS crps_skill_vs_persistence,
+           q.mean_7d_mae::float8          AS mean_7d_mae,
+           q.mae_skill_mean_7d::float8    AS mae_skill_vs_7day_mean,
+           q.crps_skill_mean_7d::float8   AS crps_skill_vs_7day_mean,
+           @extschema@.reference_time()::timestamptz AS graded_as_of
+      FROM @extschema@.forecast_skill(28, true) q;
+
+COMMENT ON VIEW icu_bi.forecast_quality IS
+    'How good were our forecasts over the last 28 days: per ICU unit (and ''All ICU units'') and horizon day, the live forecasts of record whose moment lies in the 28 days before now, graded against the ICU census that happened. Coverage near 0.80 / 0.90 and skill above 0 are good. Aggregate numbers: not filtered by ward.';
+COMMENT ON COLUMN icu_bi.forecast_quality.unit IS 'ICU unit, or ''All ICU units''.';
+COMMENT ON COLUMN icu_bi.forecast_quality.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN icu_bi.forecast_quality.horizon_day IS 'Days ahead the forecasts were made (0 = the census at the time).';
+COMMENT ON COLUMN icu_bi.forecast_quality.window_days IS 'Days back over which forecasts are graded (28).';
+COMMENT ON COLUMN icu_bi.forecast_quality.n_forecasts IS 'Forecasts graded (one per day: the forecast of record).';
+COMMENT ON COLUMN icu_bi.forecast_quality.first_forecast_at IS 'Earliest forecast moment graded.';
+COMMENT ON COLUMN icu_bi.forecast_quality.last_forecast_at IS 'Latest forecast moment graded.';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_80 IS 'Share of days the census fell in the 80% range (P10-P90), by the randomised PIT (0 to 1; 0.80 is right, lower means the ranges are too narrow).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_90 IS 'Share of days the census fell in the 90% range (P5-P95), by the randomised PIT (0.90 is right).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_80_interval IS 'Share of days with P10 <= census <= P90 (bounds included; over-covers for small units).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_90_interval IS 'Share of days with P5 <= census <= P95 (bounds included).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mean_crps IS 'Mean CRPS in beds: the error of the whole distribution (lower is better; equals the MAE for a single number).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae IS 'Mean absolute error of the expected beds.';
+COMMENT ON COLUMN icu_bi.forecast_quality.bias IS 'Mean of expected beds minus census (positive: forecasts too high).';
+COMMENT ON COLUMN icu_bi.forecast_quality.persistence_mae IS 'Mean absolute error of "no change" (the census when the forecast was made).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae_skill_vs_persistence IS '1 - MAE / persistence MAE: above 0 the forecast beats "no change"; NULL when persistence made no error.';
+COMMENT ON COLUMN icu_bi.forecast_quality.crps_skill_vs_persistence IS '1 - mean CRPS / persistence CRPS (= its MAE).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mean_7d_mae IS 'Mean absolute error of the 7-day mean census before the forecast was made.';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae_skill_vs_7day_mean IS '1 - MAE / 7-day-mean MAE.';
+COMMENT ON COLUMN icu_bi.forecast_quality.crps_skill_vs_7day_mean IS '1 - mean CRPS / 7-day-mean MAE.';
+COMMENT ON COLUMN icu_bi.forecast_quality.graded_as_of IS 'The moment of grading (now, or icu_predict.reference_time).';
+
+GRANT SELECT ON icu_bi.forecast_quality TO icu_bi_reader;

@@ -204,6 +204,7 @@ DELETE FROM icu_predict.model WHERE name IN ('v_risk', 'v_risk3', 'v_stay');
 CALL icu_predict.refresh();
 SELECT count(*) AS rows_left FROM icu_predict.patient_status;
 DELETE FROM icu_predict.refresh_log;
+DELETE FROM icu_predict.forecast_log;
 RESET icu_predict.reference_time;
 -- v_risk and v_stay are gone: the builtin defaults are active again in every
 -- slot (48 h and 7-day risk, stay), with no deployment left in the log.

@@ -25,6 +25,8 @@ CREATE TABLE @extschema@.capacity_policy (
     inflow_trend_damping_days float8 NOT NULL DEFAULT 7,
     inflow_overdispersion   boolean NOT NULL DEFAULT false,
     routing_window_days     integer NOT NULL DEFAULT 0,
+    forecast_log_retention_days integer NOT NULL DEFAULT 730,
+    forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -48,7 +50,9 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_inflow_trend_damping_days_range
         CHECK (inflow_trend_damping_days >= 0.5 AND inflow_trend_damping_days <= 60),
     CONSTRAINT capacity_policy_routing_window_days_range
-        CHECK (routing_window_days BETWEEN 0 AND 365)
+        CHECK (routing_window_days BETWEEN 0 AND 365),
+    CONSTRAINT capacity_policy_forecast_log_retention_days_range
+        CHECK (forecast_log_retention_days BETWEEN 0 AND 36500)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -64,6 +68,8 @@ COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend IS 'Grow the inflow o
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend_damping_days IS 'Time constant of the fading of the inflow growth, in days: the log multiplier at u days ahead is r (W/2 + tau (1 - exp(-u/tau))) (default 7).';
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative-binomial inflow: the inflow rate''s own uncertainty (from the arrival window''s count and the growth estimate) as one gamma multiplier shared by every day of the horizon; false = Poisson inflow (default false).';
 COMMENT ON COLUMN @extschema@.capacity_policy.routing_window_days IS 'Route ward patients and new arrivals to ICU units by the first ICU units of the episodes begun in this many days (per source unit, smoothed toward the hospital-wide routing, which is smoothed toward staffed-bed shares, each with the weight of 5 episodes); 0 = staffed-bed shares (default 0).';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Live rows of forecast_log whose reference time is more than this many days before now are deleted by refresh() (default 730); 0 keeps them forever. Replay rows are never deleted by this rule.';
+COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -76,7 +82,8 @@ BEGIN ATOMIC
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
             0.10::float8, 0.30::float8, 0, 2::float8,
-            false, 7::float8, false, 0)::@extschema@.capacity_policy);
+            false, 7::float8, false, 0,
+            730, '00:00'::time)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

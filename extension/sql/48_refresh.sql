@@ -7,10 +7,13 @@
 -- dependency order (capacity_forecast reads patient_status), each view
 -- plainly when it is not populated (after CREATE EXTENSION or pg_restore) and
 -- CONCURRENTLY otherwise, so readers are never blocked once data exists.
--- Each run is logged to refresh_log.  A failing run leaves both views as they
--- were (the refresh runs in a subtransaction), logs the error and raises it as
--- a WARNING, so that the log row survives; check refresh_log (or
--- icu_bi.refresh_status) for succeeded = false.
+-- Each run is logged to refresh_log, and its forecast to forecast_log
+-- (47_forecast_log.sql: one row per unit and horizon day, with the forecast
+-- of record decided and live rows past the retention deleted).  A failing
+-- run leaves both views and forecast_log as they were (the refresh runs in a
+-- subtransaction), logs the error and raises it as a WARNING, so that the log
+-- row survives; check refresh_log (or icu_bi.refresh_status) for
+-- succeeded = false.
 
 -- ---------------------------------------------------------------------------
 -- refresh_log
@@ -70,6 +73,12 @@ DECLARE
     -- the caller: the role set with SET ROLE, else the session user
     v_by        text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
                                  SESSION_USER::text);
+    -- the run's number, taken first so that forecast_log rows can carry it
+    v_run       bigint := pg_catalog.nextval('@extschema@.refresh_log_run_id_seq'::regclass);
+    v_pol       @extschema@.capacity_policy;
+    v_replay    boolean;
+    v_risk_models text;
+    v_stay_models text;
 BEGIN
     BEGIN
         v_ref := @extschema@.reference_time();
@@ -90,11 +99,87 @@ BEGIN
                LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
                                (ps.stay_model_version)) AS x(v)
          WHERE v IS NOT NULL;
+
+        -- the forecast log: what this run forecast, per unit and horizon day
+        v_pol := @extschema@.capacity_settings();
+        -- a replay when "now" is not the wall clock (icu_predict.reference_time set)
+        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_risk_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version)) AS x(v)
+         WHERE ps.is_today AND v IS NOT NULL;
+        SELECT pg_catalog.string_agg(DISTINCT ps.stay_model_version, '; ' ORDER BY ps.stay_model_version)
+          INTO v_stay_models
+          FROM @extschema@.patient_status ps
+         WHERE ps.is_today AND ps.stay_model_version IS NOT NULL;
+        INSERT INTO @extschema@.forecast_log
+               (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+                horizon_day, demand, expected_beds, variance_beds,
+                p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+                occupied_now, census_now, census_mean_7d,
+                staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+                arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+                policy, risk_model_version, stay_model_version,
+                is_replay, of_record, logged_at)
+        WITH census AS (
+            -- the census at the reference time and at 1..7 days before it
+            SELECT c.at, c.unit, c.patients
+              FROM @extschema@.icu_census(ARRAY(
+                       SELECT v_ref - pg_catalog.make_interval(days => j)
+                         FROM pg_catalog.generate_series(0, 7) AS j)) c
+        ), per_unit AS (
+            SELECT c.unit,
+                   pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   pg_catalog.avg(c.patients) FILTER (WHERE c.at < v_ref)::float8 AS mean_7d
+              FROM census c GROUP BY c.unit
+        ), total AS (
+            SELECT pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   (pg_catalog.sum(c.patients) FILTER (WHERE c.at < v_ref) / 7.0)::float8 AS mean_7d
+              FROM census c
+        ), fc AS (
+            SELECT cf.*, cf.forecast_date - cf.horizon_day AS reference_date,
+                   CASE WHEN cf.is_total THEN t.now ELSE coalesce(pu.now, 0) END AS census_now,
+                   CASE WHEN cf.is_total THEN t.mean_7d ELSE coalesce(pu.mean_7d, 0) END AS census_mean_7d
+              FROM @extschema@.capacity_forecast cf
+              CROSS JOIN total t
+              LEFT JOIN per_unit pu ON pu.unit = cf.unit AND NOT cf.is_total
+        )
+        SELECT v_run, r.reference_time, r.reference_date, r.forecast_at, r.forecast_date, r.unit,
+               r.is_total, r.horizon_day, r.demand, r.expected_beds,
+               @extschema@.bed_demand_variance(r.demand),
+               @extschema@.bed_demand_quantile(r.demand, 0.05),
+               r.p10_beds, r.p50_beds, r.p90_beds, r.p95_beds,
+               r.occupied_now, r.census_now, r.census_mean_7d,
+               r.staffed_beds, r.surge_beds, r.prob_over_staffed, r.prob_over_surge,
+               r.recommended_action, r.arrivals_per_day,
+               r.icu_mean, r.icu_var, r.ward_mean, r.ward_var, r.arrivals_mean, r.arrivals_var,
+               pg_catalog.to_jsonb(v_pol), v_risk_models, v_stay_models, v_replay,
+               -- of record: the first run of the reference day at or after
+               -- the policy's time of day, per unit and horizon (live and
+               -- replay apart)
+               pg_catalog.timezone(@extschema@.day_zone(), v_ref)::time >= (v_pol).forecast_of_record_after
+               AND NOT EXISTS (
+                    SELECT 1 FROM @extschema@.forecast_log f
+                     WHERE f.of_record
+                       AND f.unit = r.unit
+                       AND f.reference_date = r.reference_date
+                       AND f.horizon_day = r.horizon_day
+                       AND f.is_replay = v_replay),
+               pg_catalog.clock_timestamp()
+          FROM fc r;
+
+        -- retention of live rows (replay rows are kept)
+        IF (v_pol).forecast_log_retention_days > 0 THEN
+            DELETE FROM @extschema@.forecast_log f
+             WHERE NOT f.is_replay
+               AND f.reference_time < pg_catalog.now()
+                                      - pg_catalog.make_interval(days => (v_pol).forecast_log_retention_days);
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
         INSERT INTO @extschema@.refresh_log
-               (started_at, finished_at, succeeded, reference_time, mode, error, run_by)
-        VALUES (v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
+               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by)
+        VALUES (v_run, v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
                 v_state || ': ' || v_msg, v_by);
         RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
             USING ERRCODE = v_state,
@@ -102,14 +187,14 @@ BEGIN
         RETURN;
     END;
     INSERT INTO @extschema@.refresh_log
-           (started_at, finished_at, succeeded, reference_time, mode,
+           (run_id, started_at, finished_at, succeeded, reference_time, mode,
             patient_status_rows, capacity_forecast_rows, model_versions, run_by)
-    VALUES (v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
+    VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
             v_ps_rows, v_cf_rows, v_models, v_by);
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh() IS
-    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log; on failure the views keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
 
 REVOKE ALL ON PROCEDURE @extschema@.refresh() FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh() TO icu_refresher;

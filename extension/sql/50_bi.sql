@@ -168,7 +168,56 @@ COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most r
 COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
 COMMENT ON COLUMN icu_bi.refresh_status.hours_since_success IS 'Hours since the last successful refresh.';
 
+CREATE VIEW icu_bi.forecast_quality AS
+    SELECT q.unit::text                   AS unit,
+           q.is_total::boolean            AS is_total,
+           q.horizon_day::integer         AS horizon_day,
+           28::integer                    AS window_days,
+           q.n_forecasts::bigint          AS n_forecasts,
+           q.first_forecast_at::timestamptz AS first_forecast_at,
+           q.last_forecast_at::timestamptz  AS last_forecast_at,
+           q.coverage_80::float8          AS coverage_80,
+           q.coverage_90::float8          AS coverage_90,
+           q.coverage_80_interval::float8 AS coverage_80_interval,
+           q.coverage_90_interval::float8 AS coverage_90_interval,
+           q.mean_crps::float8            AS mean_crps,
+           q.mae::float8                  AS mae,
+           q.bias::float8                 AS bias,
+           q.persistence_mae::float8      AS persistence_mae,
+           q.mae_skill_persistence::float8  AS mae_skill_vs_persistence,
+           q.crps_skill_persistence::float8 AS crps_skill_vs_persistence,
+           q.mean_7d_mae::float8          AS mean_7d_mae,
+           q.mae_skill_mean_7d::float8    AS mae_skill_vs_7day_mean,
+           q.crps_skill_mean_7d::float8   AS crps_skill_vs_7day_mean,
+           @extschema@.reference_time()::timestamptz AS graded_as_of
+      FROM @extschema@.forecast_skill(28, true) q;
+
+COMMENT ON VIEW icu_bi.forecast_quality IS
+    'How good were our forecasts over the last 28 days: per ICU unit (and ''All ICU units'') and horizon day, the live forecasts of record whose moment lies in the 28 days before now, graded against the ICU census that happened. Coverage near 0.80 / 0.90 and skill above 0 are good. Aggregate numbers: not filtered by ward.';
+COMMENT ON COLUMN icu_bi.forecast_quality.unit IS 'ICU unit, or ''All ICU units''.';
+COMMENT ON COLUMN icu_bi.forecast_quality.is_total IS 'True for the hospital-wide row.';
+COMMENT ON COLUMN icu_bi.forecast_quality.horizon_day IS 'Days ahead the forecasts were made (0 = the census at the time).';
+COMMENT ON COLUMN icu_bi.forecast_quality.window_days IS 'Days back over which forecasts are graded (28).';
+COMMENT ON COLUMN icu_bi.forecast_quality.n_forecasts IS 'Forecasts graded (one per day: the forecast of record).';
+COMMENT ON COLUMN icu_bi.forecast_quality.first_forecast_at IS 'Earliest forecast moment graded.';
+COMMENT ON COLUMN icu_bi.forecast_quality.last_forecast_at IS 'Latest forecast moment graded.';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_80 IS 'Share of days the census fell in the 80% range (P10-P90), by the randomised PIT (0 to 1; 0.80 is right, lower means the ranges are too narrow).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_90 IS 'Share of days the census fell in the 90% range (P5-P95), by the randomised PIT (0.90 is right).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_80_interval IS 'Share of days with P10 <= census <= P90 (bounds included; over-covers for small units).';
+COMMENT ON COLUMN icu_bi.forecast_quality.coverage_90_interval IS 'Share of days with P5 <= census <= P95 (bounds included).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mean_crps IS 'Mean CRPS in beds: the error of the whole distribution (lower is better; equals the MAE for a single number).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae IS 'Mean absolute error of the expected beds.';
+COMMENT ON COLUMN icu_bi.forecast_quality.bias IS 'Mean of expected beds minus census (positive: forecasts too high).';
+COMMENT ON COLUMN icu_bi.forecast_quality.persistence_mae IS 'Mean absolute error of "no change" (the census when the forecast was made).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae_skill_vs_persistence IS '1 - MAE / persistence MAE: above 0 the forecast beats "no change"; NULL when persistence made no error.';
+COMMENT ON COLUMN icu_bi.forecast_quality.crps_skill_vs_persistence IS '1 - mean CRPS / persistence CRPS (= its MAE).';
+COMMENT ON COLUMN icu_bi.forecast_quality.mean_7d_mae IS 'Mean absolute error of the 7-day mean census before the forecast was made.';
+COMMENT ON COLUMN icu_bi.forecast_quality.mae_skill_vs_7day_mean IS '1 - MAE / 7-day-mean MAE.';
+COMMENT ON COLUMN icu_bi.forecast_quality.crps_skill_vs_7day_mean IS '1 - mean CRPS / 7-day-mean MAE.';
+COMMENT ON COLUMN icu_bi.forecast_quality.graded_as_of IS 'The moment of grading (now, or icu_predict.reference_time).';
+
 REVOKE ALL ON SCHEMA icu_bi FROM PUBLIC;
 GRANT USAGE ON SCHEMA icu_bi TO icu_bi_reader;
-GRANT SELECT ON icu_bi.patient_status, icu_bi.capacity_forecast, icu_bi.refresh_status
+GRANT SELECT ON icu_bi.patient_status, icu_bi.capacity_forecast, icu_bi.refresh_status,
+                icu_bi.forecast_quality
     TO icu_bi_reader;

@@ -11,6 +11,7 @@
  *   functions.c  add, mean, variance, quantile, prob_exceeds, pmf, trimmed_mass
  *   inflow.c     count distributions of new arrivals: Poisson, negative binomial
  *   mixture.c    the bed_demand_mixture aggregate, Gauss-Hermite normal nodes
+ *   score.c      grading against the observed count: cdf, crps, pit, pit_cdf
  *
  * Representation.  A distribution is the pmf over the counts
  * offset .. offset+n-1 (probabilities of lower and higher counts are taken as
