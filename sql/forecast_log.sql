@@ -143,6 +143,8 @@ SELECT run_id, reference_date, count(*) AS n, bool_and(is_replay) AS replay,
        min(risk_model_version) AS risk_models, min(stay_model_version) AS stay_models,
        min(policy ->> 'forecast_log_retention_days') AS retention
   FROM icu_predict.forecast_log GROUP BY run_id, reference_date ORDER BY run_id;
+-- (one action per unit, from days 0..3 together: FL-B holds, since scale
+-- down needs 2 staffed beds spare at the P95 on each of those days)
 SELECT unit, horizon_day, forecast_at, round(expected_beds::numeric, 6) AS expected,
        round(variance_beds::numeric, 6) AS variance, p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
        occupied_now, census_now, round(census_mean_7d::numeric, 6) AS mean_7d, staffed_beds,

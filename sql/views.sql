@@ -192,6 +192,34 @@ SELECT horizon_day, round(expected_beds::numeric, 6) AS expected
   FROM icu_predict.capacity_forecast WHERE is_total AND horizon_day <= 3 ORDER BY horizon_day;
 DELETE FROM icu_predict.icu_capacity WHERE unit = 'IC-2';
 
+-- The recommended action: one per unit, from the next 3 days
+-- (action_lookahead_days), kept until its condition clearly ends.  With 1
+-- staffed bed P(demand > 1) is 0.176777 on day 1 (the d1 pmf above), 0.128 on
+-- day 2 and 0.084 on day 3: at a threshold of 0.10 that is 'scale up' on
+-- every row, with the reason.
+UPDATE icu_predict.icu_capacity SET staffed_beds = 1 WHERE unit = 'IC-1';
+UPDATE icu_predict.capacity_policy SET forecast_risk_horizon_hours = 24, scale_up_probability = 0.10;
+DELETE FROM icu_predict.forecast_log;
+CALL icu_predict.refresh();
+SELECT DISTINCT recommended_action, action_reason FROM icu_predict.capacity_forecast WHERE unit = 'IC-1';
+-- An hour later, at a threshold of 0.30: 0.18 is below it but above half of
+-- it, so the unit stays scaled up (the log holds the 08:00 action) ...
+SET icu_predict.reference_time = '2020-04-03 09:00+00';
+UPDATE icu_predict.capacity_policy SET scale_up_probability = 0.30;
+CALL icu_predict.refresh();
+SELECT DISTINCT recommended_action, action_reason FROM icu_predict.capacity_forecast WHERE unit = 'IC-1';
+-- ... and without hysteresis the same figures say 'hold'.
+SET icu_predict.reference_time = '2020-04-03 10:00+00';
+UPDATE icu_predict.capacity_policy SET action_hysteresis = false;
+CALL icu_predict.refresh();
+SELECT DISTINCT recommended_action, action_reason FROM icu_predict.capacity_forecast WHERE unit = 'IC-1';
+-- Day 0 is the census now: the patients in the unit, no spread.
+SELECT occupied_now, expected_beds, p10_beds, p95_beds FROM icu_predict.capacity_forecast
+ WHERE unit = 'IC-1' AND horizon_day = 0;
+SET icu_predict.reference_time = '2020-04-03 08:00+00';
+UPDATE icu_predict.icu_capacity SET staffed_beds = 2 WHERE unit = 'IC-1';
+DELETE FROM icu_predict.forecast_log;
+
 -- clean up: the regression database is shared
 DELETE FROM icu_predict.admission WHERE admission_id IN (7001, 7002, 7003);
 DELETE FROM icu_predict.lab_map WHERE local_code = 'V-CRP';

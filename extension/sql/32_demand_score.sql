@@ -4,7 +4,7 @@
 -- The CDF, the CRPS and the PIT of a bed_demand read the distribution as
 -- pmf / sum(pmf): F is 0 below the kept counts and 1 from the largest on
 -- (the trimmed mass, at most about 1e-12 per tail, is spread over the kept
--- counts).  forecast_grade and forecast_skill (47_forecast_log.sql) grade
+-- counts).  forecast_grade and forecast_skill (44_forecast_log.sql) grade
 -- the forecast log with them.
 
 CREATE FUNCTION @extschema@.bed_demand_cdf(demand @extschema@.bed_demand, k integer)

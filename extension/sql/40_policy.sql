@@ -27,6 +27,8 @@ CREATE TABLE @extschema@.capacity_policy (
     routing_window_days     integer NOT NULL DEFAULT 0,
     forecast_log_retention_days integer NOT NULL DEFAULT 730,
     forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
+    action_lookahead_days   integer NOT NULL DEFAULT 3,
+    action_hysteresis       boolean NOT NULL DEFAULT true,
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -52,7 +54,9 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_routing_window_days_range
         CHECK (routing_window_days BETWEEN 0 AND 365),
     CONSTRAINT capacity_policy_forecast_log_retention_days_range
-        CHECK (forecast_log_retention_days BETWEEN 0 AND 36500)
+        CHECK (forecast_log_retention_days BETWEEN 0 AND 36500),
+    CONSTRAINT capacity_policy_action_lookahead_days_range
+        CHECK (action_lookahead_days BETWEEN 1 AND 14)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -70,6 +74,8 @@ COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative
 COMMENT ON COLUMN @extschema@.capacity_policy.routing_window_days IS 'Route ward patients and new arrivals to ICU units by the first ICU units of the episodes begun in this many days (per source unit, smoothed toward the hospital-wide routing, which is smoothed toward staffed-bed shares, each with the weight of 5 episodes); 0 = staffed-bed shares (default 0).';
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Live rows of forecast_log whose reference time is more than this many days before now are deleted by refresh() (default 730); 0 keeps them forever. Replay rows are never deleted by this rule.';
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
+COMMENT ON COLUMN @extschema@.capacity_policy.action_lookahead_days IS 'Days ahead the recommended action looks at: scale up when P(demand > staffed beds) reaches scale_up_probability on any of days 1 to this, scale down when scale_down_spare_beds beds are spare at the P95 on each of days 0 to this (default 3).';
+COMMENT ON COLUMN @extschema@.capacity_policy.action_hysteresis IS 'Keep an action until its condition clearly ends: scale up until P(demand > staffed beds) falls below half of scale_up_probability, scale down while one bed fewer than scale_down_spare_beds is spare; the previous action is the unit''s latest earlier forecast in forecast_log within two days (default true).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -83,7 +89,7 @@ BEGIN ATOMIC
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
             0.10::float8, 0.30::float8, 0, 2::float8,
             false, 7::float8, false, 0,
-            730, '00:00'::time)::@extschema@.capacity_policy);
+            730, '00:00'::time, 3, true)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

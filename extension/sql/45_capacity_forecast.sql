@@ -58,11 +58,19 @@
 -- (is_total, unit 'All ICU units') uses every patient's unsplit p and so is
 -- the distribution of the hospital-wide count, not a sum of unit quantiles.
 --
--- Recommended action per row (capacity_policy, see capacity_settings()):
---   'scale up'   when P(demand > staffed beds) >= scale_up_probability;
---   'scale down' when the P95 of demand <= staffed beds - scale_down_spare_beds;
+-- Recommended action per unit (capacity_policy, see capacity_settings()),
+-- the same on each of the unit's rows, from the next L =
+-- action_lookahead_days days (day 0 is the census now):
+--   'scale up'   when P(demand > staffed beds) >= scale_up_probability on
+--                any of days 1..L; with action_hysteresis it stays while
+--                that probability is at least half the threshold;
+--   'scale down' when the P95 leaves >= scale_down_spare_beds staffed beds
+--                free on every day 0..L; it stays while one bed fewer is;
 --   'hold'       otherwise; 'no capacity data' when icu_capacity has no row
---                for the unit on that day.
+--                for the unit on any of those days.
+-- The previous action is the unit's latest earlier forecast in forecast_log
+-- (within two days, live and replay apart), so the action does not flip on
+-- every refresh.
 
 CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
 WITH ref AS (
@@ -372,6 +380,70 @@ WITH ref AS (
                     SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
 ), all_rows AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
+), scored AS (
+    SELECT r.unit, r.d, r.staffed_beds,
+           CASE WHEN r.staffed_beds IS NOT NULL THEN
+                @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS p_over,
+           @extschema@.bed_demand_quantile(r.demand, 0.95) AS q95
+      FROM all_rows r
+), unit_rule AS (
+    -- the action rule reads the next action_lookahead_days days of a unit:
+    -- the highest P(demand > staffed) on days 1..L and the fewest spare
+    -- staffed beds at the P95 on days 0..L (day 0 is the census now)
+    SELECT s.unit,
+           pg_catalog.bool_and(s.staffed_beds IS NULL) AS no_capacity,
+           pg_catalog.max(s.p_over) FILTER (WHERE s.d >= 1) AS p_up,
+           pg_catalog.min(s.d) FILTER (WHERE s.d >= 1 AND s.p_over >= (ref.pol).scale_up_probability) AS d_up,
+           pg_catalog.min(s.staffed_beds - s.q95) AS spare
+      FROM scored s, ref
+     WHERE s.d <= (ref.pol).action_lookahead_days
+     GROUP BY s.unit
+), prev AS (
+    -- the action of the unit's latest earlier forecast (the log; live and
+    -- replay apart), if made within the last two days
+    SELECT DISTINCT ON (f.unit) f.unit, f.recommended_action AS action
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON f.horizon_day = 0
+       AND f.reference_time < ref.t
+       AND f.reference_time >= ref.t - pg_catalog.make_interval(days => 2)
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+     ORDER BY f.unit, f.reference_time DESC, f.run_id DESC
+), unit_action AS (
+    -- enter 'scale up' at P >= scale_up_probability, stay until it falls
+    -- below half of that; enter 'scale down' with scale_down_spare_beds
+    -- spare on every day, stay while one bed fewer is spare
+    SELECT u.unit,
+           CASE WHEN u.no_capacity THEN 'no capacity data'
+                WHEN u.p_up >= (ref.pol).scale_up_probability THEN 'scale up'
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale up'
+                     AND u.p_up >= (ref.pol).scale_up_probability / 2 THEN 'scale up'
+                WHEN u.spare >= (ref.pol).scale_down_spare_beds THEN 'scale down'
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale down'
+                     AND u.spare >= (ref.pol).scale_down_spare_beds - 1 THEN 'scale down'
+                ELSE 'hold' END AS action,
+           CASE WHEN u.no_capacity THEN 'no staffed beds known for the next days'
+                WHEN u.p_up >= (ref.pol).scale_up_probability THEN
+                     pg_catalog.format('P(demand > staffed beds) reaches the threshold %s on day %s (highest %s within %s days)',
+                                       (ref.pol).scale_up_probability, u.d_up,
+                                       pg_catalog.round(u.p_up::numeric, 2), (ref.pol).action_lookahead_days)
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale up'
+                     AND u.p_up >= (ref.pol).scale_up_probability / 2 THEN
+                     pg_catalog.format('still scaled up: P(demand > staffed beds) %s within %s days, above half the threshold',
+                                       pg_catalog.round(u.p_up::numeric, 2), (ref.pol).action_lookahead_days)
+                WHEN u.spare >= (ref.pol).scale_down_spare_beds THEN
+                     pg_catalog.format('at least %s staffed beds spare at the P95 on each of the next %s days',
+                                       u.spare, (ref.pol).action_lookahead_days)
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale down'
+                     AND u.spare >= (ref.pol).scale_down_spare_beds - 1 THEN
+                     pg_catalog.format('still scaled down: %s staffed beds spare at the P95', u.spare)
+                ELSE pg_catalog.format('P(demand > staffed beds) at most %s within %s days; fewer than %s beds spare',
+                                       pg_catalog.round(coalesce(u.p_up, 0)::numeric, 2),
+                                       (ref.pol).action_lookahead_days, (ref.pol).scale_down_spare_beds)
+                END AS reason
+      FROM unit_rule u
+      CROSS JOIN ref
+      LEFT JOIN prev p ON p.unit = u.unit
 )
 SELECT r.unit,
        r.d AS horizon_day,
@@ -390,12 +462,8 @@ SELECT r.unit,
             ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
        CASE WHEN r.surge_beds IS NULL THEN NULL
             ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
-       CASE WHEN r.staffed_beds IS NULL THEN 'no capacity data'
-            WHEN @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) >= (ref.pol).scale_up_probability
-                THEN 'scale up'
-            WHEN @extschema@.bed_demand_quantile(r.demand, 0.95) <= r.staffed_beds - (ref.pol).scale_down_spare_beds
-                THEN 'scale down'
-            ELSE 'hold' END AS recommended_action,
+       coalesce(ua.action, 'no capacity data') AS recommended_action,
+       ua.reason AS action_reason,
        r.arrivals_per_day,
        r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
        r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
@@ -403,7 +471,9 @@ SELECT r.unit,
        r.demand,
        ref.t AS reference_time,
        pg_catalog.now() AS refreshed_at
-  FROM all_rows r, ref
+  FROM all_rows r
+  CROSS JOIN ref
+  LEFT JOIN unit_action ua ON ua.unit = r.unit
 WITH NO DATA;
 
 CREATE UNIQUE INDEX capacity_forecast_key ON @extschema@.capacity_forecast (unit, horizon_day);
@@ -425,7 +495,8 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.staffed_beds IS 'Staffed beds on
 COMMENT ON COLUMN @extschema@.capacity_forecast.surge_beds IS 'Surge (maximum) beds on forecast_date (icu_capacity); NULL when unknown.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand > staffed beds).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS '''scale up'', ''hold'', ''scale down'' or ''no capacity data'', by the thresholds in capacity_policy.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS 'The unit''s recommended action, the same on every horizon row: ''scale up'' when P(demand > staffed beds) reaches capacity_policy.scale_up_probability on any of the next action_lookahead_days days (kept until it falls below half of that, with action_hysteresis), ''scale down'' when at least scale_down_spare_beds staffed beds are spare at the P95 on each of days 0 .. action_lookahead_days (kept while one bed fewer is spare), else ''hold''; ''no capacity data'' without staffed beds. The previous action comes from forecast_log (the unit''s latest earlier forecast within two days).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.action_reason IS 'Why: the figures the recommended action rests on, in words.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.icu_mean IS 'Component: expected beds at forecast_at of the patients in this ICU unit at the reference time (sum of their remaining-stay probabilities).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)).';

@@ -8,7 +8,7 @@
 -- plainly when it is not populated (after CREATE EXTENSION or pg_restore) and
 -- CONCURRENTLY otherwise, so readers are never blocked once data exists.
 -- Each run is logged to refresh_log, and its forecast to forecast_log
--- (47_forecast_log.sql: one row per unit and horizon day, with the forecast
+-- (44_forecast_log.sql: one row per unit and horizon day, with the forecast
 -- of record decided and live rows past the retention deleted).  A failing
 -- run leaves both views and forecast_log as they were (the refresh runs in a
 -- subtransaction), logs the error and raises it as a WARNING, so that the log

@@ -119,7 +119,8 @@ CREATE VIEW icu_bi.capacity_forecast AS
            cf.recommended_action::text    AS recommended_action,
            cf.arrivals_per_day::float8    AS arrivals_per_day,
            cf.reference_time::timestamptz AS reference_time,
-           cf.refreshed_at::timestamptz   AS refreshed_at
+           cf.refreshed_at::timestamptz   AS refreshed_at,
+           cf.action_reason::text         AS action_reason
       FROM @extschema@.capacity_forecast cf;
 
 COMMENT ON VIEW icu_bi.capacity_forecast IS
@@ -139,7 +140,8 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.staffed_beds IS 'Staffed beds that da
 COMMENT ON COLUMN icu_bi.capacity_forecast.surge_beds IS 'Surge (maximum) beds that day.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_staffed IS 'Probability that demand exceeds the staffed beds (0 to 1).';
 COMMENT ON COLUMN icu_bi.capacity_forecast.prob_over_surge IS 'Probability that demand exceeds the surge beds (0 to 1).';
-COMMENT ON COLUMN icu_bi.capacity_forecast.recommended_action IS 'scale up, hold, scale down, or no capacity data.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.recommended_action IS 'scale up, hold, scale down, or no capacity data: one action per unit from the next days (capacity_policy.action_lookahead_days), kept until its condition clearly ends (docs/views.md).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.action_reason IS 'The figures the recommended action rests on, in words.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, during the day before this forecast moment, of patients not yet in hospital at the reference time (hospital-wide).';
 COMMENT ON COLUMN icu_bi.capacity_forecast.reference_time IS 'Reference time ("now") of the forecast.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.refreshed_at IS 'When the data was last refreshed.';
@@ -167,6 +169,11 @@ COMMENT ON COLUMN icu_bi.refresh_status.last_failure_at IS 'End of the last fail
 COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most recent refresh failed (the views show older data).';
 COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
 COMMENT ON COLUMN icu_bi.refresh_status.hours_since_success IS 'Hours since the last successful refresh.';
+
+-- forecast_skill() (44_forecast_log.sql) is SECURITY DEFINER and returns aggregates only:
+-- the BI role may call it for the view below, nobody else.
+REVOKE ALL ON FUNCTION @extschema@.forecast_skill(integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.forecast_skill(integer, boolean) TO icu_bi_reader;
 
 CREATE VIEW icu_bi.forecast_quality AS
     SELECT q.unit::text                   AS unit,

@@ -412,5 +412,4 @@ $$;
 COMMENT ON FUNCTION @extschema@.forecast_skill(integer, boolean) IS
     'How good the forecasts were: per unit and horizon, over the forecasts of record whose moment lies in the last window_days days before the reference time (live rows only by default; live_only => false adds replay rows, for a backtest database): n, coverage of the 80% and 90% ranges by the randomised PIT (share in [0.1, 0.9] and [0.05, 0.95]) and by the inclusive P10-P90 and P5-P95 intervals, the non-randomised PIT histogram (10 bars of width 0.1, Czado et al. 2009), mean CRPS, MAE, bias (mean forecast - realised), persistence''s MAE and CRPS and the skill 1 - model / persistence, the 7-day mean''s MAE and the skill against it (NULL when the reference made no error). Runs as the extension owner and returns aggregates only; EXECUTE is granted to icu_bi_reader for icu_bi.forecast_quality. window_days in 1..36500, else 22023.';
 
-REVOKE ALL ON FUNCTION @extschema@.forecast_skill(integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.forecast_skill(integer, boolean) TO icu_bi_reader;
+-- EXECUTE is granted in 50_bi.sql, after the roles exist (46_access.sql).
