@@ -46,7 +46,10 @@
 SET timezone = 'UTC';
 SET icu_predict.reference_time = '2020-04-03 08:00+00';
 
-INSERT INTO icu_predict.capacity_policy (status_risk_horizon_hours, forecast_risk_horizon_hours) VALUES (24, 24);
+-- (a Poisson inflow, inflow_overdispersion off, for the hand computations;
+-- the negative binomial is checked further down)
+INSERT INTO icu_predict.capacity_policy (status_risk_horizon_hours, forecast_risk_horizon_hours, inflow_overdispersion)
+VALUES (24, 24, false);
 INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
   ('v_risk', '1', 'icu_admission', 'linear', 24,
    '{"format": "linear", "link": "logit", "intercept": 0,

@@ -23,7 +23,7 @@ CREATE TABLE @extschema@.capacity_policy (
     arrival_trend_cap       float8  NOT NULL DEFAULT 2,
     inflow_trend            boolean NOT NULL DEFAULT false,
     inflow_trend_damping_days float8 NOT NULL DEFAULT 7,
-    inflow_overdispersion   boolean NOT NULL DEFAULT false,
+    inflow_overdispersion   boolean NOT NULL DEFAULT true,
     routing_window_days     integer NOT NULL DEFAULT 0,
     forecast_log_retention_days integer NOT NULL DEFAULT 730,
     forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
@@ -70,7 +70,7 @@ COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_days IS 'Trend of th
 COMMENT ON COLUMN @extschema@.capacity_policy.arrival_trend_cap IS 'The trend factor (arrival_trend_days), and the growth multiplier of inflow_trend, are each kept between 1 / this and this (default 2).';
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend IS 'Grow the inflow of patients not yet in hospital with the growth rate of ICU-episode starts over the last 14 days (Poisson log-linear fit, shrunk toward no growth by its standard error, damped by inflow_trend_damping_days, capped by arrival_trend_cap); false = the arrival window''s mean rate (default false).';
 COMMENT ON COLUMN @extschema@.capacity_policy.inflow_trend_damping_days IS 'Time constant of the fading of the inflow growth, in days: the log multiplier at u days ahead is r (W/2 + tau (1 - exp(-u/tau))) (default 7).';
-COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative-binomial inflow: the inflow rate''s own uncertainty (from the arrival window''s count and the growth estimate) as one gamma multiplier shared by every day of the horizon; false = Poisson inflow (default false).';
+COMMENT ON COLUMN @extschema@.capacity_policy.inflow_overdispersion IS 'Negative-binomial inflow: the inflow rate''s own uncertainty (from the arrival window''s count and the growth estimate) as one gamma multiplier shared by every day of the horizon; false = Poisson inflow (default true: on the four scenario presets of docs/backtest.md it lowered CRPS at every horizon and changed no mean).';
 COMMENT ON COLUMN @extschema@.capacity_policy.routing_window_days IS 'Route ward patients and new arrivals to ICU units by the first ICU units of the episodes begun in this many days (per source unit, smoothed toward the hospital-wide routing, which is smoothed toward staffed-bed shares, each with the weight of 5 episodes); 0 = staffed-bed shares (default 0).';
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Live rows of forecast_log whose reference time is more than this many days before now are deleted by refresh() (default 730); 0 keeps them forever. Replay rows are never deleted by this rule.';
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
@@ -88,7 +88,7 @@ BEGIN ATOMIC
         (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
             0.10::float8, 0.30::float8, 0, 2::float8,
-            false, 7::float8, false, 0,
+            false, 7::float8, true, 0,
             730, '00:00'::time, 3, true)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
