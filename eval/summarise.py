@@ -1,0 +1,276 @@
+"""Tables and plots of the preset ablation (eval/backtest_presets.sh).
+
+    python3 eval/summarise.py [--out docs/backtest] eval/out/small_two_waves.json ...
+
+Reads the JSON reports of eval/backtest.py (one per preset, horizons 1-14,
+one or more variants) and writes into --out:
+
+  tables.md            markdown: the ablation per preset (CRPS and MAE skill
+                       against persistence at 1, 3, 7, 14 days), coverage by
+                       randomised PIT with block-bootstrap intervals at 1, 3, 7
+                       days beside the inclusive-interval coverage and the
+                       P10-P90 width, bias, the units with a mean census of at
+                       least 10, and the issue's acceptance checks;
+  pit_<preset>.png     non-randomised PIT histograms (Czado et al.) at 1, 3, 7
+                       days, all ICU units, of the default and the best variant;
+  coverage_by_horizon.png   randomised-PIT coverage of P10-P90 and P5-P95 by
+                       horizon 1..14 per preset and variant, with the default's
+                       bootstrap interval.
+
+The best variant of a preset is the one with the lowest mean CRPS over all
+horizons, all ICU units.  The scenario's name comes from the report
+(icu_synth.scenario), else from the file name.
+"""
+import argparse
+import json
+import os
+import sys
+
+TOTAL = "All ICU units"
+EPIDEMIC = ("small_two_waves", "fast_surge", "large_wave")
+ORDER = ("small_two_waves", "steady", "fast_surge", "large_wave")
+
+
+def load(path):
+    with open(path) as f:
+        rep = json.load(f)
+    name = (rep.get("scenario") or {}).get("name") or os.path.splitext(os.path.basename(path))[0]
+    table = {(r["variant"], r["unit"], int(r["h"])): r for r in rep["table"]}
+    variants = [v["name"] for v in rep.get("variants", [])] or sorted({k[0] for k in table})
+    return {"name": name, "rep": rep, "table": table, "variants": variants}
+
+
+def best_variant(p):
+    def mean_crps(v):
+        xs = [r["crps"] for (vv, u, h), r in p["table"].items() if vv == v and u == TOTAL and "crps" in r]
+        return sum(xs) / len(xs) if xs else float("inf")
+    return min(p["variants"], key=mean_crps)
+
+
+def pct(x, digits=0):
+    return "–" if x is None or x != x else f"{100 * x:.{digits}f}"
+
+
+def cov_cell(row, key):
+    if row is None or key not in row:
+        return "–"
+    b = (row.get("boot") or {}).get(key)
+    if not b:
+        return pct(row[key])
+    return f"{pct(row[key])} [{pct(b[0])}, {pct(b[1])}] ±{100 * b[2]:.1f}"
+
+
+def header(cols):
+    return ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+
+
+def tables(presets):
+    out = []
+    first = presets[0]["rep"]
+    out.append("<!-- written by eval/summarise.py; do not edit by hand -->")
+    out.append("")
+    for p in presets:
+        rep = p["rep"]
+        out.append(f"- **{p['name']}**: origins {rep['args']['start']} .. {rep['args']['end']} every "
+                   f"{rep['args']['step']} d ({rep.get('origins')} origins), scored from "
+                   f"{rep.get('scored_from')} (burn-in {rep['args']['burn_in']} d), census known to "
+                   f"{rep.get('truth_end')}; replay {rep['timing_s'].get('replay_wall', float('nan')):.0f} s "
+                   f"for {len(p['variants'])} variants; best variant by mean CRPS: **{best_variant(p)}**")
+    out.append("")
+    out.append(f"Bootstrap: moving blocks of {first['args']['block_days']} days of origins, "
+               f"{first['args']['replicates']} replicates, seed {first['args']['seed']}; "
+               "95 % percentile interval and its half-width (±).")
+    out.append("")
+
+    out.append("### Skill against persistence (all ICU units), in %")
+    out.append("")
+    out.append("CRPS skill = 1 − mean CRPS / mean |y − census at D| (persistence is a point mass); "
+               "MAE skill = 1 − MAE / MAE of persistence. Positive is better than persistence.")
+    out.append("")
+    hs = (1, 3, 7, 14)
+    out += header(["preset", "variant"] + [f"CRPS {h} d" for h in hs] + [f"MAE {h} d" for h in hs]
+                  + ["CRPS 7 d [95 % CI]"])
+    for p in presets:
+        for v in p["variants"]:
+            rs = [p["table"].get((v, TOTAL, h)) for h in hs]
+            r7 = p["table"].get((v, TOTAL, 7))
+            b = (r7 or {}).get("boot", {}).get("crps_skill")
+            out.append("| " + " | ".join(
+                [p["name"], v] + [pct(r and r.get("crps_skill")) for r in rs]
+                + [pct(r and r.get("skill")) for r in rs]
+                + [f"{pct(r7['crps_skill'])} [{pct(b[0])}, {pct(b[1])}]" if b else "–"]) + " |")
+    out.append("")
+
+    out.append("### Coverage (all ICU units), in %")
+    out.append("")
+    out.append("rPIT: share of randomised PIT values in [0.1, 0.9] (nominal 80) and [0.05, 0.95] "
+               "(nominal 90), with the bootstrap interval; incl.: truth inside the inclusive "
+               "P10–P90 interval; width: mean P90 − P10 in beds.")
+    out.append("")
+    hs = (1, 3, 7)
+    out += header(["preset", "variant"] + [f"rPIT80 {h} d" for h in hs] + [f"rPIT90 {h} d" for h in hs]
+                  + [f"incl.80 {h} d" for h in hs] + [f"width {h} d" for h in hs])
+    for p in presets:
+        for v in p["variants"]:
+            rs = [p["table"].get((v, TOTAL, h)) for h in hs]
+            out.append("| " + " | ".join(
+                [p["name"], v] + [cov_cell(r, "pit_cov80") for r in rs]
+                + [cov_cell(r, "pit_cov90") for r in rs]
+                + [pct(r and r["cov80"]) for r in rs]
+                + ["–" if r is None else f"{r['width80']:.1f}" for r in rs]) + " |")
+    out.append("")
+
+    out.append("### Bias and error (all ICU units), in beds")
+    out.append("")
+    hs = (1, 3, 7, 14)
+    out += header(["preset", "mean census", "variant"] + [f"bias {h} d" for h in hs]
+                  + [f"CRPS {h} d" for h in hs] + [f"MAE pers. {h} d" for h in hs])
+    for p in presets:
+        for v in p["variants"]:
+            rs = [p["table"].get((v, TOTAL, h)) for h in hs]
+            mean = rs[0]["mean_truth"] if rs[0] else float("nan")
+            out.append("| " + " | ".join(
+                [p["name"], f"{mean:.1f}", v] + ["–" if r is None else f"{r['bias']:+.2f}" for r in rs]
+                + ["–" if r is None else f"{r['crps']:.2f}" for r in rs]
+                + ["–" if r is None else f"{r['mae_persistence']:.2f}" for r in rs]) + " |")
+    out.append("")
+
+    out.append("### Units with a mean census of at least 10 (default and best variant)")
+    out.append("")
+    hs = (1, 3, 7)
+    out += header(["preset", "unit", "mean census", "variant"] + [f"rPIT80 {h} d" for h in hs]
+                  + [f"incl.80 {h} d" for h in hs] + [f"CRPS skill {h} d" for h in hs]
+                  + [f"bias {h} d" for h in hs])
+    for p in presets:
+        units = sorted({u for (_, u, _) in p["table"] if u != TOTAL})
+        for u in units:
+            r1 = p["table"].get((p["variants"][0], u, 1))
+            if r1 is None or r1["mean_truth"] < 10:
+                continue
+            for v in dict.fromkeys([p["variants"][0], best_variant(p)]):
+                rs = [p["table"].get((v, u, h)) for h in hs]
+                out.append("| " + " | ".join(
+                    [p["name"], u, f"{r1['mean_truth']:.1f}", v] + [cov_cell(r, "pit_cov80") for r in rs]
+                    + [pct(r and r["cov80"]) for r in rs]
+                    + [pct(r and r.get("crps_skill")) for r in rs]
+                    + ["–" if r is None else f"{r['bias']:+.2f}" for r in rs]) + " |")
+    out.append("")
+
+    out.append("### Acceptance checks of issue 12 (all ICU units)")
+    out.append("")
+    out.append("cov: the bootstrap interval of rPIT80 contains 80 and that of rPIT90 contains 90, "
+               "at 1, 3 and 7 d; ±≤5: every such half-width at most 5 points; MAE −20 %: MAE skill "
+               "≥ 20 % at 3 and 7 d (epidemic presets); CRPS < pers.: CRPS skill > 0 at every "
+               "horizon 1..14 (epidemic presets); steady: MAE no worse than persistence at every "
+               "horizon. The oracle comparisons (sharpness, steady-state MAE) are not measured.")
+    out.append("")
+    out += header(["preset", "variant", "cov", "±≤5", "MAE −20 % (3, 7 d)", "CRPS < pers. (1..14)",
+                   "steady: MAE ≤ pers."])
+    for p in presets:
+        for v in p["variants"]:
+            rows = {h: p["table"].get((v, TOTAL, h)) for h in range(1, 15)}
+            short = [rows[h] for h in (1, 3, 7) if rows[h]]
+            cov_ok = all(r["boot"]["pit_cov80"][0] <= 0.8 <= r["boot"]["pit_cov80"][1]
+                         and r["boot"]["pit_cov90"][0] <= 0.9 <= r["boot"]["pit_cov90"][1] for r in short)
+            hw_ok = all(r["boot"]["pit_cov80"][2] <= 0.05 and r["boot"]["pit_cov90"][2] <= 0.05 for r in short)
+            epi = p["name"] in EPIDEMIC
+            mae_ok = all(rows[h] and rows[h]["skill"] >= 0.2 for h in (3, 7))
+            crps_bad = [h for h in range(1, 15) if rows[h] and not rows[h]["crps_skill"] > 0]
+            steady_bad = [h for h in range(1, 15) if rows[h] and rows[h]["skill"] < 0]
+            out.append("| " + " | ".join([
+                p["name"], v, "yes" if cov_ok else "no", "yes" if hw_ok else "no",
+                ("yes" if mae_ok else "no") if epi else "n/a",
+                ("yes" if not crps_bad else "no (" + ", ".join(map(str, crps_bad)) + " d)") if epi else "n/a",
+                "n/a" if epi else ("yes" if not steady_bad else "no (" + ", ".join(map(str, steady_bad)) + " d)"),
+            ]) + " |")
+    out.append("")
+    return "\n".join(out)
+
+
+def plot_pit(p, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    hs = (1, 3, 7)
+    vs = list(dict.fromkeys([p["variants"][0], best_variant(p)]))
+    fig, axes = plt.subplots(1, len(hs), figsize=(11, 3.2), sharey=True)
+    edges = [i / 10 for i in range(11)]
+    for ax, h in zip(axes, hs):
+        for k, v in enumerate(vs):
+            r = p["table"].get((v, TOTAL, h))
+            if not r or "pit_hist" not in r:
+                continue
+            w = 0.09 / len(vs)
+            ax.bar([e + 0.005 + k * w for e in edges[:-1]], [10 * x for x in r["pit_hist"]], width=w,
+                   align="edge", label=f"{v} (rPIT80 {100 * r['pit_cov80']:.0f} %)",
+                   color=("tab:blue", "tab:orange")[k], alpha=0.85)
+        ax.axhline(1.0, color="black", lw=1, ls="--")
+        ax.set_title(f"{h} d ahead (n = {r['n'] if r else 0})")
+        ax.set_xlabel("PIT")
+        ax.set_xlim(0, 1)
+        ax.legend(fontsize=7, loc="upper center")
+    axes[0].set_ylabel("density (uniform = 1)")
+    fig.suptitle(f"{p['name']}: non-randomised PIT histogram (Czado et al.), all ICU units", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_coverage(presets, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, len(presets), figsize=(3.4 * len(presets), 6), sharex=True, sharey="row",
+                             squeeze=False)
+    colours = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+    for j, p in enumerate(presets):
+        for i, (key, nominal) in enumerate((("pit_cov80", 0.8), ("pit_cov90", 0.9))):
+            ax = axes[i, j]
+            for k, v in enumerate(p["variants"]):
+                hs = [h for h in range(1, 15) if (v, TOTAL, h) in p["table"]]
+                ys = [100 * p["table"][(v, TOTAL, h)][key] for h in hs]
+                ax.plot(hs, ys, marker="o", ms=3, lw=1.2, color=colours[k % len(colours)], label=v)
+                if k == 0:
+                    lo = [100 * p["table"][(v, TOTAL, h)]["boot"][key][0] for h in hs]
+                    hi = [100 * p["table"][(v, TOTAL, h)]["boot"][key][1] for h in hs]
+                    ax.fill_between(hs, lo, hi, color=colours[0], alpha=0.15, lw=0)
+            ax.axhline(100 * nominal, color="black", lw=1, ls="--")
+            ax.set_ylim(0, 100)
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(p["name"], fontsize=10)
+            if j == 0:
+                ax.set_ylabel(f"{'P10–P90' if nominal == 0.8 else 'P5–P95'} coverage, rPIT (%)")
+            if i == 1:
+                ax.set_xlabel("horizon (days)")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Randomised-PIT coverage by horizon, all ICU units (band: bootstrap 95 % "
+                 "interval of the first variant)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("reports", nargs="+", help="JSON reports of eval/backtest.py")
+    ap.add_argument("--out", default="docs/backtest")
+    args = ap.parse_args(argv)
+    presets = [load(f) for f in args.reports]
+    presets = [p for p in presets if any("crps" in r for r in p["rep"]["table"])]
+    if not presets:
+        raise SystemExit("summarise: no report with scores (run eval/backtest.py of this version)")
+    presets.sort(key=lambda p: (ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER), p["name"]))
+    os.makedirs(args.out, exist_ok=True)
+    text = tables(presets)
+    with open(os.path.join(args.out, "tables.md"), "w") as f:
+        f.write(text)
+    for p in presets:
+        plot_pit(p, os.path.join(args.out, f"pit_{p['name']}.png"))
+    plot_coverage(presets, os.path.join(args.out, "coverage_by_horizon.png"))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
