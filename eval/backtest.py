@@ -112,7 +112,8 @@ def scored_sql(cf_sql):
     passed as arrays) with the proper scores of the distribution itself."""
     cols = ("f.unit, f.horizon_day, f.occupied_now, f.expected_beds, "
             "icu_predict.bed_demand_quantile(f.demand, 0.05) AS p05_beds, "
-            "f.p10_beds, f.p50_beds, f.p90_beds, f.p95_beds, f.arrivals_per_day")
+            "f.p10_beds, f.p50_beds, f.p90_beds, f.p95_beds, f.arrivals_per_day, "
+            "f.icu_mean, f.ward_mean, f.arrivals_mean")
     pitc = ", ".join(f"icu_predict.bed_demand_pit_cdf(f.demand, t.y, {z}) AS pitc_{int(round(z * 10))}"
                      for z in PIT_EDGES)
     return (f"WITH t AS (SELECT * FROM unnest(%(units)s::text[], %(hs)s::int[], %(ys)s::int[], "
@@ -555,6 +556,10 @@ def main(argv=None):
                                 "p05": r["p05_beds"], "p10": r["p10_beds"], "p50": r["p50_beds"],
                                 "p90": r["p90_beds"], "p95": r["p95_beds"],
                                 "arrivals_per_day": r["arrivals_per_day"],
+                                # the expected beds' components: patients in an ICU
+                                # at D, ward patients at D, patients not yet admitted
+                                "icu_mean": r["icu_mean"], "ward_mean": r["ward_mean"],
+                                "arrivals_mean": r["arrivals_mean"],
                                 "crps": r["crps"], "pit": r["pit"], "u": r["u"],
                                 "pitc": [r[f"pitc_{k}"] for k in range(1, 10)]})
         print(f"{day}: today's rows {t_ps:.1f} s, forecast {t_cf:.2f} s (per variant)", flush=True)

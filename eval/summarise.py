@@ -135,6 +135,30 @@ def tables(presets):
                 + ["–" if r is None else f"{r['mae_persistence']:.2f}" for r in rs]) + " |")
     out.append("")
 
+    comp = [p for p in presets if any("icu_mean" in r for r in p["rep"]["records"][:1])]
+    if comp:
+        out.append("### Where the expected beds come from (first variant, all ICU units), in beds")
+        out.append("")
+        out.append("Mean over the scored origins of the forecast's components: patients in an ICU at D "
+                   "still there at D + h, ward patients at D who reach an ICU and are there at D + h, "
+                   "patients not yet admitted; beside the mean true census at D + h and at D.")
+        out.append("")
+        out += header(["preset", "h", "in ICU at D", "ward at D", "not yet admitted", "expected",
+                       "true census D + h", "census at D"])
+        for p in comp:
+            v = p["variants"][0]
+            for h in (1, 3, 7, 14):
+                rs = [r for r in p["rep"]["records"] if r["scored"] and r["variant"] == v
+                      and r["unit"] == TOTAL and r["h"] == h]
+                if not rs:
+                    continue
+                m = {k: sum(r[k] for r in rs) / len(rs)
+                     for k in ("icu_mean", "ward_mean", "arrivals_mean", "expected", "truth", "persistence")}
+                out.append("| " + " | ".join([p["name"], str(h)] + [f"{m[k]:.2f}" for k in
+                           ("icu_mean", "ward_mean", "arrivals_mean", "expected", "truth", "persistence")])
+                           + " |")
+        out.append("")
+
     out.append("### Units with a mean census of at least 10 (default and best variant)")
     out.append("")
     hs = (1, 3, 7)
