@@ -102,7 +102,7 @@ BACKTEST_SCENARIO ?= large_wave
 ifeq ($(BACKTEST_SCENARIO),large_wave)
 BACKTEST_ADMISSIONS ?= 20000
 endif
-BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4
+BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4 --burn-in 0
 .PHONY: backtest
 backtest:
 	flock /tmp/icu_predict.install.lock $(MAKE) -s install PG_CONFIG=$(PG_CONFIG) >/dev/null
