@@ -200,6 +200,15 @@ def block_bootstrap_index(n, block, reps, rng):
     return idx[:, :n]
 
 
+def _series_sizes(rs):
+    """{series: number of records}, records sorted by series."""
+    sizes = {}
+    for r in rs:
+        k = str(r.get("series", ""))
+        sizes[k] = sizes.get(k, 0) + 1
+    return sizes
+
+
 def ci(values):
     """95 % percentile interval and its half-width."""
     import numpy as np
@@ -212,7 +221,10 @@ def summarise(records, horizons, block_days=14, step=1, reps=1000, seed=42):
     day, truth, persistence, expected, p05..p95 and, when scored, crps, pit
     (randomised) and pitc (non-randomised PIT CDF at PIT_EDGES).  Bootstrap
     intervals: moving blocks of block_days of origins (block_days / step
-    origins), reps replicates, numpy RNG seeded with seed."""
+    origins), reps replicates, numpy RNG seeded with seed.  Records may carry
+    a "series" (e.g. the cohort's seed when replays of several cohorts are
+    pooled): blocks are then drawn within each series, which keeps its own
+    length, and the replicates concatenate the series."""
     import numpy as np
     groups = {}
     for r in records:
@@ -221,7 +233,7 @@ def summarise(records, horizons, block_days=14, step=1, reps=1000, seed=42):
     block = max(1, -(-block_days // step))
     rows = []
     for (v, u, h) in sorted(groups, key=lambda k: (k[0], k[1] != TOTAL, k[1], k[2])):
-        rs = sorted(groups[(v, u, h)], key=lambda r: r["day"])
+        rs = sorted(groups[(v, u, h)], key=lambda r: (str(r.get("series", "")), r["day"]))
         n = len(rs)
         y = np.array([r["truth"] for r in rs], float)
         e = np.array([r["expected"] for r in rs], float)
@@ -253,7 +265,12 @@ def summarise(records, horizons, block_days=14, step=1, reps=1000, seed=42):
                 "pit_hist_randomised": [float(x) for x in
                                         np.histogram(pit, bins=np.linspace(0, 1, 11))[0] / n],
             })
-            idx = block_bootstrap_index(n, block, reps, rng)
+            idx, at = [], 0
+            for _, size in sorted(_series_sizes(rs).items()):
+                idx.append(at + block_bootstrap_index(size, block, reps, rng))
+                at += size
+            idx = np.concatenate(idx, axis=1)
+            row["series"] = len(_series_sizes(rs))
             row["boot"] = {"block_origins": block, "replicates": reps,
                            "pit_cov80": ci(in80[idx].mean(axis=1)),
                            "pit_cov90": ci(in90[idx].mean(axis=1))}

@@ -2,8 +2,10 @@
 
     python3 eval/summarise.py [--out docs/backtest] eval/out/small_two_waves.json ...
 
-Reads the JSON reports of eval/backtest.py (one per preset, horizons 1-14,
-one or more variants) and writes into --out:
+Reads the JSON reports of eval/backtest.py (one or more per preset: reports
+of the same scenario from several cohort seeds are pooled, each seed's
+origins a series of its own in the block bootstrap; horizons 1-14, one or
+more variants) and writes into --out:
 
   tables.md            markdown: the ablation per preset (CRPS and MAE skill
                        against persistence at 1, 3, 7, 14 days), coverage by
@@ -40,6 +42,38 @@ def load(path):
     return {"name": name, "rep": rep, "table": table, "variants": variants}
 
 
+def pool(group):
+    """One preset from the reports of several cohorts (seeds) of it: the
+    scored records of all, each seed a series of its own, summarised again
+    with the first report's bootstrap settings (blocks drawn within each
+    seed's origins)."""
+    if len(group) == 1:
+        group[0]["seeds"] = [(group[0]["rep"].get("scenario") or {}).get("seed")]
+        return group[0]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import backtest
+    first = group[0]
+    a = first["rep"]["args"]
+    seeds, records, wall = [], [], 0.0
+    for g in group:
+        seed = (g["rep"].get("scenario") or {}).get("seed")
+        if g["variants"] != first["variants"] or g["rep"]["args"]["start"] != a["start"] \
+                or g["rep"]["args"]["end"] != a["end"]:
+            raise SystemExit(f"summarise: the reports of {first['name']} differ in variants or days")
+        seeds.append(seed)
+        wall += g["rep"]["timing_s"].get("replay_wall", 0.0)
+        for r in g["rep"]["records"]:
+            if r["scored"]:
+                records.append(dict(r, series=seed))
+    hs = sorted({r["h"] for r in records})
+    table = backtest.summarise(records, hs, int(a["block_days"]), int(a["step"]),
+                               int(a["replicates"]), int(a["seed"]))
+    rep = dict(first["rep"], records=records, table=table,
+               timing_s=dict(first["rep"]["timing_s"], replay_wall=wall))
+    return {"name": first["name"], "rep": rep, "variants": first["variants"], "seeds": seeds,
+            "table": {(r["variant"], r["unit"], int(r["h"])): r for r in table}}
+
+
 def best_variant(p):
     def mean_crps(v):
         xs = [r["crps"] for (vv, u, h), r in p["table"].items() if vv == v and u == TOTAL and "crps" in r]
@@ -71,8 +105,10 @@ def tables(presets):
     out.append("")
     for p in presets:
         rep = p["rep"]
-        out.append(f"- **{p['name']}**: origins {rep['args']['start']} .. {rep['args']['end']} every "
-                   f"{rep['args']['step']} d ({rep.get('origins')} origins), scored from "
+        seeds = ", ".join(str(x) for x in p.get("seeds", []))
+        out.append(f"- **{p['name']}** (cohort seed{'s' if len(p.get('seeds', [])) > 1 else ''} {seeds}): "
+                   f"origins {rep['args']['start']} .. {rep['args']['end']} every "
+                   f"{rep['args']['step']} d ({rep.get('origins')} origins per cohort), scored from "
                    f"{rep.get('scored_from')} (burn-in {rep['args']['burn_in']} d), census known to "
                    f"{rep.get('truth_end')}; replay {rep['timing_s'].get('replay_wall', float('nan')):.0f} s "
                    f"for {len(p['variants'])} variants; best variant by mean CRPS: **{best_variant(p)}**")
@@ -280,10 +316,14 @@ def main(argv=None):
     ap.add_argument("reports", nargs="+", help="JSON reports of eval/backtest.py")
     ap.add_argument("--out", default="docs/backtest")
     args = ap.parse_args(argv)
-    presets = [load(f) for f in args.reports]
-    presets = [p for p in presets if any("crps" in r for r in p["rep"]["table"])]
-    if not presets:
+    loaded = [load(f) for f in args.reports]
+    loaded = [p for p in loaded if any("crps" in r for r in p["rep"]["table"])]
+    if not loaded:
         raise SystemExit("summarise: no report with scores (run eval/backtest.py of this version)")
+    groups = {}
+    for p in loaded:
+        groups.setdefault(p["name"], []).append(p)
+    presets = [pool(g) for g in groups.values()]
     presets.sort(key=lambda p: (ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER), p["name"]))
     os.makedirs(args.out, exist_ok=True)
     text = tables(presets)

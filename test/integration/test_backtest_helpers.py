@@ -60,3 +60,22 @@ def test_summarise_scores():
     assert len(row["pit_hist"]) == 10
     lo, hi, half = row["boot"]["pit_cov80"]
     assert 0 <= lo <= row["pit_cov80"] <= hi <= 1 and half == pytest.approx((hi - lo) / 2)
+
+
+def test_summarise_pools_series():
+    """Two series (two cohorts) of the same key: the bootstrap draws blocks
+    within each, so a statistic that is constant within each series but
+    differs between them keeps the pooled mean in every replicate."""
+    day0 = dt.date(2020, 3, 1)
+    recs = []
+    for series, pit in (("a", 0.5), ("b", 0.99)):
+        for i in range(20):
+            recs.append({"variant": "v", "unit": backtest.TOTAL, "h": 1, "series": series,
+                         "day": day0 + dt.timedelta(days=i), "truth": 10, "persistence": 9,
+                         "expected": 10.0, "p05": 8, "p10": 9, "p90": 11, "p95": 12,
+                         "crps": 0.5, "pit": pit, "pitc": [0.0] * 9})
+    (row,) = backtest.summarise(recs, [1], block_days=7, reps=100, seed=5)
+    assert row["n"] == 40 and row["series"] == 2
+    assert row["pit_cov80"] == pytest.approx(0.5)
+    lo, hi, half = row["boot"]["pit_cov80"]
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5) and half == pytest.approx(0.0)
