@@ -74,6 +74,34 @@ def pool(group):
             "table": {(r["variant"], r["unit"], int(r["h"])): r for r in table}}
 
 
+def paired_change(p, base, v, h, args, unit=TOTAL):
+    """(relative CRPS change of v against base, bootstrap 2.5 %, 97.5 %) at
+    horizon h over the origins both have; blocks within each cohort seed."""
+    import numpy as np
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import backtest
+    key = lambda r: (str(r.get("series", "")), r["day"])  # noqa: E731
+    a = {key(r): r["crps"] for r in p["rep"]["records"]
+         if r["scored"] and r["variant"] == base and r["unit"] == unit and r["h"] == h}
+    b = {key(r): r["crps"] for r in p["rep"]["records"]
+         if r["scored"] and r["variant"] == v and r["unit"] == unit and r["h"] == h}
+    ks = sorted(set(a) & set(b))
+    if not ks:
+        return None
+    x, y = np.array([a[k] for k in ks]), np.array([b[k] for k in ks])
+    rng = np.random.default_rng(int(args["seed"]))
+    block = max(1, -(-int(args["block_days"]) // int(args["step"])))
+    idx, at = [], 0
+    for s in sorted({k[0] for k in ks}):
+        n = sum(1 for k in ks if k[0] == s)
+        idx.append(at + backtest.block_bootstrap_index(n, block, int(args["replicates"]), rng))
+        at += n
+    idx = np.concatenate(idx, axis=1)
+    ratio = y[idx].sum(axis=1) / x[idx].sum(axis=1) - 1
+    lo, hi = np.percentile(ratio, [2.5, 97.5])
+    return float(y.sum() / x.sum() - 1), float(lo), float(hi)
+
+
 def best_variant(p):
     def mean_crps(v):
         xs = [r["crps"] for (vv, u, h), r in p["table"].items() if vv == v and u == TOTAL and "crps" in r]
@@ -135,6 +163,31 @@ def tables(presets):
                 [p["name"], v] + [pct(r and r.get("crps_skill")) for r in rs]
                 + [pct(r and r.get("skill")) for r in rs]
                 + [f"{pct(r7['crps_skill'])} [{pct(b[0])}, {pct(b[1])}]" if b else "–"]) + " |")
+    out.append("")
+
+    out.append("### CRPS change of each component against the first variant (all ICU units), in %")
+    out.append("")
+    out.append("sum of the variant's CRPS / sum of the first variant's − 1 over the same origins "
+               "(paired: same days, same cohort, same u), with its block-bootstrap 95 % interval; "
+               "negative is better. The issue's rule: a component is on by default only if it "
+               "worsens CRPS on no preset beyond noise.")
+    out.append("")
+    hs = (1, 3, 7, 14)
+    out += header(["preset", "variant"] + [f"{h} d" for h in hs] + ["worse beyond noise at"])
+    for p in presets:
+        base = p["variants"][0]
+        for v in p["variants"][1:]:
+            cells, worse = [], []
+            for h in range(1, 15):
+                c = paired_change(p, base, v, h, p["rep"]["args"])
+                if c is None:
+                    continue
+                if c[1] > 0:
+                    worse.append(str(h))
+                if h in hs:
+                    cells.append(f"{100 * c[0]:+.1f} [{100 * c[1]:+.1f}, {100 * c[2]:+.1f}]")
+            out.append("| " + " | ".join([p["name"], v] + cells
+                                          + [", ".join(worse) + " d" if worse else "none"]) + " |")
     out.append("")
 
     out.append("### Coverage (all ICU units), in %")
