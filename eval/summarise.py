@@ -173,7 +173,8 @@ def tables(presets):
                "worsens CRPS on no preset beyond noise.")
     out.append("")
     hs = (1, 3, 7, 14)
-    out += header(["preset", "variant"] + [f"{h} d" for h in hs] + ["worse beyond noise at"])
+    out += header(["preset", "variant"] + [f"{h} d" for h in hs]
+                  + ["worse beyond noise (interval above 0) at"])
     for p in presets:
         base = p["variants"][0]
         for v in p["variants"][1:]:
@@ -183,11 +184,13 @@ def tables(presets):
                 if c is None:
                     continue
                 if c[1] > 0:
-                    worse.append(str(h))
+                    worse.append((h, c[0]))
                 if h in hs:
                     cells.append(f"{100 * c[0]:+.1f} [{100 * c[1]:+.1f}, {100 * c[2]:+.1f}]")
             out.append("| " + " | ".join([p["name"], v] + cells
-                                          + [", ".join(worse) + " d" if worse else "none"]) + " |")
+                                          + [", ".join(str(h) for h, _ in worse)
+                                             + f" d (at most {100 * max(c for _, c in worse):+.3f} %)"
+                                             if worse else "none"]) + " |")
     out.append("")
 
     out.append("### Coverage (all ICU units), in %")
