@@ -102,7 +102,7 @@ BACKTEST_SCENARIO ?= large_wave
 ifeq ($(BACKTEST_SCENARIO),large_wave)
 BACKTEST_ADMISSIONS ?= 20000
 endif
-BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4
+BACKTEST_ARGS ?= --start 2020-03-01 --end 2020-05-24 --step 4 --burn-in 0
 .PHONY: backtest
 backtest:
 	flock /tmp/icu_predict.install.lock $(MAKE) -s install PG_CONFIG=$(PG_CONFIG) >/dev/null
@@ -113,3 +113,14 @@ backtest:
 	    $(if $(BACKTEST_ADMISSIONS),--admissions $(BACKTEST_ADMISSIONS)) --seed 42 --end-date 2020-06-01 >/dev/null; \
 	  /usr/bin/python3 eval/backtest.py --dsn dbname=icu_backtest --scenario $(BACKTEST_SCENARIO) \
 	    --json eval/out/backtest.json --plot eval/out/backtest.png $(BACKTEST_ARGS)'
+
+# Ablation on the scenario presets (eval/backtest_presets.sh): small_two_waves,
+# steady, fast_surge, large_wave (20000), daily origins, horizons 1-14, the
+# inflow variants default / nb / trend / trend_nb; on the server named by the
+# PG* environment (icu_predict installed there; databases btp_<preset>,
+# re-created and dropped), writes eval/out/<preset>.json and the tables and
+# plots of docs/backtest/.  Not part of CI.  PRESETS, BT_ARGS, BT_LARGE_ARGS,
+# BT_DB_PREFIX, BT_KEEP override.
+.PHONY: backtest-presets
+backtest-presets:
+	sh eval/backtest_presets.sh

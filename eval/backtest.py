@@ -101,13 +101,40 @@ PS_KEYS = ("status_risk_horizon_hours", "forecast_risk_horizon_hours",
            "risk_band_medium", "risk_band_high", "course_stable_band")
 
 
-def fast_forecast(cur, ps_sql, cf_sql, variants):
+# z of the non-randomised PIT histogram (Czado et al.): pit_cdf at the inner
+# bin edges 0.1 .. 0.9; the bars are the differences (with 0 at z = 0 and 1 at
+# z = 1).
+PIT_EDGES = [round(0.1 * i, 1) for i in range(1, 10)]
+
+
+def scored_sql(cf_sql):
+    """The forecast joined to this origin's truth (unit, horizon_day, y, u
+    passed as arrays) with the proper scores of the distribution itself."""
+    cols = ("f.unit, f.horizon_day, f.occupied_now, f.expected_beds, "
+            "icu_predict.bed_demand_quantile(f.demand, 0.05) AS p05_beds, "
+            "f.p10_beds, f.p50_beds, f.p90_beds, f.p95_beds, f.arrivals_per_day, "
+            "f.icu_mean, f.ward_mean, f.arrivals_mean")
+    pitc = ", ".join(f"icu_predict.bed_demand_pit_cdf(f.demand, t.y, {z}) AS pitc_{int(round(z * 10))}"
+                     for z in PIT_EDGES)
+    return (f"WITH t AS (SELECT * FROM unnest(%(units)s::text[], %(hs)s::int[], %(ys)s::int[], "
+            f"%(us)s::float8[]) AS t(unit, h, y, u)) "
+            f"SELECT {cols}, t.y, t.u, icu_predict.bed_demand_crps(f.demand, t.y) AS crps, "
+            f"icu_predict.bed_demand_pit(f.demand, t.y, t.u) AS pit, {pitc} "
+            f"FROM ({cf_sql}) f LEFT JOIN t ON t.unit = f.unit AND t.h = f.horizon_day "
+            f"ORDER BY f.unit, f.horizon_day")
+
+
+def fast_forecast(cur, ps_sql, cf_sql, variants, truth_arrays=None):
     """Forecast rows per variant for the reference time set in this
     transaction.  Each variant's capacity_policy row is set before today's
     patient rows are built (the policy chooses the forecast's risk model
     there) and rolled back after; variants that agree on PS_KEYS share one
-    build of today's rows.  Returns ({variant: [row dicts]}, seconds for
-    today's patient rows and for the forecast, each per variant)."""
+    build of today's rows.  With truth_arrays (dict of the arrays units, hs,
+    ys, us: the realised census y and the PIT's u per unit and horizon) each
+    row also carries y, u, crps, pit and pitc_1 .. pitc_9, computed from the
+    forecast distribution in the same transaction.  Returns ({variant: [row
+    dicts]}, seconds for today's patient rows and for the forecast, each per
+    variant)."""
     out, t_ps, t_cf = {}, [], []
     groups = {}
     for name, settings in variants:
@@ -123,7 +150,10 @@ def fast_forecast(cur, ps_sql, cf_sql, variants):
             cur.execute("SAVEPOINT v")
             set_policy(cur, settings)
             t1 = time.monotonic()
-            cur.execute(f"SELECT {FORECAST_COLS} FROM ({cf_sql}) f ORDER BY unit, horizon_day")
+            if truth_arrays is None:
+                cur.execute(f"SELECT {FORECAST_COLS} FROM ({cf_sql}) f ORDER BY unit, horizon_day")
+            else:
+                cur.execute(scored_sql(cf_sql), truth_arrays)
             names = [d[0] for d in cur.description]
             out[name] = [dict(zip(names, r)) for r in cur.fetchall()]
             t_ps.append(t_build)
@@ -143,39 +173,131 @@ def truth_table(cur, first, last):
     return truth
 
 
-def summarise(records, horizons):
-    """records: dicts with variant, unit, h, truth, persistence, expected, p05..p95."""
+def parse_horizons(text):
+    """'1,3,7', '1-14' or a mix ('1-7,10,14'): sorted distinct days >= 1."""
+    hs = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        a, sep, b = part.partition("-")
+        lo, hi = int(a), int(b) if sep else int(a)
+        if lo < 1 or hi < lo or hi > 14:
+            raise SystemExit(f"backtest: bad horizon {part!r} (days 1..14, a-b with a <= b)")
+        hs.update(range(lo, hi + 1))
+    if not hs:
+        raise SystemExit("backtest: --horizons is empty")
+    return sorted(hs)
+
+
+def block_bootstrap_index(n, block, reps, rng):
+    """(reps, n) indices of a moving-block bootstrap of a series of n
+    consecutive origins: ceil(n / block) blocks of `block` consecutive
+    origins, starts uniform over the n - block + 1 possible ones,
+    concatenated and cut to n."""
+    import numpy as np
+    block = max(1, min(block, n))
+    nb = -(-n // block)
+    starts = rng.integers(0, n - block + 1, size=(reps, nb))
+    idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(reps, nb * block)
+    return idx[:, :n]
+
+
+def _series_sizes(rs):
+    """{series: number of records}, records sorted by series."""
+    sizes = {}
+    for r in rs:
+        k = str(r.get("series", ""))
+        sizes[k] = sizes.get(k, 0) + 1
+    return sizes
+
+
+def ci(values):
+    """95 % percentile interval and its half-width."""
+    import numpy as np
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return [float(lo), float(hi), float((hi - lo) / 2)]
+
+
+def summarise(records, horizons, block_days=14, step=1, reps=1000, seed=42):
+    """Per variant, unit and horizon.  records: dicts with variant, unit, h,
+    day, truth, persistence, expected, p05..p95 and, when scored, crps, pit
+    (randomised) and pitc (non-randomised PIT CDF at PIT_EDGES).  Bootstrap
+    intervals: moving blocks of block_days of origins (block_days / step
+    origins), reps replicates, numpy RNG seeded with seed.  Records may carry
+    a "series" (e.g. the cohort's seed when replays of several cohorts are
+    pooled): blocks are then drawn within each series, which keeps its own
+    length, and the replicates concatenate the series."""
+    import numpy as np
+    groups = {}
+    for r in records:
+        groups.setdefault((r["variant"], r["unit"], r["h"]), []).append(r)
+    rng = np.random.default_rng(seed)
+    block = max(1, -(-block_days // step))
     rows = []
-    keys = sorted({(r["variant"], r["unit"], r["h"]) for r in records},
-                  key=lambda k: (k[0], k[1] != TOTAL, k[1], k[2]))
-    for v, u, h in keys:
-        rs = [r for r in records if (r["variant"], r["unit"], r["h"]) == (v, u, h)]
+    for (v, u, h) in sorted(groups, key=lambda k: (k[0], k[1] != TOTAL, k[1], k[2])):
+        rs = sorted(groups[(v, u, h)], key=lambda r: (str(r.get("series", "")), r["day"]))
         n = len(rs)
-        mae = sum(abs(r["expected"] - r["truth"]) for r in rs) / n
-        mae_p = sum(abs(r["persistence"] - r["truth"]) for r in rs) / n
-        rows.append({
+        y = np.array([r["truth"] for r in rs], float)
+        e = np.array([r["expected"] for r in rs], float)
+        pers = np.array([r["persistence"] for r in rs], float)
+        p05, p10, p90, p95 = (np.array([r[k] for r in rs], float) for k in ("p05", "p10", "p90", "p95"))
+        ae, ae_p = np.abs(e - y), np.abs(pers - y)
+        mae, mae_p = ae.mean(), ae_p.mean()
+        row = {
             "variant": v, "unit": u, "h": h, "n": n,
-            "cov80": sum(r["p10"] <= r["truth"] <= r["p90"] for r in rs) / n,
-            "cov90": sum(r["p05"] <= r["truth"] <= r["p95"] for r in rs) / n,
-            "below_p10": sum(r["truth"] < r["p10"] for r in rs) / n,
-            "above_p90": sum(r["truth"] > r["p90"] for r in rs) / n,
-            "mae": mae, "mae_persistence": mae_p,
-            "skill": (1 - mae / mae_p) if mae_p > 0 else float("nan"),
-            "bias": sum(r["expected"] - r["truth"] for r in rs) / n,
-            "mean_truth": sum(r["truth"] for r in rs) / n,
-        })
+            "cov80": float(np.mean((p10 <= y) & (y <= p90))),
+            "cov90": float(np.mean((p05 <= y) & (y <= p95))),
+            "below_p10": float(np.mean(y < p10)), "above_p90": float(np.mean(y > p90)),
+            "width80": float(np.mean(p90 - p10)), "width90": float(np.mean(p95 - p05)),
+            "mae": float(mae), "mae_persistence": float(mae_p),
+            "skill": float(1 - mae / mae_p) if mae_p > 0 else float("nan"),
+            "bias": float(np.mean(e - y)), "mean_truth": float(y.mean()),
+        }
+        if all(r.get("crps") is not None for r in rs):
+            crps = np.array([r["crps"] for r in rs], float)
+            pit = np.array([r["pit"] for r in rs], float)
+            pitc = np.array([[0.0] + list(r["pitc"]) + [1.0] for r in rs], float)
+            in80, in90 = (pit >= 0.1) & (pit <= 0.9), (pit >= 0.05) & (pit <= 0.95)
+            # persistence is a point mass at the census at D: its CRPS is |y - census_D|
+            row.update({
+                "pit_cov80": float(in80.mean()), "pit_cov90": float(in90.mean()),
+                "crps": float(crps.mean()), "crps_persistence": float(mae_p),
+                "crps_skill": float(1 - crps.mean() / mae_p) if mae_p > 0 else float("nan"),
+                "pit_hist": [float(x) for x in np.diff(pitc, axis=1).mean(axis=0)],
+                "pit_hist_randomised": [float(x) for x in
+                                        np.histogram(pit, bins=np.linspace(0, 1, 11))[0] / n],
+            })
+            idx, at = [], 0
+            for _, size in sorted(_series_sizes(rs).items()):
+                idx.append(at + block_bootstrap_index(size, block, reps, rng))
+                at += size
+            idx = np.concatenate(idx, axis=1)
+            row["series"] = len(_series_sizes(rs))
+            row["boot"] = {"block_origins": block, "replicates": reps,
+                           "pit_cov80": ci(in80[idx].mean(axis=1)),
+                           "pit_cov90": ci(in90[idx].mean(axis=1))}
+            den = ae_p[idx].sum(axis=1)
+            ok = den > 0
+            if ok.any():
+                row["boot"]["crps_skill"] = ci(1 - crps[idx].sum(axis=1)[ok] / den[ok])
+                row["boot"]["mae_skill"] = ci(1 - ae[idx].sum(axis=1)[ok] / den[ok])
+        rows.append(row)
     return rows
 
 
 def format_table(rows):
     out = [f"{'variant':<10} {'unit':<14} {'h':>2} {'n':>4} {'P10-P90':>8} {'P5-P95':>7} "
-           f"{'<P10':>5} {'>P90':>5} {'MAE':>7} {'MAE pers':>8} {'skill':>6} {'bias':>7} {'mean':>7}"]
+           f"{'rPIT80':>6} {'[95% CI]':>13} {'rPIT90':>6} {'width':>6} "
+           f"{'MAE':>7} {'MAE pers':>8} {'skill':>6} {'CRPS':>7} {'CRPSsk':>6} {'bias':>7} {'mean':>7}"]
     for r in rows:
+        b = r.get("boot", {})
+        c80 = b.get("pit_cov80")
         out.append(f"{r['variant']:<10} {r['unit']:<14} {r['h']:>2} {r['n']:>4} "
                    f"{100 * r['cov80']:>7.0f}% {100 * r['cov90']:>6.0f}% "
-                   f"{100 * r['below_p10']:>4.0f}% {100 * r['above_p90']:>4.0f}% "
+                   + (f"{100 * r['pit_cov80']:>5.0f}% [{100 * c80[0]:>4.0f},{100 * c80[1]:>4.0f}]% "
+                      f"{100 * r['pit_cov90']:>5.0f}% " if c80 else f"{'':>6} {'':>13} {'':>6} ")
+                   + f"{r['width80']:>6.1f} "
                    f"{r['mae']:>7.2f} {r['mae_persistence']:>8.2f} {100 * r['skill']:>5.0f}% "
-                   f"{r['bias']:>+7.2f} {r['mean_truth']:>7.1f}")
+                   + (f"{r['crps']:>7.2f} {100 * r['crps_skill']:>5.0f}% " if "crps" in r else f"{'':>7} {'':>6} ")
+                   + f"{r['bias']:>+7.2f} {r['mean_truth']:>7.1f}")
     return "\n".join(out)
 
 
@@ -324,7 +446,19 @@ def main(argv=None):
     ap.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day D")
     ap.add_argument("--end", type=dt.date.fromisoformat, required=True, help="last day D")
     ap.add_argument("--step", type=int, default=1, help="days between replayed days (default 1)")
-    ap.add_argument("--horizons", default="1,3,7")
+    ap.add_argument("--horizons", default="1,3,7",
+                    help="days ahead: a list and/or ranges, e.g. 1,3,7 or 1-14 (default 1,3,7)")
+    ap.add_argument("--burn-in", type=int, default=28,
+                    help="the origins of the first this many days from --start are replayed "
+                         "but not scored (default 28)")
+    ap.add_argument("--truth-end", type=dt.date.fromisoformat, default=None,
+                    help="last day whose census is known (default: the scenario's end date - 1, "
+                         "else the last day with an admission, stay or lab)")
+    ap.add_argument("--seed", type=int, default=42,
+                    help="seed of the randomised PIT's u and of the bootstrap (default 42)")
+    ap.add_argument("--block-days", type=int, default=14,
+                    help="moving-block bootstrap: block length in days of origins (default 14)")
+    ap.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
     ap.add_argument("--timezone", default="UTC", help="day boundaries (default UTC)")
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME[:policy_column=value,...]; default: one variant 'default'")
@@ -340,7 +474,7 @@ def main(argv=None):
                     help="the synthetic scenario the loaded cohort must come from (icu_synth.scenario)")
     args = ap.parse_args(argv)
 
-    horizons = [int(h) for h in args.horizons.split(",")]
+    horizons = parse_horizons(args.horizons)
     variants = [parse_variant(v) for v in args.variant] or [("default", {})]
     conn = psycopg2.connect(args.dsn)
     with conn.cursor() as cur:
@@ -388,18 +522,39 @@ def main(argv=None):
     if not days:
         conn.close()
         return 0
+    truth_end = args.truth_end
+    if truth_end is None and report["scenario"] and report["scenario"].get("end_date"):
+        truth_end = report["scenario"]["end_date"] - dt.timedelta(days=1)
     with conn.cursor() as cur:
         cur.execute("SET TimeZone = %s", (args.timezone,))
-        truth = truth_table(cur, days[0], days[-1] + dt.timedelta(days=max(horizons)))
+        if truth_end is None:
+            cur.execute("SELECT greatest((SELECT max(admitted_at) FROM icu_predict.admission), "
+                        "(SELECT max(started_at) FROM icu_predict.location_stay))::date - 1")
+            truth_end = cur.fetchone()[0]
+        last = min(days[-1] + dt.timedelta(days=max(horizons)), truth_end)
+        truth = truth_table(cur, days[0], max(last, days[0]))
     conn.commit()
+    units = sorted({u for u, _ in truth})
+    scored_from = args.start + dt.timedelta(days=args.burn_in)
 
+    import numpy as np
+    rng = np.random.default_rng(args.seed)
     records, timings = [], []
+    t_replay = time.monotonic()
     for day in days:
         ref = ref_tz(day)
+        # the truth of this origin and the randomised PIT's u (one per unit and
+        # horizon, shared by the variants, so they are compared on the same draws)
+        keys = [(u, h) for h in horizons for u in units
+                if day + dt.timedelta(days=h) <= truth_end and (u, day + dt.timedelta(days=h)) in truth]
+        us = rng.random(len(keys))
+        ta = {"units": [u for u, _ in keys], "hs": [h for _, h in keys],
+              "ys": [truth[(u, day + dt.timedelta(days=h))] for u, h in keys],
+              "us": [float(x) for x in us]}
         with conn.cursor() as cur:
             cur.execute("SET LOCAL TimeZone = %s", (args.timezone,))
             set_reference(cur, ref)
-            fc, t_ps, t_cf = fast_forecast(cur, ps_sql, cf_sql, variants)
+            fc, t_ps, t_cf = fast_forecast(cur, ps_sql, cf_sql, variants, ta)
         conn.rollback()
         timings.append((t_ps, t_cf))
         for vname, rows in fc.items():
@@ -408,32 +563,47 @@ def main(argv=None):
                 if r["horizon_day"] == 0 and persistence is not None and r["occupied_now"] != persistence:
                     print(f"  note: {day} {r['unit']}: occupied_now {r['occupied_now']} "
                           f"!= icu_occupancy {persistence}", file=sys.stderr)
-                if r["horizon_day"] not in horizons:
+                if r["horizon_day"] not in horizons or r["y"] is None or persistence is None:
                     continue
                 target = day + dt.timedelta(days=r["horizon_day"])
-                t = truth.get((r["unit"], target))
-                if t is None or persistence is None:
-                    continue
                 records.append({"variant": vname, "unit": r["unit"], "h": r["horizon_day"],
-                                "day": day, "target": target, "truth": t,
+                                "day": day, "target": target, "truth": r["y"],
+                                "scored": day >= scored_from,
                                 "persistence": persistence, "expected": r["expected_beds"],
                                 "p05": r["p05_beds"], "p10": r["p10_beds"], "p50": r["p50_beds"],
                                 "p90": r["p90_beds"], "p95": r["p95_beds"],
-                                "arrivals_per_day": r["arrivals_per_day"]})
+                                "arrivals_per_day": r["arrivals_per_day"],
+                                # the expected beds' components: patients in an ICU
+                                # at D, ward patients at D, patients not yet admitted
+                                "icu_mean": r["icu_mean"], "ward_mean": r["ward_mean"],
+                                "arrivals_mean": r["arrivals_mean"],
+                                "crps": r["crps"], "pit": r["pit"], "u": r["u"],
+                                "pitc": [r[f"pitc_{k}"] for k in range(1, 10)]})
         print(f"{day}: today's rows {t_ps:.1f} s, forecast {t_cf:.2f} s (per variant)", flush=True)
 
-    table = summarise(records, horizons)
+    t_replay = time.monotonic() - t_replay
+    t_sum = time.monotonic()
+    table = summarise([r for r in records if r["scored"]], horizons, args.block_days,
+                      args.step, args.replicates, args.seed)
+    t_sum = time.monotonic() - t_sum
     print()
     print(f"days {days[0]} .. {days[-1]} every {args.step} d ({len(days)} days); "
-          f"reference time = end of day D ({args.timezone}); truth = icu_occupancy(D + h)")
+          f"reference time = end of day D ({args.timezone}); truth = icu_occupancy(D + h) "
+          f"up to {truth_end}; scored origins from {scored_from} (burn-in {args.burn_in} d); "
+          f"bootstrap: blocks of {args.block_days} d, {args.replicates} replicates, seed {args.seed} "
+          f"({t_sum:.1f} s)")
     print(f"time per replayed day: today's patient rows {sum(t for t, _ in timings) / len(timings):.1f} s, "
           f"forecast {sum(c for _, c in timings) / len(timings):.2f} s (per variant)")
     for name, settings in variants:
         print(f"variant {name}: {settings or 'capacity_policy defaults'}")
     print(format_table(table))
     if args.json:
-        report.update({"table": table, "records": records,
-                       "timing_s": {"today_rows_mean": sum(t for t, _ in timings) / len(timings),
+        report.update({"table": table, "records": records, "horizons": horizons,
+                       "truth_end": truth_end, "scored_from": scored_from,
+                       "variants": [{"name": n, "settings": st} for n, st in variants],
+                       "origins": len(days),
+                       "timing_s": {"replay_wall": t_replay, "summary_wall": t_sum,
+                                    "today_rows_mean": sum(t for t, _ in timings) / len(timings),
                                     "forecast_mean": sum(c for _, c in timings) / len(timings)}})
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1, default=str)

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Ablation backtest on the scenario presets (docs/backtest.md, "Ablation on
+# the scenario presets").  For each preset: a database on the server named by
+# the PG* environment (icu_predict must be installable there), the cohort
+# (seed 42, or each of SEEDS; end 2020-06-01; large_wave with 20000 admissions), a daily replay
+# with horizons 1-14 and the four inflow variants, eval/out/<preset>.json and
+# eval/out/<preset>.log; then eval/summarise.py writes the tables and plots
+# into docs/backtest/.
+#
+#   PRESETS       presets to run (default: small_two_waves steady fast_surge large_wave)
+#   BT_DB_PREFIX  database name prefix (default btp_); each database is dropped
+#                 and re-created, and dropped again at the end unless BT_KEEP=1
+#   BT_ARGS       extra eval/backtest.py arguments (e.g. --step 2)
+#   BT_LARGE_ARGS extra arguments for large_wave only (e.g. --step 2)
+#   SEEDS         cohort seeds (default 42); seed 42 writes eval/out/<preset>.json,
+#                 another seed S eval/out/<preset>_sS.json; summarise.py pools them
+set -eu
+cd "$(dirname "$0")/.."
+PRESETS=${PRESETS:-"small_two_waves steady fast_surge large_wave"}
+BT_DB_PREFIX=${BT_DB_PREFIX:-btp_}
+BT_ARGS=${BT_ARGS:-}
+BT_LARGE_ARGS=${BT_LARGE_ARGS:-}
+PY=/usr/bin/python3
+mkdir -p eval/out
+SEEDS=${SEEDS:-42}
+for p in $PRESETS; do
+ for seed in $SEEDS; do
+  db="${BT_DB_PREFIX}${p}"
+  out=$p; [ "$seed" = 42 ] || out="${p}_s${seed}"
+  start=2020-02-10 size="" extra=$BT_ARGS
+  if [ "$p" = large_wave ]; then
+    start=2020-03-01 size="--admissions 20000" extra="$BT_ARGS $BT_LARGE_ARGS"
+  fi
+  dropdb --if-exists "$db"
+  createdb "$db"
+  psql -X -q -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION icu_predict CASCADE"
+  $PY -m model cohort --dbname "$db" --scenario "$p" $size --seed "$seed" --end-date 2020-06-01 >"eval/out/$out.load.log"
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  $PY eval/backtest.py --dsn "dbname=$db" --scenario "$p" --start "$start" --end 2020-05-24 \
+      --horizons 1-14 --burn-in 28 --seed 42 \
+      --variant default \
+      --variant nb:inflow_overdispersion=true \
+      --variant trend:inflow_trend=true \
+      --variant trend_nb:inflow_trend=true,inflow_overdispersion=true \
+      --json "eval/out/$out.json" --title "$p, cohort seed $seed" $extra >"eval/out/$out.log"
+  echo "$p seed $seed: replay $(( $(date +%s) - t0 )) s -> eval/out/$out.json"
+  [ "${BT_KEEP:-0}" = 1 ] || dropdb "$db"
+ done
+done
+$PY eval/summarise.py --out docs/backtest eval/out/*.json
