@@ -120,7 +120,8 @@ def scored_sql(cf_sql):
             f"%(us)s::float8[]) AS t(unit, h, y, u)) "
             f"SELECT {cols}, t.y, t.u, icu_predict.bed_demand_crps(f.demand, t.y) AS crps, "
             f"icu_predict.bed_demand_pit(f.demand, t.y, t.u) AS pit, {pitc} "
-            f"FROM ({cf_sql}) f LEFT JOIN t ON t.unit = f.unit AND t.h = f.horizon_day "
+            # the view's own text may hold % (format() patterns): escape it for the parameters
+            f"FROM ({cf_sql.replace('%', '%%')}) f LEFT JOIN t ON t.unit = f.unit AND t.h = f.horizon_day "
             f"ORDER BY f.unit, f.horizon_day")
 
 
