@@ -43,6 +43,27 @@ typedef struct GrowthFit
 	double		total;
 } GrowthFit;
 
+/* Sums of the fit at (a, r): mu, x mu, x^2 mu, and the two scores. */
+static void
+growth_sums(const double *c, int n, double a, double r,
+			double *s0, double *s1, double *s2, double *u0, double *u1)
+{
+	double		mid = (n - 1) / 2.0;
+
+	*s0 = *s1 = *s2 = *u0 = *u1 = 0.0;
+	for (int j = 0; j < n; j++)
+	{
+		double		x = j - mid;
+		double		mu = exp(a + r * x);
+
+		*s0 += mu;
+		*s1 += x * mu;
+		*s2 += x * x * mu;
+		*u0 += c[j] - mu;
+		*u1 += x * (c[j] - mu);
+	}
+}
+
 static void
 growth_fit(const double *c, int n, GrowthFit *out)
 {
@@ -80,26 +101,16 @@ growth_fit(const double *c, int n, GrowthFit *out)
 	{
 		for (int iter = 0; iter < 200; iter++)
 		{
-			double		s0 = 0.0,
-						s1 = 0.0,
-						s2 = 0.0,
-						u0 = 0.0,
-						u1 = 0.0,
+			double		s0,
+						s1,
+						s2,
+						u0,
+						u1,
 						det,
 						da,
 						dr;
 
-			for (int j = 0; j < n; j++)
-			{
-				double		x = j - mid;
-				double		mu = exp(a + r * x);
-
-				s0 += mu;
-				s1 += x * mu;
-				s2 += x * x * mu;
-				u0 += c[j] - mu;
-				u1 += x * (c[j] - mu);
-			}
+			growth_sums(c, n, a, r, &s0, &s1, &s2, &u0, &u1);
 			det = s0 * s2 - s1 * s1;
 			if (!(det > 0.0))
 				break;
@@ -118,20 +129,14 @@ growth_fit(const double *c, int n, GrowthFit *out)
 		}
 	}
 	{
-		double		s0 = 0.0,
-					s1 = 0.0,
-					s2 = 0.0,
+		double		s0,
+					s1,
+					s2,
+					u0,
+					u1,
 					det;
 
-		for (int j = 0; j < n; j++)
-		{
-			double		x = j - mid;
-			double		mu = exp(a + r * x);
-
-			s0 += mu;
-			s1 += x * mu;
-			s2 += x * x * mu;
-		}
+		growth_sums(c, n, a, r, &s0, &s1, &s2, &u0, &u1);
 		det = s0 * s2 - s1 * s1;
 		out->rate = r;
 		out->rate_se = det > 0.0 ? sqrt(s0 / det) : NAN;
