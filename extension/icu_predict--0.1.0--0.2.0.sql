@@ -1597,3 +1597,391 @@ BEGIN
     PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- 10. issue 15: the registry knows the outcome.  Risk kinds death and event
+--     beside icu_admission; model.outcome (a slot is kind, outcome, horizon);
+--     active_model.outcome and .synthetic_default; deploy()/rollback() per
+--     slot, retire(); outcome_risk(); the long-form patient_risk and
+--     icu_bi.patient_risk.
+-- ---------------------------------------------------------------------------
+ALTER TABLE @extschema@.model ADD COLUMN outcome text;
+UPDATE @extschema@.model SET outcome = kind;
+ALTER TABLE @extschema@.model ALTER COLUMN outcome SET NOT NULL;
+ALTER TABLE @extschema@.model DROP CONSTRAINT model_kind_known_value;
+ALTER TABLE @extschema@.model DROP CONSTRAINT model_horizon_iff_risk;
+ALTER TABLE @extschema@.model DROP CONSTRAINT model_horizon_hours_range;
+ALTER TABLE @extschema@.model
+    ADD CONSTRAINT model_kind_known_value CHECK (kind IN ('icu_admission', 'death', 'event', 'icu_stay')),
+    ADD CONSTRAINT model_horizon_iff_risk CHECK ((kind <> 'icu_stay') = (horizon_hours IS NOT NULL)),
+    ADD CONSTRAINT model_horizon_hours_range CHECK (horizon_hours BETWEEN 1 AND 8760),
+    ADD CONSTRAINT model_outcome_of_kind CHECK (CASE WHEN kind = 'event'
+        THEN outcome ~ '^[a-z][a-z0-9_]{0,62}$' AND outcome NOT IN ('icu_admission', 'death', 'icu_stay')
+        ELSE outcome = kind END);
+COMMENT ON COLUMN @extschema@.model.kind IS 'icu_admission (risk of ICU admission within horizon_hours), death (risk of in-hospital death within horizon_hours), event (risk of the event named by outcome within horizon_hours, e.g. ventilation) or icu_stay (ICU length of stay). The three risk kinds are scored alike (a probability; spec link logit / binary:logistic).';
+COMMENT ON COLUMN @extschema@.model.outcome IS 'What the model predicts: equals kind for icu_admission, death and icu_stay; for kind event the event''s name (lower case, e.g. ventilation), set from training->>''outcome'' when not given. A risk slot is (kind, outcome, horizon_hours).';
+
+CREATE OR REPLACE FUNCTION @extschema@.model_validate()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r     record;
+    u     text;
+    feats jsonb := '{}';
+BEGIN
+    IF NEW.spec->>'format' IS DISTINCT FROM NEW.format THEN
+        RAISE EXCEPTION 'model spec: $.format: "%" differs from the row''s format "%"',
+                NEW.spec->>'format', NEW.format
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the runtime knows two model families: a probability (the risk kinds) and a stay
+    FOR r IN SELECT * FROM @extschema@.model_spec_check(
+                 CASE WHEN NEW.kind = 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END,
+                 NEW.format, NEW.spec) LOOP
+        SELECT f.unit INTO u FROM @extschema@.feature f WHERE f.name = r.feature;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model spec: %: unknown feature "%"', r.path, r.feature
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Features are the names in icu_predict.feature.';
+        END IF;
+        feats := feats || jsonb_build_object(r.feature, u);
+    END LOOP;
+    NEW.features := feats;
+    IF NEW.kind <> 'icu_stay' AND NEW.horizon_hours IS NULL THEN
+        IF NEW.training ? 'horizon_hours' THEN
+            NEW.horizon_hours := (NEW.training->>'horizon_hours')::integer;
+        ELSE
+            RAISE EXCEPTION 'model "%" version "%": a model of kind % needs horizon_hours', NEW.name, NEW.version, NEW.kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the column horizon_hours, or training->>''horizon_hours'' (48 for P(ICU within 48 h)).';
+        END IF;
+    END IF;
+    IF NEW.outcome IS NULL THEN
+        NEW.outcome := CASE WHEN NEW.kind = 'event' THEN NEW.training->>'outcome' ELSE NEW.kind END;
+    END IF;
+    IF NEW.kind = 'event' AND NEW.outcome IS NULL THEN
+        RAISE EXCEPTION 'model "%" version "%": a model of kind event needs the event''s name in outcome', NEW.name, NEW.version
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the column outcome, or training->>''outcome'' (e.g. ''ventilation'').';
+    END IF;
+    IF NEW.builtin AND (TG_OP = 'INSERT' OR NOT OLD.builtin)
+       AND coalesce(pg_catalog.current_setting('icu_predict_install.builtin', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'builtin models are shipped by CREATE EXTENSION only'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'builtin rows are left out of pg_dump; leave builtin false for your own models.';
+    END IF;
+    NEW.content_hash := md5(NEW.name || chr(31) || NEW.version || chr(31) || NEW.kind
+                            || chr(31) || NEW.format || chr(31) || NEW.spec::text);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.model_validate() IS
+    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours (and, for kind event, outcome) from training metadata when not given (22023 when a risk model has none; outcome = kind otherwise) and refuses builtin rows outside CREATE EXTENSION (42501).';
+
+DROP TRIGGER model_validate ON @extschema@.model;
+CREATE TRIGGER model_validate
+    BEFORE INSERT OR UPDATE OF name, version, kind, format, spec, features, content_hash,
+                               horizon_hours, builtin, training, outcome
+    ON @extschema@.model
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.model_validate();
+
+CREATE OR REPLACE VIEW @extschema@.active_model AS
+SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
+       x.kind, x.horizon_hours, x.model_id, x.name, x.version, x.source, x.deployment_id,
+       x.outcome, x.synthetic_default
+  FROM (SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
+               'deployed'::text AS source, d.deployment_id, 0 AS prio, m.outcome,
+               (m.builtin AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
+          FROM @extschema@.model_deployment d
+          JOIN @extschema@.model m ON m.model_id = d.model_id
+         WHERE d.rolled_back_at IS NULL
+        UNION ALL
+        SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
+               'builtin'::text, NULL::bigint, 1, m.outcome,
+               coalesce(m.training->>'synthetic', 'true') = 'true'
+          FROM @extschema@.model m
+         WHERE m.builtin) x
+ ORDER BY x.kind, x.outcome, x.horizon_hours, x.prio, x.deployment_id DESC, x.model_id DESC;
+COMMENT ON VIEW @extschema@.active_model IS
+    'The active model of each slot (kind, outcome, and horizon_hours for the risk kinds): the model of the newest deployment not rolled back, else the builtin model of that slot. Derived, never stored, so dump/restore cannot collide.';
+COMMENT ON COLUMN @extschema@.active_model.kind IS 'icu_admission, death, event or icu_stay.';
+COMMENT ON COLUMN @extschema@.active_model.horizon_hours IS 'Risk horizon of the slot (NULL for icu_stay).';
+COMMENT ON COLUMN @extschema@.active_model.outcome IS 'What the slot predicts (model.outcome): icu_admission, death, icu_stay, or the name of an event.';
+COMMENT ON COLUMN @extschema@.active_model.synthetic_default IS 'True when the active model is a shipped default trained on synthetic data (builtin, training->>''synthetic''): its values must not be read as validated on this hospital''s patients.';
+COMMENT ON COLUMN @extschema@.active_model.model_id IS 'The active model.';
+COMMENT ON COLUMN @extschema@.active_model.name IS 'Its name.';
+COMMENT ON COLUMN @extschema@.active_model.version IS 'Its version.';
+COMMENT ON COLUMN @extschema@.active_model.source IS '''deployed'' (by deploy()) or ''builtin'' (shipped default, no deployment in the log).';
+COMMENT ON COLUMN @extschema@.active_model.deployment_id IS 'The deployment that made it active; NULL for a builtin fallback.';
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(model_name text, model_version text)
+RETURNS TABLE (model_id bigint, kind text, name text, version text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m   record;
+    cur bigint;
+BEGIN
+    SELECT x.model_id, x.kind, x.name, x.version, x.horizon_hours, x.outcome INTO m
+      FROM @extschema@.model x
+     WHERE x.name = model_name AND x.version = model_version
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" version "%" does not exist', model_name, model_version
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    -- serialise deployments of one kind
+    PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || m.kind));
+    SELECT a.model_id INTO cur
+      FROM @extschema@.active_model a
+     WHERE a.kind = m.kind AND a.outcome = m.outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM m.horizon_hours;
+    IF cur IS DISTINCT FROM m.model_id THEN
+        INSERT INTO @extschema@.model_deployment (kind, model_id) VALUES (m.kind, m.model_id);
+    END IF;
+    RETURN QUERY SELECT m.model_id, m.kind, m.name, m.version;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
+    'Makes the model (name, version) the active model of its slot (kind, outcome, and for the risk kinds its horizon) by logging it in model_deployment; a no-op when it is active already. ERROR 42704 when it does not exist.';
+
+CREATE OR REPLACE FUNCTION @extschema@.rollback(model_kind text)
+RETURNS TABLE (model_id bigint, kind text, name text, version text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cur record;
+    nxt record;
+BEGIN
+    IF model_kind NOT IN ('icu_admission', 'death', 'event', 'icu_stay') THEN
+        RAISE EXCEPTION 'unknown model kind "%"', model_kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds are icu_admission, death, event and icu_stay.';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || model_kind));
+    SELECT d.deployment_id, d.model_id, m.horizon_hours, m.outcome INTO cur
+      FROM @extschema@.model_deployment d
+      JOIN @extschema@.model m ON m.model_id = d.model_id
+     WHERE m.kind = model_kind AND d.rolled_back_at IS NULL
+     ORDER BY d.deployment_id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no deployment of kind % to roll back', model_kind
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    UPDATE @extschema@.model_deployment d SET rolled_back_at = pg_catalog.clock_timestamp()
+     WHERE d.deployment_id = cur.deployment_id;
+    -- what is active now: the deployment before it, else the builtin model
+    SELECT a.model_id, a.kind, a.name, a.version INTO nxt
+      FROM @extschema@.active_model a
+     WHERE a.kind = model_kind AND a.outcome = cur.outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM cur.horizon_hours;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no earlier deployment of kind % (outcome %, horizon % h) to roll back to',
+                model_kind, cur.outcome, coalesce(cur.horizon_hours::text, '-')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('Deploy another version with deploy(name, version), or leave the slot without a model with retire(%L, %L, %s).',
+                                           model_kind, cur.outcome, coalesce(cur.horizon_hours::text, 'NULL'));
+    END IF;
+    RETURN QUERY SELECT nxt.model_id, nxt.kind, nxt.name, nxt.version;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rollback(text) IS
+    'Undoes the latest standing deploy() of a kind (marks it rolled back): the model deployed before it in the same slot (kind, outcome and horizon) is active again, or the builtin default when the log has none. Returns the model now active. ERROR 42704 when nothing of that kind was deployed, 55000 when nothing would be left active (the hint names the retire() call that empties the slot).';
+
+CREATE FUNCTION @extschema@.retire(model_kind text, model_outcome text, horizon_hours integer DEFAULT NULL)
+RETURNS TABLE (model_id bigint, kind text, name text, version text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF model_kind IS NULL OR model_kind NOT IN ('icu_admission', 'death', 'event', 'icu_stay') THEN
+        RAISE EXCEPTION 'unknown model kind "%"', model_kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds are icu_admission, death, event and icu_stay.';
+    END IF;
+    IF model_outcome IS NULL THEN
+        RAISE EXCEPTION 'retire(): the outcome must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'The outcome equals the kind except for kind event (the event''s name).';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || model_kind));
+    UPDATE @extschema@.model_deployment d SET rolled_back_at = pg_catalog.clock_timestamp()
+      FROM @extschema@.model m
+     WHERE m.model_id = d.model_id AND d.rolled_back_at IS NULL
+       AND m.kind = model_kind AND m.outcome = model_outcome
+       AND m.horizon_hours IS NOT DISTINCT FROM retire.horizon_hours;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'no standing deployment of kind % (outcome %, horizon % h) to retire',
+                model_kind, model_outcome, coalesce(retire.horizon_hours::text, '-')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'See icu_predict.active_model; a builtin default cannot be retired, only replaced with deploy().';
+    END IF;
+    -- what is active in the slot now: the builtin default, or nothing
+    RETURN QUERY SELECT a.model_id, a.kind, a.name, a.version
+      FROM @extschema@.active_model a
+     WHERE a.kind = model_kind AND a.outcome = model_outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM retire.horizon_hours;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retire(text, text, integer) IS
+    'Marks every standing deployment of one slot (kind, outcome, horizon_hours; NULL horizon for icu_stay) rolled back, so the slot falls back to its builtin default or has no active model. Returns the model now active in the slot (no row when none). ERROR 42704 when the slot has no standing deployment.';
+
+CREATE FUNCTION @extschema@.outcome_risk(
+    panel                 @extschema@.lab_panel,
+    outcome               text,
+    horizon_hours         integer,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL)
+RETURNS float8
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    am @extschema@.active_model;
+BEGIN
+    IF outcome_risk.outcome IS NULL OR outcome_risk.horizon_hours IS NULL THEN
+        RAISE EXCEPTION 'outcome_risk(): outcome and horizon_hours must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.* INTO am FROM @extschema@.active_model a
+     WHERE a.kind <> 'icu_stay' AND a.outcome = outcome_risk.outcome
+       AND a.horizon_hours = outcome_risk.horizon_hours;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active risk model for outcome "%" within % hours', outcome_risk.outcome, outcome_risk.horizon_hours
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'The active slots are in icu_predict.active_model; deploy one with icu_predict.deploy(name, version).';
+    END IF;
+    RETURN @extschema@.risk(panel, age_years, sex, hours_since_admission, unit_kind, am.name, am.version);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, text, integer, float8, text, float8, text) IS
+    'Probability of an outcome (icu_admission, death, or an event''s name) within exactly horizon_hours, by the active model of that slot (view active_model), scored like risk(). ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';
+
+COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, float8, text, float8, text, text, text) IS
+    'Probability of ICU admission (0..1) for a lab panel and covariates, by the active icu_admission model (or the one named: a model of kind death or event gives the probability of its own outcome within its horizon; see outcome_risk()). NULL panel = no labs; NULL covariates are missing (imputed); NaN covariates raise 22023; unknown model 42704.';
+
+-- patient_risk: the risks of every outcome in long form.
+--
+-- One row per row of patient_status (admission and calendar day of stay, as
+-- of the end of that day or the reference time for today) and per active
+-- risk model slot of active_model (kind icu_admission, death or event; one
+-- slot per outcome and horizon): the probability of that outcome within that
+-- horizon, with the model that gave it and whether that model is a shipped
+-- default trained on synthetic data.
+--
+-- A plain view over the materialized patient_status (so it reads what the
+-- last refresh() saw: the same admissions, days and as-of times).  Each
+-- (admission, day) panel is rebuilt once with lab_panel_at() -- the labs
+-- resulted by as_of, as patient_status's daily series has them -- and scored
+-- by risk() with every active risk model, so its cost grows with current
+-- admissions x days x slots.  The ICU row of the status horizon equals
+-- patient_status.risk (pg_regress/pytest check it).
+
+CREATE VIEW @extschema@.patient_risk AS
+SELECT ps.admission_id,
+       ps.patient_id,
+       ps.day_date,
+       ps.day_of_stay,
+       ps.is_today,
+       ps.as_of,
+       ps.ward,
+       ps.unit_kind,
+       am.outcome,
+       am.kind AS model_kind,
+       am.horizon_hours,
+       @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
+                        (pg_catalog.date_part('epoch', ps.as_of - a.admitted_at) / 3600.0)::float8,
+                        ps.unit_kind, am.name, am.version) AS risk,
+       am.name AS model_name,
+       am.version AS model_version,
+       am.source AS model_source,
+       am.synthetic_default,
+       ps.data_time,
+       ps.refreshed_at
+  FROM @extschema@.patient_status ps
+  JOIN @extschema@.admission a ON a.admission_id = ps.admission_id
+ CROSS JOIN LATERAL (SELECT @extschema@.lab_panel_at(ps.admission_id, ps.as_of) AS panel OFFSET 0) pn
+  JOIN @extschema@.active_model am ON am.kind <> 'icu_stay';
+
+COMMENT ON VIEW @extschema@.patient_risk IS
+    'Risks in long form: one row per patient_status row (admission, day of stay) and active risk model slot (outcome and horizon: ICU admission, in-hospital death, a user event), with the model version and the synthetic-default flag. Reads the last refresh() of patient_status; read it through icu_bi.patient_risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.admission_id IS 'The admission.';
+COMMENT ON COLUMN @extschema@.patient_risk.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN @extschema@.patient_risk.day_date IS 'Calendar day of the stay (in icu_predict.day_timezone).';
+COMMENT ON COLUMN @extschema@.patient_risk.day_of_stay IS 'Day number of the stay: 1 is the day of admission.';
+COMMENT ON COLUMN @extschema@.patient_risk.is_today IS 'True for the row of the reference day.';
+COMMENT ON COLUMN @extschema@.patient_risk.as_of IS 'The moment the risk is for: the end of day_date, or the reference time for today (as patient_status).';
+COMMENT ON COLUMN @extschema@.patient_risk.ward IS 'Ward or unit where the patient lay at as_of.';
+COMMENT ON COLUMN @extschema@.patient_risk.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_risk.outcome IS 'The predicted outcome: icu_admission, death (in hospital), or the name of a user event (model.outcome).';
+COMMENT ON COLUMN @extschema@.patient_risk.model_kind IS 'Registry kind of the model: icu_admission, death or event.';
+COMMENT ON COLUMN @extschema@.patient_risk.horizon_hours IS 'The horizon: risk is the probability of the outcome within this many hours after as_of.';
+COMMENT ON COLUMN @extschema@.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours after as_of, by risk() with the model of this row.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_name IS 'Name of the model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_version IS 'Version of the model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_source IS '''deployed'' (by deploy()) or ''builtin'' (shipped default).';
+COMMENT ON COLUMN @extschema@.patient_risk.synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data: retrain on local data before reading it clinically.';
+COMMENT ON COLUMN @extschema@.patient_risk.data_time IS 'Result time of the latest lab resulted by as_of (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_risk.refreshed_at IS 'When patient_status was last refreshed.';
+
+-- icu_bi.patient_risk: the long-form risks (43_patient_risk.sql) for Power BI.
+--
+-- Same rules as the other icu_bi patient views (50_bi.sql): BI-safe column
+-- types, rows filtered by icu_predict.ward_access (security_barrier), SELECT
+-- for icu_bi_reader only.  One row per admission, day, outcome and horizon,
+-- with the model version and the synthetic-default flag.
+
+CREATE VIEW icu_bi.patient_risk WITH (security_barrier) AS
+    SELECT pr.admission_id::bigint        AS admission_id,
+           pr.patient_id::text            AS patient_id,
+           pr.day_date::date              AS day_date,
+           pr.day_of_stay::integer        AS day_of_stay,
+           pr.is_today::boolean           AS is_today,
+           pr.as_of::timestamptz          AS as_of,
+           pr.ward::text                  AS ward,
+           pr.unit_kind::text             AS unit_kind,
+           pr.outcome::text               AS outcome,
+           pr.horizon_hours::integer      AS horizon_hours,
+           pr.risk::float8                AS risk,
+           (pr.model_name || ' ' || pr.model_version)::text AS model_version,
+           pr.model_source::text          AS model_source,
+           pr.synthetic_default::boolean  AS synthetic_default,
+           pr.data_time::timestamptz      AS data_time,
+           pr.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.patient_risk pr
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = pr.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'));
+
+COMMENT ON VIEW icu_bi.patient_risk IS
+    'Risks of every deployed outcome for Power BI, in long form: one row per current admission, day of stay, outcome and horizon (ICU admission within 48 h, within 7 days, in-hospital death ...), each with its model version; only on the wards the user is mapped to in icu_predict.ward_access.';
+COMMENT ON COLUMN icu_bi.patient_risk.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_risk.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_risk.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_risk.day_of_stay IS 'Day number of the stay (1 = day of admission).';
+COMMENT ON COLUMN icu_bi.patient_risk.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_risk.as_of IS 'Moment the risk is for: end of the day, or the reference time for today.';
+COMMENT ON COLUMN icu_bi.patient_risk.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_risk.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_risk.outcome IS 'Predicted outcome: icu_admission, death (in hospital), or the name of a hospital-defined event.';
+COMMENT ON COLUMN icu_bi.patient_risk.horizon_hours IS 'Horizon in hours: risk is the probability of the outcome within it.';
+COMMENT ON COLUMN icu_bi.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours.';
+COMMENT ON COLUMN icu_bi.patient_risk.model_version IS 'Name and version of the model behind risk.';
+COMMENT ON COLUMN icu_bi.patient_risk.model_source IS 'deployed (chosen by this hospital) or builtin (shipped default).';
+COMMENT ON COLUMN icu_bi.patient_risk.synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data: not validated on this hospital''s patients.';
+COMMENT ON COLUMN icu_bi.patient_risk.data_time IS 'Result time of the latest lab behind the row.';
+COMMENT ON COLUMN icu_bi.patient_risk.refreshed_at IS 'When the status was last refreshed.';
+
+GRANT SELECT ON icu_bi.patient_risk TO icu_bi_reader;

@@ -130,7 +130,12 @@ def plot_stay(path, curves):
 
 def _numbers_only(card):
     """The card without arrays: what goes to metrics.json / the model row."""
-    out = {k: v for k, v in card.items() if k not in ("risk", "stay")}
+    out = {k: v for k, v in card.items() if k not in ("risk", "stay", "landmarks")}
+    out["landmarks"] = {
+        task: {name: {k: ({kk: vv for kk, vv in v.items() if kk not in ("net_benefit",)}
+                          if isinstance(v, dict) else v) for k, v in d.items()}
+               for name, d in lms.items()}
+        for task, lms in card.get("landmarks", {}).items()}
     out["risk"] = {
         task: {c: {k: v for k, v in d.items() if k in ("metrics", "bins", "proposed")}
                for c, d in cands.items()}
@@ -159,12 +164,23 @@ def write_card(folder, card) -> dict:
         lines.append(f"| inputs | {', '.join(m['features'])} |")
     lines.append("")
     lines += ["## Intended use", "",
-              "Estimates, for an adult patient on a ward, the probability of ICU "
-              "admission within the horizon, as of the end of each day of stay, from "
-              "the labs resulted by then and the admission covariates; and, for a "
-              "patient admitted to the ICU, the distribution of the ICU length of "
-              "stay. It supports capacity planning and attention, not individual "
-              "treatment decisions.", ""]
+              card.get("intended_use") or (
+                  "Estimates, for an adult patient on a ward, the probability of ICU "
+                  "admission within the horizon, as of the end of each day of stay, from "
+                  "the labs resulted by then and the admission covariates; and, for a "
+                  "patient admitted to the ICU, the distribution of the ICU length of "
+                  "stay. It supports capacity planning and attention, not individual "
+                  "treatment decisions."), ""]
+    if card.get("configuration"):
+        lines += ["## Training configuration", "", "| | |", "|---|---|"]
+        for k, v in card["configuration"].items():
+            lines.append(f"| {k} | {v} |")
+        lines.append("")
+    if card.get("failed"):
+        lines += ["## Tasks that failed (skipped; no model proposed)", ""]
+        for k, v in card["failed"].items():
+            lines.append(f"- **{k}**: {v}")
+        lines.append("")
     if card.get("tasks"):
         lines += ["## Outcomes (task definitions)", ""]
         for name, text in card["tasks"].items():
@@ -176,10 +192,68 @@ def write_card(folder, card) -> dict:
             lines.append(f"| {k} | {v} |")
         lines.append("")
 
+    lm_cal = {}
+    if card.get("landmarks"):
+        lines += ["## Validation per admission at landmarks (headline)", "",
+                  "One row per admission: its first prediction, and its first prediction at or after "
+                  "24 h and 72 h after admission (within the next 24 h). Each patient counts once, "
+                  "so later days of patients who never have the outcome do not lift the figures. "
+                  "Proposed model; 95% CIs: AUROC by DeLong, the others by bootstrap over admissions.", "",
+                  "| outcome | landmark | admissions | events | AUROC (95% CI) | true risk AUROC, same rows "
+                  "| Brier (95% CI) | cal. intercept (95% CI) | cal. slope (95% CI) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for task, lms in card["landmarks"].items():
+            for name, d in lms.items():
+                r, o = d.get("model"), d.get("oracle")
+                if not r:
+                    lines.append(f"| {task} | {name} | {d['n']} | {d['events']} | – | – | – | – | – |")
+                    continue
+                lines.append(
+                    f"| {task} | {name} | {r['n']} | {r['events']} | {_fmt(r['auroc'])} "
+                    f"({_fmt(r['auroc_lo'])}–{_fmt(r['auroc_hi'])}) | {_fmt(o['auroc']) if o else '–'} | "
+                    f"{_fmt(r['brier'], 4)} ({_fmt(r['brier_boot_lo'], 4)}–{_fmt(r['brier_boot_hi'], 4)}) | "
+                    f"{_fmt(r['calibration_intercept'])} ({_fmt(r['calibration_intercept_boot_lo'])}–"
+                    f"{_fmt(r['calibration_intercept_boot_hi'])}) | {_fmt(r['calibration_slope'])} "
+                    f"({_fmt(r['calibration_slope_boot_lo'])}–{_fmt(r['calibration_slope_boot_hi'])}) |")
+                if "bins" in r:
+                    lm_cal[f"{task} {name}"] = (r["bins"], r["calibration_slope"])
+        lines.append("")
+        if lm_cal:
+            plot_calibration(os.path.join(folder, "landmark_calibration.png"), lm_cal)
+            lines += ["![Calibration at the landmarks](landmark_calibration.png)", ""]
+    if card.get("baseline"):
+        lines += ["Baseline on the same split: a plain logistic regression on the three inputs with the "
+                  "strongest univariate AUROC in the training rows, scored on every validation row:", "",
+                  "| outcome | baseline inputs | AUROC (95% CI) | Brier | cal. slope |", "|---|---|---|---|---|"]
+        for task, b in card["baseline"].items():
+            if b:
+                lines.append(f"| {task} | {', '.join(b['inputs'])} | {_fmt(b['auroc'])} "
+                             f"({_fmt(b['auroc_lo'])}–{_fmt(b['auroc_hi'])}) | {_fmt(b['brier'], 4)} | "
+                             f"{_fmt(b['calibration_slope'])} |")
+        lines.append("")
+    if card.get("subgroups"):
+        lines += ["Subgroups at the first prediction of each admission (groups under 30 admissions or "
+                  "with one class get no figures):", "",
+                  "| outcome | by | group | admissions | events | AUROC (95% CI) | mean predicted | observed | "
+                  "cal. slope |", "|---|---|---|---|---|---|---|---|---|"]
+        for task, rows in card["subgroups"].items():
+            for r in rows:
+                if "auroc" in r:
+                    lines.append(f"| {task} | {r['by']} | {r['group']} | {r['n']} | {r['events']} | "
+                                 f"{_fmt(r['auroc'])} ({_fmt(r['auroc_lo'])}–{_fmt(r['auroc_hi'])}) | "
+                                 f"{_fmt(r['mean_predicted'])} | {_fmt(r['prevalence'])} | "
+                                 f"{_fmt(r['calibration_slope'])} |")
+                else:
+                    lines.append(f"| {task} | {r['by']} | {r['group']} | {r['n']} | {r['events']} | – | – | – | – |")
+        lines.append("")
+
     gate = card.get("gate")
     if gate:
-        lines += ["## Quality gate (synthetic cohort: true risk known)", "",
-                  "| | value | target | |", "|---|---|---|---|"]
+        lines += ["## Quality gate", "",
+                  ("Passed." if gate.get("passed") else
+                   "**Failed**" + (": deployed anyway with --force (recorded in the models' training and "
+                                   "metrics)." if gate.get("forced") else ": nothing may be deployed without --force.")),
+                  "", "| | value | target | |", "|---|---|---|---|"]
         for row in gate.get("rows", []):
             lines.append(f"| {row['what']} | {_fmt(row['value'])} | {row['target']} | "
                          f"{'pass' if row['ok'] else 'FAIL'} |")
@@ -187,7 +261,7 @@ def write_card(folder, card) -> dict:
 
     roc_curves, cal_curves, dc_curves = {}, {}, {}
     for task, cands in card.get("risk", {}).items():
-        lines += [f"## Discrimination and calibration: {task}", "",
+        lines += [f"## All prediction rows (patient-days with the daily schedule; not the headline): {task}", "",
                   "| model | n rows | events | AUROC (95% CI) | AUPRC | Brier | "
                   "cal. intercept | cal. slope |",
                   "|---|---|---|---|---|---|---|---|"]
@@ -209,6 +283,12 @@ def write_card(folder, card) -> dict:
                 f"| oracle (true risk) | {orc['n']} | {orc['events']} | "
                 f"{_fmt(orc['auroc'])} ({_fmt(orc['auroc_lo'])}–{_fmt(orc['auroc_hi'])}) | "
                 f"{_fmt(orc['auprc'])} | {_fmt(orc['brier'], 4)} | – | – |")
+        oad = (card.get("oracle_admission") or {}).get(task)
+        if oad:
+            lines.append(
+                f"| admission oracle (p_icu, knows no timing) | {oad['n']} | {oad['events']} | "
+                f"{_fmt(oad['auroc'])} ({_fmt(oad['auroc_lo'])}–{_fmt(oad['auroc_hi'])}) | "
+                f"{_fmt(oad['auprc'])} | {_fmt(oad['brier'], 4)} | – | – |")
         lines.append("")
     if roc_curves:
         plot_roc(os.path.join(folder, "roc.png"), roc_curves)
@@ -248,7 +328,10 @@ def write_card(folder, card) -> dict:
 
     lines += ["## How the numbers were obtained", "",
               "All numbers are on the temporal validation rows only (admissions after "
-              "the split date; no patient appears on both sides). AUROC 95% CI by "
+              "the split date; no patient appears on both sides). The headline is per "
+              "admission at fixed landmarks; the tables over all prediction rows are "
+              "labelled as such. On synthetic cohorts the true risk at each row comes "
+              "from the generator's hidden state (model/oracle.py). AUROC 95% CI by "
               "DeLong on the logit scale; calibration intercept (in the large) and "
               "slope by logistic recalibration on the logit of the prediction; "
               "calibration curve by deciles of the prediction with Wilson intervals; "

@@ -29,16 +29,20 @@ CREATE TABLE @extschema@.model (
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     horizon_hours integer,
     builtin      boolean     NOT NULL DEFAULT false,
+    outcome      text        NOT NULL,
     CONSTRAINT model_pkey PRIMARY KEY (model_id),
     CONSTRAINT model_name_version_key UNIQUE (name, version),
     CONSTRAINT model_name_format CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
     CONSTRAINT model_version_format CHECK (version <> '' AND pg_catalog.length(version) <= 63),
-    CONSTRAINT model_kind_known_value CHECK (kind IN ('icu_admission', 'icu_stay')),
+    CONSTRAINT model_kind_known_value CHECK (kind IN ('icu_admission', 'death', 'event', 'icu_stay')),
     CONSTRAINT model_format_known_value CHECK (format IN ('linear', 'xgboost')),
     CONSTRAINT model_training_is_object CHECK (pg_catalog.jsonb_typeof(training) = 'object'),
     CONSTRAINT model_metrics_is_object CHECK (pg_catalog.jsonb_typeof(metrics) = 'object'),
-    CONSTRAINT model_horizon_iff_risk CHECK ((kind = 'icu_admission') = (horizon_hours IS NOT NULL)),
-    CONSTRAINT model_horizon_hours_range CHECK (horizon_hours BETWEEN 1 AND 8760)
+    CONSTRAINT model_horizon_iff_risk CHECK ((kind <> 'icu_stay') = (horizon_hours IS NOT NULL)),
+    CONSTRAINT model_horizon_hours_range CHECK (horizon_hours BETWEEN 1 AND 8760),
+    CONSTRAINT model_outcome_of_kind CHECK (CASE WHEN kind = 'event'
+        THEN outcome ~ '^[a-z][a-z0-9_]{0,62}$' AND outcome NOT IN ('icu_admission', 'death', 'icu_stay')
+        ELSE outcome = kind END)
 );
 
 COMMENT ON TABLE @extschema@.model IS
@@ -46,7 +50,7 @@ COMMENT ON TABLE @extschema@.model IS
 COMMENT ON COLUMN @extschema@.model.model_id IS 'Surrogate key (generated).';
 COMMENT ON COLUMN @extschema@.model.name IS 'Model family name, lower case (e.g. icu_risk_lr).';
 COMMENT ON COLUMN @extschema@.model.version IS 'Version text; (name, version) is unique. Every prediction names it.';
-COMMENT ON COLUMN @extschema@.model.kind IS 'icu_admission (risk of ICU admission) or icu_stay (ICU length of stay).';
+COMMENT ON COLUMN @extschema@.model.kind IS 'icu_admission (risk of ICU admission within horizon_hours), death (risk of in-hospital death within horizon_hours), event (risk of the event named by outcome within horizon_hours, e.g. ventilation) or icu_stay (ICU length of stay). The three risk kinds are scored alike (a probability; spec link logit / binary:logistic).';
 COMMENT ON COLUMN @extschema@.model.format IS 'linear (logistic/linear with preprocessing) or xgboost (xgboost JSON model); equals spec->>''format''.';
 COMMENT ON COLUMN @extschema@.model.spec IS 'The model (docs/model-spec.md). Validated by a trigger at INSERT/UPDATE; errors name the JSON path.';
 COMMENT ON COLUMN @extschema@.model.features IS 'Set by the trigger: the lab features the spec reads, with their canonical unit ({"crp": "mg/L"}).';
@@ -55,6 +59,7 @@ COMMENT ON COLUMN @extschema@.model.metrics IS 'Validation metrics (AUC, calibra
 COMMENT ON COLUMN @extschema@.model.content_hash IS 'Set by the trigger: md5 of name, version, kind, format and spec. The C model cache re-parses when it changes.';
 COMMENT ON COLUMN @extschema@.model.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN @extschema@.model.horizon_hours IS 'icu_admission models: the horizon of the predicted probability, P(ICU admission within horizon_hours); required for that kind (taken from training->>''horizon_hours'' when not given), NULL for icu_stay. One risk model per horizon can be active.';
+COMMENT ON COLUMN @extschema@.model.outcome IS 'What the model predicts: equals kind for icu_admission, death and icu_stay; for kind event the event''s name (lower case, e.g. ventilation), set from training->>''outcome'' when not given. A risk slot is (kind, outcome, horizon_hours).';
 COMMENT ON COLUMN @extschema@.model.builtin IS 'True for the default models shipped with the extension (re-created by CREATE EXTENSION, so pg_dump leaves them out); false for models users add.';
 
 CREATE TABLE @extschema@.model_deployment (
@@ -82,23 +87,28 @@ COMMENT ON COLUMN @extschema@.model_deployment.rolled_back_at IS 'When rollback(
 -- active_model: the active model per slot, derived from the log
 -- ---------------------------------------------------------------------------
 CREATE VIEW @extschema@.active_model AS
-SELECT DISTINCT ON (x.kind, x.horizon_hours)
-       x.kind, x.horizon_hours, x.model_id, x.name, x.version, x.source, x.deployment_id
+SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
+       x.kind, x.horizon_hours, x.model_id, x.name, x.version, x.source, x.deployment_id,
+       x.outcome, x.synthetic_default
   FROM (SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
-               'deployed'::text AS source, d.deployment_id, 0 AS prio
+               'deployed'::text AS source, d.deployment_id, 0 AS prio, m.outcome,
+               (m.builtin AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
           FROM @extschema@.model_deployment d
           JOIN @extschema@.model m ON m.model_id = d.model_id
          WHERE d.rolled_back_at IS NULL
         UNION ALL
         SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
-               'builtin'::text, NULL::bigint, 1
+               'builtin'::text, NULL::bigint, 1, m.outcome,
+               coalesce(m.training->>'synthetic', 'true') = 'true'
           FROM @extschema@.model m
          WHERE m.builtin) x
- ORDER BY x.kind, x.horizon_hours, x.prio, x.deployment_id DESC, x.model_id DESC;
+ ORDER BY x.kind, x.outcome, x.horizon_hours, x.prio, x.deployment_id DESC, x.model_id DESC;
 COMMENT ON VIEW @extschema@.active_model IS
-    'The active model of each slot (kind, and horizon_hours for icu_admission): the model of the newest deployment not rolled back, else the builtin model of that slot. Derived, never stored, so dump/restore cannot collide.';
-COMMENT ON COLUMN @extschema@.active_model.kind IS 'icu_admission or icu_stay.';
+    'The active model of each slot (kind, outcome, and horizon_hours for the risk kinds): the model of the newest deployment not rolled back, else the builtin model of that slot. Derived, never stored, so dump/restore cannot collide.';
+COMMENT ON COLUMN @extschema@.active_model.kind IS 'icu_admission, death, event or icu_stay.';
 COMMENT ON COLUMN @extschema@.active_model.horizon_hours IS 'Risk horizon of the slot (NULL for icu_stay).';
+COMMENT ON COLUMN @extschema@.active_model.outcome IS 'What the slot predicts (model.outcome): icu_admission, death, icu_stay, or the name of an event.';
+COMMENT ON COLUMN @extschema@.active_model.synthetic_default IS 'True when the active model is a shipped default trained on synthetic data (builtin, training->>''synthetic''): its values must not be read as validated on this hospital''s patients.';
 COMMENT ON COLUMN @extschema@.active_model.model_id IS 'The active model.';
 COMMENT ON COLUMN @extschema@.active_model.name IS 'Its name.';
 COMMENT ON COLUMN @extschema@.active_model.version IS 'Its version.';
@@ -142,7 +152,10 @@ BEGIN
                 NEW.spec->>'format', NEW.format
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR r IN SELECT * FROM @extschema@.model_spec_check(NEW.kind, NEW.format, NEW.spec) LOOP
+    -- the runtime knows two model families: a probability (the risk kinds) and a stay
+    FOR r IN SELECT * FROM @extschema@.model_spec_check(
+                 CASE WHEN NEW.kind = 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END,
+                 NEW.format, NEW.spec) LOOP
         SELECT f.unit INTO u FROM @extschema@.feature f WHERE f.name = r.feature;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'model spec: %: unknown feature "%"', r.path, r.feature
@@ -152,14 +165,22 @@ BEGIN
         feats := feats || jsonb_build_object(r.feature, u);
     END LOOP;
     NEW.features := feats;
-    IF NEW.kind = 'icu_admission' AND NEW.horizon_hours IS NULL THEN
+    IF NEW.kind <> 'icu_stay' AND NEW.horizon_hours IS NULL THEN
         IF NEW.training ? 'horizon_hours' THEN
             NEW.horizon_hours := (NEW.training->>'horizon_hours')::integer;
         ELSE
-            RAISE EXCEPTION 'model "%" version "%": a model of kind icu_admission needs horizon_hours', NEW.name, NEW.version
+            RAISE EXCEPTION 'model "%" version "%": a model of kind % needs horizon_hours', NEW.name, NEW.version, NEW.kind
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Give the column horizon_hours, or training->>''horizon_hours'' (48 for P(ICU within 48 h)).';
         END IF;
+    END IF;
+    IF NEW.outcome IS NULL THEN
+        NEW.outcome := CASE WHEN NEW.kind = 'event' THEN NEW.training->>'outcome' ELSE NEW.kind END;
+    END IF;
+    IF NEW.kind = 'event' AND NEW.outcome IS NULL THEN
+        RAISE EXCEPTION 'model "%" version "%": a model of kind event needs the event''s name in outcome', NEW.name, NEW.version
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the column outcome, or training->>''outcome'' (e.g. ''ventilation'').';
     END IF;
     IF NEW.builtin AND (TG_OP = 'INSERT' OR NOT OLD.builtin)
        AND coalesce(pg_catalog.current_setting('icu_predict_install.builtin', true), '') <> 'on' THEN
@@ -173,11 +194,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.model_validate() IS
-    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours from training metadata when not given (22023 when an icu_admission model has none) and refuses builtin rows outside CREATE EXTENSION (42501).';
+    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours (and, for kind event, outcome) from training metadata when not given (22023 when a risk model has none; outcome = kind otherwise) and refuses builtin rows outside CREATE EXTENSION (42501).';
 
 CREATE TRIGGER model_validate
     BEFORE INSERT OR UPDATE OF name, version, kind, format, spec, features, content_hash,
-                               horizon_hours, builtin, training
+                               horizon_hours, builtin, training, outcome
     ON @extschema@.model
     FOR EACH ROW EXECUTE FUNCTION @extschema@.model_validate();
 
@@ -193,7 +214,7 @@ DECLARE
     m   record;
     cur bigint;
 BEGIN
-    SELECT x.model_id, x.kind, x.name, x.version, x.horizon_hours INTO m
+    SELECT x.model_id, x.kind, x.name, x.version, x.horizon_hours, x.outcome INTO m
       FROM @extschema@.model x
      WHERE x.name = model_name AND x.version = model_version
        FOR UPDATE;
@@ -205,7 +226,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || m.kind));
     SELECT a.model_id INTO cur
       FROM @extschema@.active_model a
-     WHERE a.kind = m.kind AND a.horizon_hours IS NOT DISTINCT FROM m.horizon_hours;
+     WHERE a.kind = m.kind AND a.outcome = m.outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM m.horizon_hours;
     IF cur IS DISTINCT FROM m.model_id THEN
         INSERT INTO @extschema@.model_deployment (kind, model_id) VALUES (m.kind, m.model_id);
     END IF;
@@ -213,7 +235,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
-    'Makes the model (name, version) the active model of its kind (and, for icu_admission, of its horizon) by logging it in model_deployment; a no-op when it is active already. ERROR 42704 when it does not exist.';
+    'Makes the model (name, version) the active model of its slot (kind, outcome, and for the risk kinds its horizon) by logging it in model_deployment; a no-op when it is active already. ERROR 42704 when it does not exist.';
 
 CREATE FUNCTION @extschema@.rollback(model_kind text)
 RETURNS TABLE (model_id bigint, kind text, name text, version text)
@@ -224,13 +246,13 @@ DECLARE
     cur record;
     nxt record;
 BEGIN
-    IF model_kind NOT IN ('icu_admission', 'icu_stay') THEN
+    IF model_kind NOT IN ('icu_admission', 'death', 'event', 'icu_stay') THEN
         RAISE EXCEPTION 'unknown model kind "%"', model_kind
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Kinds are icu_admission and icu_stay.';
+                  HINT = 'Kinds are icu_admission, death, event and icu_stay.';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || model_kind));
-    SELECT d.deployment_id, d.model_id, m.horizon_hours INTO cur
+    SELECT d.deployment_id, d.model_id, m.horizon_hours, m.outcome INTO cur
       FROM @extschema@.model_deployment d
       JOIN @extschema@.model m ON m.model_id = d.model_id
      WHERE m.kind = model_kind AND d.rolled_back_at IS NULL
@@ -244,17 +266,61 @@ BEGIN
     -- what is active now: the deployment before it, else the builtin model
     SELECT a.model_id, a.kind, a.name, a.version INTO nxt
       FROM @extschema@.active_model a
-     WHERE a.kind = model_kind AND a.horizon_hours IS NOT DISTINCT FROM cur.horizon_hours;
+     WHERE a.kind = model_kind AND a.outcome = cur.outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM cur.horizon_hours;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'no earlier deployment of kind % to roll back to', model_kind
+        RAISE EXCEPTION 'no earlier deployment of kind % (outcome %, horizon % h) to roll back to',
+                model_kind, cur.outcome, coalesce(cur.horizon_hours::text, '-')
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Deploy a version with deploy(name, version) instead.';
+                  HINT = pg_catalog.format('Deploy another version with deploy(name, version), or leave the slot without a model with retire(%L, %L, %s).',
+                                           model_kind, cur.outcome, coalesce(cur.horizon_hours::text, 'NULL'));
     END IF;
     RETURN QUERY SELECT nxt.model_id, nxt.kind, nxt.name, nxt.version;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.rollback(text) IS
-    'Undoes the latest standing deploy() of a kind (marks it rolled back): the model deployed before it in the same slot (kind and horizon) is active again, or the builtin default when the log has none. Returns the model now active. ERROR 42704 when nothing of that kind was deployed, 55000 when nothing would be left active.';
+    'Undoes the latest standing deploy() of a kind (marks it rolled back): the model deployed before it in the same slot (kind, outcome and horizon) is active again, or the builtin default when the log has none. Returns the model now active. ERROR 42704 when nothing of that kind was deployed, 55000 when nothing would be left active (the hint names the retire() call that empties the slot).';
+
+CREATE FUNCTION @extschema@.retire(model_kind text, model_outcome text, horizon_hours integer DEFAULT NULL)
+RETURNS TABLE (model_id bigint, kind text, name text, version text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF model_kind IS NULL OR model_kind NOT IN ('icu_admission', 'death', 'event', 'icu_stay') THEN
+        RAISE EXCEPTION 'unknown model kind "%"', model_kind
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds are icu_admission, death, event and icu_stay.';
+    END IF;
+    IF model_outcome IS NULL THEN
+        RAISE EXCEPTION 'retire(): the outcome must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'The outcome equals the kind except for kind event (the event''s name).';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || model_kind));
+    UPDATE @extschema@.model_deployment d SET rolled_back_at = pg_catalog.clock_timestamp()
+      FROM @extschema@.model m
+     WHERE m.model_id = d.model_id AND d.rolled_back_at IS NULL
+       AND m.kind = model_kind AND m.outcome = model_outcome
+       AND m.horizon_hours IS NOT DISTINCT FROM retire.horizon_hours;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'no standing deployment of kind % (outcome %, horizon % h) to retire',
+                model_kind, model_outcome, coalesce(retire.horizon_hours::text, '-')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'See icu_predict.active_model; a builtin default cannot be retired, only replaced with deploy().';
+    END IF;
+    -- what is active in the slot now: the builtin default, or nothing
+    RETURN QUERY SELECT a.model_id, a.kind, a.name, a.version
+      FROM @extschema@.active_model a
+     WHERE a.kind = model_kind AND a.outcome = model_outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM retire.horizon_hours;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.retire(text, text, integer) IS
+    'Marks every standing deployment of one slot (kind, outcome, horizon_hours; NULL horizon for icu_stay) rolled back, so the slot falls back to its builtin default or has no active model. Returns the model now active in the slot (no row when none). ERROR 42704 when the slot has no standing deployment.';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_deployment', '');

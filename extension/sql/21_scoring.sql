@@ -80,7 +80,41 @@ RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_model_risk'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, float8, text, float8, text, text, text) IS
-    'Probability of ICU admission (0..1) for a lab panel and covariates, by the active icu_admission model (or the one named). NULL panel = no labs; NULL covariates are missing (imputed); NaN covariates raise 22023; unknown model 42704.';
+    'Probability of ICU admission (0..1) for a lab panel and covariates, by the active icu_admission model (or the one named: a model of kind death or event gives the probability of its own outcome within its horizon; see outcome_risk()). NULL panel = no labs; NULL covariates are missing (imputed); NaN covariates raise 22023; unknown model 42704.';
+
+-- risk of any outcome: the active model of the slot (outcome, horizon)
+CREATE FUNCTION @extschema@.outcome_risk(
+    panel                 @extschema@.lab_panel,
+    outcome               text,
+    horizon_hours         integer,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL)
+RETURNS float8
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    am @extschema@.active_model;
+BEGIN
+    IF outcome_risk.outcome IS NULL OR outcome_risk.horizon_hours IS NULL THEN
+        RAISE EXCEPTION 'outcome_risk(): outcome and horizon_hours must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.* INTO am FROM @extschema@.active_model a
+     WHERE a.kind <> 'icu_stay' AND a.outcome = outcome_risk.outcome
+       AND a.horizon_hours = outcome_risk.horizon_hours;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active risk model for outcome "%" within % hours', outcome_risk.outcome, outcome_risk.horizon_hours
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'The active slots are in icu_predict.active_model; deploy one with icu_predict.deploy(name, version).';
+    END IF;
+    RETURN @extschema@.risk(panel, age_years, sex, hours_since_admission, unit_kind, am.name, am.version);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, text, integer, float8, text, float8, text) IS
+    'Probability of an outcome (icu_admission, death, or an event''s name) within exactly horizon_hours, by the active model of that slot (view active_model), scored like risk(). ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';
 
 CREATE FUNCTION @extschema@.length_of_stay(
     panel                 @extschema@.lab_panel,

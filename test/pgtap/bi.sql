@@ -10,7 +10,7 @@ SET LOCAL icu_predict.reference_time = '2020-04-03 08:00+00';
 SELECT has_schema('icu_bi');
 SELECT has_role('icu_bi_reader');
 SELECT has_role('icu_refresher');
-SELECT views_are('icu_bi', ARRAY['patient_status', 'capacity_forecast', 'refresh_status', 'forecast_quality'],
+SELECT views_are('icu_bi', ARRAY['patient_status', 'capacity_forecast', 'refresh_status', 'forecast_quality', 'patient_risk'],
     'icu_bi holds plain views only');
 SELECT materialized_views_are('icu_predict', ARRAY['patient_status', 'capacity_forecast'],
     'the two materialized views exist');

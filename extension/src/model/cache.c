@@ -56,6 +56,8 @@ retire(CacheEntry *e)
  * (view active_model; for icu_admission the active model whose horizon is
  * nearest 48 h); version NULL = the active version of name.  ERROR 42704 when there is none.
  * Unless any_kind, the model must be of the given kind (else 22023).
+ * The registry's risk kinds (icu_admission, death, event) are one runtime
+ * family, a probability: they are read as ICU_KIND_ADMISSION.
  */
 IcuModel *
 icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any_kind)
@@ -78,7 +80,7 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 	if (name == NULL)
 	{
 		/* risk: the active model nearest the 48 h horizon (the shorter on a tie) */
-		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, m.kind, m.format "
+		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, CASE m.kind WHEN 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END, m.format "
 			"FROM icu_predict.active_model a JOIN icu_predict.model m ON m.model_id = a.model_id "
 			"WHERE a.kind = $1 "
 			"ORDER BY pg_catalog.abs(coalesce(a.horizon_hours, 48) - 48), a.horizon_hours LIMIT 1";
@@ -87,7 +89,7 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 	}
 	else if (version == NULL)
 	{
-		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, m.kind, m.format "
+		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, CASE m.kind WHEN 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END, m.format "
 			"FROM icu_predict.active_model a JOIN icu_predict.model m ON m.model_id = a.model_id "
 			"WHERE m.name = $1 "
 			"ORDER BY pg_catalog.abs(coalesce(a.horizon_hours, 48) - 48), a.horizon_hours LIMIT 1";
@@ -96,8 +98,8 @@ icu_model_get(const char *name, const char *version, IcuModelKind kind, bool any
 	}
 	else
 	{
-		sql = "SELECT model_id, content_hash, name, version, kind, format "
-			"FROM icu_predict.model WHERE name = $1 AND version = $2";
+		sql = "SELECT m.model_id, m.content_hash, m.name, m.version, CASE m.kind WHEN 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END, m.format "
+			"FROM icu_predict.model m WHERE m.name = $1 AND m.version = $2";
 		args[0] = CStringGetTextDatum(name);
 		args[1] = CStringGetTextDatum(version);
 		nargs = 2;
