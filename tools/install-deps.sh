@@ -11,6 +11,9 @@ PKGS=(
   python3-numpy python3-pandas python3-scipy python3-sklearn python3-xgboost
   python3-matplotlib python3-psycopg2 python3-pytest
 )
+# tools/pg-versions.sh (PostgreSQL 17 and 18, run by CI) fetches their server
+# binaries with npm; a nodejs that brings its own npm (NodeSource) is enough.
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,13 +1,27 @@
 /*
  * icu_compat.h — the one place where PostgreSQL major versions differ for
  * this extension's C code.  Every #if on PG_VERSION_NUM lives here; the
- * sources use the names defined below.
+ * sources use the names defined below.  Supported and tested: 15, 17, 18
+ * (tools/pg-versions.sh; docs/postgresql-versions.md).
  */
 #ifndef ICU_COMPAT_H
 #define ICU_COMPAT_H
 
 #include "postgres.h"
 #include "utils/datetime.h"
+
+#if PG_VERSION_NUM < 150000
+#error "icu_predict needs PostgreSQL 15 or later (pg_config names an older server)"
+#endif
+
+/*
+ * The varlena macros (VARDATA, VARSIZE_ANY_EXHDR, SET_VARSIZE, ...) moved
+ * from postgres.h to varatt.h in PostgreSQL 16; through 17 other headers
+ * this code includes brought varatt.h in, in 18 they no longer do.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
 
 /*
  * A function that does not return.  PostgreSQL 18 replaced the trailing

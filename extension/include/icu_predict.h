@@ -16,6 +16,8 @@
 #include "utils/timestamp.h"
 #include "pgtime.h"
 
+#include "icu_compat.h"
+
 /* Settings (defined in common/module.c). */
 extern char *icu_day_timezone;      /* icu_predict.day_timezone: '' = server TimeZone */
 extern char *icu_reference_time;    /* icu_predict.reference_time: '' = now() */

@@ -100,7 +100,7 @@ path_pop(SpecCtx *c, int old)
 	c->path[old] = '\0';
 }
 
-static void spec_error(SpecCtx *c, const char *fmt,...) pg_attribute_printf(2, 3) pg_attribute_noreturn();
+ICU_NORETURN static void spec_error(SpecCtx *c, const char *fmt,...) pg_attribute_printf(2, 3);
 
 static void
 spec_error(SpecCtx *c, const char *fmt,...)
