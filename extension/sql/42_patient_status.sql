@@ -32,11 +32,13 @@
 --             patients before their first ICU stay); the risk columns keep
 --             the first-admission model's output only as the capacity
 --             forecast's input, and risk_band, course and reasons are NULL.
--- Remaining-stay figures come from the stay survival curve on an hourly grid
--- of 90 days after s (stay_survival_curve, C): the probabilities at 1, 3
--- and 7 days are exact, the quantiles are interpolated linearly between grid
--- hours, and the expected remaining stay is the trapezoid integral of
--- S(s + u) / S(s) over those 90 days (longer stays are not counted).
+-- Remaining-stay figures come from the stay survival curve
+-- (stay_survival_curve, C) on a six-hourly grid of 90 days after s: the
+-- probabilities at 1, 3 and 7 days are exact grid points, the expected
+-- remaining stay is Simpson's integral of S(s + u) / S(s) over those 90 days
+-- (longer stays are not counted), and each quantile is found between the
+-- hours of the six-hour step that brackets it (seven more points), linear
+-- within the hour.
 --
 -- Created WITH NO DATA: icu_predict.refresh() populates it (plainly the first
 -- time, concurrently after; the unique index below makes that possible).
@@ -367,47 +369,77 @@ WITH ref AS (
                   WHERE ep.admission_id = sc.admission_id AND ep.started_at <= sc.as_of
                   ORDER BY ep.started_at DESC LIMIT 1) END::float8 AS icu_days,
            CASE WHEN sc.rm_name IS NOT NULL AND sc.state IN ('pre_icu', 'ed') THEN
+                -- the three strongest shown inputs among the top 12 (at most
+                -- 9 inputs are non-lab, so 3 labs remain when the policy
+                -- leaves those out)
                 (SELECT pg_catalog.string_agg(r.reason, '; ' ORDER BY r.rank)
                    FROM (SELECT r0.reason, r0.rank
                            FROM @extschema@.risk_reasons(sc.panel, sc.age_years::float8, sc.sex, sc.hours,
-                                                         sc.unit_kind, sc.rm_name, sc.rm_version, 1000) r0
+                                                         sc.unit_kind, sc.rm_name, sc.rm_version, 12) r0
                           WHERE r0.shown_in_reasons
                           ORDER BY r0.rank LIMIT 3) r) END AS reasons
       FROM scored sc
-), remaining AS (
-    -- in the ICU: S(s + u) / S(s) on an hourly grid u = 0 .. 90 days
-    SELECT p.*, rc.curve
-      FROM predicted p
-      LEFT JOIN LATERAL (
-            SELECT @extschema@.stay_survival_curve((p.stay).location_days,
-                       ARRAY(SELECT coalesce(p.icu_days, 0) + g / 24.0
-                               FROM pg_catalog.generate_series(0, 2160) g ORDER BY g),
-                       p.stay_model, p.stay_version) AS curve
-             WHERE p.state = 'in_icu' AND p.stay_model IS NOT NULL
-               AND (p.stay).location_days IS NOT NULL) rc ON true
+), grid AS MATERIALIZED (
+    -- u = 0, 1/4, ..., 90 days (six-hourly), built once
+    SELECT ARRAY(SELECT k / 4.0 FROM pg_catalog.generate_series(0, 360) k ORDER BY k)::float8[] AS u
+), icu_curves AS MATERIALIZED (
+    -- in the ICU only: S(s + u) on the six-hourly grid
+    SELECT p.admission_id, p.day_date, coalesce(p.icu_days, 0)::float8 AS s,
+           (p.stay).location_days AS loc, p.stay_model, p.stay_version,
+           @extschema@.stay_survival_curve((p.stay).location_days,
+               ARRAY(SELECT coalesce(p.icu_days, 0) + x.u
+                       FROM pg_catalog.unnest(g.u) WITH ORDINALITY AS x(u, n) ORDER BY x.n),
+               p.stay_model, p.stay_version) AS curve
+      FROM predicted p, grid g
+     WHERE p.state = 'in_icu' AND p.stay_model IS NOT NULL
+       AND (p.stay).location_days IS NOT NULL
+), icu_brackets AS MATERIALIZED (
+    -- one pass over each curve (curve[n] is u = (n - 1) / 4 days): Simpson's
+    -- sum, and the first grid point at or below each level of S(s), so the
+    -- quantile lies in the six hours before it
+    SELECT c.*, x.simpson, x.n50, x.n90, x.n10,
+           @extschema@.stay_survival_curve(c.loc,
+               ARRAY(SELECT c.s + (6 * (coalesce(b.n, 2) - 2) + j) / 24.0
+                       FROM (VALUES (1, x.n50), (2, x.n90), (3, x.n10)) AS b(i, n),
+                            pg_catalog.generate_series(0, 6) j
+                      ORDER BY b.i, j),
+               c.stay_model, c.stay_version) AS fine
+      FROM icu_curves c
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.sum(u.v * CASE WHEN u.n IN (1, 361) THEN 1 WHEN u.n % 2 = 0 THEN 4 ELSE 2 END) AS simpson,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.5 * c.curve[1]) AS n50,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.9 * c.curve[1]) AS n90,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.1 * c.curve[1]) AS n10
+              FROM pg_catalog.unnest(c.curve) WITH ORDINALITY AS u(v, n)) x
+     WHERE c.curve[1] > 0
+), icu_remaining AS MATERIALIZED (
+    -- the quantiles between the hours of their bracket (fine[7 i + j + 1] is
+    -- hour j of bracket i), linear within the hour
+    SELECT b.admission_id, b.day_date,
+           least(1.0, b.curve[5] / b.curve[1])::float8 AS p1,
+           least(1.0, b.curve[13] / b.curve[1])::float8 AS p3,
+           least(1.0, b.curve[29] / b.curve[1])::float8 AS p7,
+           (b.simpson * 0.25 / 3.0 / b.curve[1])::float8 AS expected,
+           q.median, q.p10, q.p90
+      FROM icu_brackets b
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.max(t.days) FILTER (WHERE t.i = 0) AS median,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 1) AS p10,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 2) AS p90
+              FROM (SELECT l.i,
+                           ((6 * (l.n - 2) + j.j - 1
+                             + (b.fine[7 * l.i + j.j] - l.level * b.curve[1])
+                               / nullif(b.fine[7 * l.i + j.j] - b.fine[7 * l.i + j.j + 1], 0)) / 24.0)::float8 AS days
+                      FROM (VALUES (0, b.n50, 0.5::float8), (1, b.n90, 0.9), (2, b.n10, 0.1)) AS l(i, n, level)
+                      CROSS JOIN LATERAL (
+                            SELECT coalesce(pg_catalog.min(jj), 6) AS j
+                              FROM pg_catalog.generate_series(1, 6) jj
+                             WHERE b.fine[7 * l.i + jj + 1] <= l.level * b.curve[1]) j
+                     WHERE l.n IS NOT NULL) t) q
 ), summarised AS (
-    SELECT r.*, rs.*
-      FROM remaining r
-      LEFT JOIN LATERAL (
-            SELECT CASE WHEN r.curve[1] > 0 THEN least(1.0, r.curve[25] / r.curve[1]) END::float8 AS p1,
-                   CASE WHEN r.curve[1] > 0 THEN least(1.0, r.curve[73] / r.curve[1]) END::float8 AS p3,
-                   CASE WHEN r.curve[1] > 0 THEN least(1.0, r.curve[169] / r.curve[1]) END::float8 AS p7,
-                   (SELECT pg_catalog.sum((q.s0 + q.s1) / 2.0) / 24.0
-                      FROM (SELECT r.curve[g + 1] / r.curve[1] AS s0, r.curve[g + 2] / r.curve[1] AS s1
-                              FROM pg_catalog.generate_series(0, 2159) g) q)::float8 AS expected,
-                   (SELECT (g - 1 + (r.curve[g] - lvl.level * r.curve[1]) / nullif(r.curve[g] - r.curve[g + 1], 0)) / 24.0
-                      FROM (VALUES (0.5::float8)) lvl(level), pg_catalog.generate_series(1, 2160) g
-                     WHERE r.curve[g + 1] <= lvl.level * r.curve[1]
-                     ORDER BY g LIMIT 1)::float8 AS median,
-                   (SELECT (g - 1 + (r.curve[g] - lvl.level * r.curve[1]) / nullif(r.curve[g] - r.curve[g + 1], 0)) / 24.0
-                      FROM (VALUES (0.9::float8)) lvl(level), pg_catalog.generate_series(1, 2160) g
-                     WHERE r.curve[g + 1] <= lvl.level * r.curve[1]
-                     ORDER BY g LIMIT 1)::float8 AS p10,
-                   (SELECT (g - 1 + (r.curve[g] - lvl.level * r.curve[1]) / nullif(r.curve[g] - r.curve[g + 1], 0)) / 24.0
-                      FROM (VALUES (0.1::float8)) lvl(level), pg_catalog.generate_series(1, 2160) g
-                     WHERE r.curve[g + 1] <= lvl.level * r.curve[1]
-                     ORDER BY g LIMIT 1)::float8 AS p90
-             WHERE r.curve IS NOT NULL AND r.curve[1] > 0) rs ON true
+    SELECT p.*, ir.p1, ir.p3, ir.p7, ir.expected, ir.median, ir.p10, ir.p90
+      FROM predicted p
+      LEFT JOIN icu_remaining ir ON ir.admission_id = p.admission_id AND ir.day_date = p.day_date
 ), shown AS (
     SELECT s.*,
            (pg_catalog.date_part('epoch', s.as_of - s.data_time) / 3600.0)::float8 AS lab_hours,
@@ -558,8 +590,8 @@ COMMENT ON COLUMN @extschema@.patient_status.stay_median_days IS 'Median ICU len
 COMMENT ON COLUMN @extschema@.patient_status.stay_p10_days IS '10th percentile of ICU length of stay in days.';
 COMMENT ON COLUMN @extschema@.patient_status.stay_p90_days IS '90th percentile of ICU length of stay in days.';
 COMMENT ON COLUMN @extschema@.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began (icu_episode), s.';
-COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay in days, the integral of S(s + u) / S(s) over u up to 90 days (stay model of the capacity forecast).';
-COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay in days (S(s + u) / S(s) = 0.5, hourly grid, linear between hours).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay in days, the integral of S(s + u) / S(s) over u up to 90 days (Simpson, six-hourly; stay model of the capacity forecast).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay in days (S(s + u) / S(s) = 0.5, linear between hours).';
 COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p10_days IS 'In the ICU: 10th percentile of the remaining ICU stay in days.';
 COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p90_days IS 'In the ICU: 90th percentile of the remaining ICU stay in days; NULL beyond 90 days.';
 COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_1d IS 'In the ICU: P(still in the ICU 1 day after as_of) = S(s + 1) / S(s), as the capacity forecast counts it.';
