@@ -1041,6 +1041,1256 @@ COMMENT ON COLUMN icu_bi.forecast_quality.graded_as_of IS 'The moment of grading
 GRANT SELECT ON icu_bi.forecast_quality TO icu_bi_reader;
 
 -- ===========================================================================
+-- 10. issue 16: what the ward sees -- patient states, remaining ICU stay,
+--     stale labs, the hospital's lab list, reasons in clinical words, the
+--     data-lag warning of refresh(), and issue 17 item 1: the ward filter in
+--     SECURITY DEFINER functions (before 7: capacity_forecast is created
+--     anew over the new patient_status)
+-- ===========================================================================
+-- patient_status gains columns, and a materialized view's query cannot be
+-- altered: the 0.1.0 view is renamed out of the way (capacity_forecast still
+-- reads it until section 7 creates that anew; the end of this script drops
+-- it), and the new one is created and filled again as of the reference time
+-- of the last successful refresh.  icu_bi.patient_status and
+-- icu_bi.refresh_status are created anew; privileges granted on them beyond
+-- the extension's own are listed in a WARNING, to be granted again.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT c.oid::regclass AS rel, a.privilege_type,
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee,
+               a.is_grantable
+          FROM pg_catalog.pg_class c
+         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+          LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+         WHERE c.oid IN ('@extschema@.patient_status'::regclass, 'icu_bi.patient_status'::regclass,
+                         'icu_bi.refresh_status'::regclass)
+           AND a.grantee <> c.relowner
+           AND NOT (c.oid IN ('icu_bi.patient_status'::regclass, 'icu_bi.refresh_status'::regclass)
+                    AND r.rolname = 'icu_bi_reader' AND a.privilege_type = 'SELECT'
+                    AND NOT a.is_grantable)
+         ORDER BY 1, 3, 2
+    LOOP
+        RAISE WARNING 'icu_predict 0.2.0 recreates %; grant again after the update: GRANT % ON % TO %;',
+                      g.rel, g.privilege_type, g.rel,
+                      g.grantee || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- ward_policy: the ward's settings
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.ward_policy (
+    id                     boolean NOT NULL DEFAULT true,
+    stale_lab_hours        float8  NOT NULL DEFAULT 48,
+    data_lag_lab_hours     float8  NOT NULL DEFAULT 24,
+    data_lag_max_hours     float8  NOT NULL DEFAULT 24,
+    reasons_show_non_lab   boolean NOT NULL DEFAULT true,
+    CONSTRAINT ward_policy_pkey PRIMARY KEY (id),
+    CONSTRAINT ward_policy_one_row CHECK (id),
+    CONSTRAINT ward_policy_stale_lab_hours_range
+        CHECK (stale_lab_hours > 0 AND stale_lab_hours <= 8760),
+    CONSTRAINT ward_policy_data_lag_lab_hours_range
+        CHECK (data_lag_lab_hours > 0 AND data_lag_lab_hours <= 8760),
+    CONSTRAINT ward_policy_data_lag_max_hours_range
+        CHECK (data_lag_max_hours > 0 AND data_lag_max_hours <= 8760)
+);
+COMMENT ON TABLE @extschema@.ward_policy IS
+    'Optional single row of ward settings for patient_status and refresh(). Without a row the defaults hold (see ward_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
+COMMENT ON COLUMN @extschema@.ward_policy.id IS 'Always true: the table holds at most one row.';
+COMMENT ON COLUMN @extschema@.ward_policy.stale_lab_hours IS 'A row is stale (labs_stale, course ''stale'') when its newest lab, or the admission when it has no lab, is more than this many hours before as_of (default 48).';
+COMMENT ON COLUMN @extschema@.ward_policy.data_lag_lab_hours IS 'refresh() warns (refresh_log.data_lag_warning) when no lab result at all was resulted in this many hours before the reference time (default 24).';
+COMMENT ON COLUMN @extschema@.ward_policy.data_lag_max_hours IS 'refresh() warns when the newest data of any kind (lab result, admission, location stay) is more than this many hours older than the reference time (default 24: a day).';
+COMMENT ON COLUMN @extschema@.ward_policy.reasons_show_non_lab IS 'Whether the reasons in words (patient_status.top_reasons) may name non-lab inputs (age, sex, time since admission, unit kind); they are labelled "(non-lab input)" either way. icu_bi.patient_reasons lists them always, with shown_in_reasons (default true).';
+
+CREATE FUNCTION @extschema@.ward_settings()
+RETURNS @extschema@.ward_policy
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(
+        (SELECT p FROM @extschema@.ward_policy p WHERE p.id),
+        ROW(true, 48::float8, 24::float8, 24::float8, true)::@extschema@.ward_policy);
+END;
+COMMENT ON FUNCTION @extschema@.ward_settings() IS
+    'The ward settings in force: the row of ward_policy, or the defaults when the table is empty.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ward_policy', '');
+
+-- ---------------------------------------------------------------------------
+-- feature_label: what a clinician reads for a feature.  The one place that
+-- turns the catalogue into display names and units (views and reasons read
+-- this view, never the catalogue's columns).
+-- ---------------------------------------------------------------------------
+CREATE VIEW @extschema@.feature_label AS
+    SELECT f.name        AS feature,
+           f.description AS display_name,
+           f.unit        AS display_unit
+      FROM @extschema@.feature f;
+COMMENT ON VIEW @extschema@.feature_label IS
+    'Display name and unit of every feature of the catalogue, as patient_status, the icu_bi views and the reasons show them.';
+COMMENT ON COLUMN @extschema@.feature_label.feature IS 'Feature name (feature.name).';
+COMMENT ON COLUMN @extschema@.feature_label.display_name IS 'Name shown to clinicians.';
+COMMENT ON COLUMN @extschema@.feature_label.display_unit IS 'Unit shown with its values (the canonical unit).';
+
+-- ---------------------------------------------------------------------------
+-- ward_lab_display: the hospital's lab list
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.ward_lab_display (
+    feature        text    NOT NULL,
+    key_lab_slot   integer,
+    reference_low  float8,
+    reference_high float8,
+    CONSTRAINT ward_lab_display_pkey PRIMARY KEY (feature),
+    CONSTRAINT ward_lab_display_feature_fkey FOREIGN KEY (feature)
+        REFERENCES @extschema@.feature (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    CONSTRAINT ward_lab_display_key_lab_slot_unique UNIQUE (key_lab_slot),
+    CONSTRAINT ward_lab_display_key_lab_slot_range CHECK (key_lab_slot BETWEEN 1 AND 6),
+    CONSTRAINT ward_lab_display_reference_finite
+        CHECK (reference_low > '-Infinity'::float8 AND reference_low < 'Infinity'::float8
+               OR reference_low IS NULL),
+    CONSTRAINT ward_lab_display_reference_high_finite
+        CHECK (reference_high > '-Infinity'::float8 AND reference_high < 'Infinity'::float8
+               OR reference_high IS NULL),
+    CONSTRAINT ward_lab_display_reference_ordered
+        CHECK (reference_low IS NULL OR reference_high IS NULL OR reference_low < reference_high)
+);
+COMMENT ON TABLE @extschema@.ward_lab_display IS
+    'The hospital''s lab list for the dashboards: which feature fills each of the six key-lab columns of patient_status (key_lab_slot 1 to 6), and the reference range behind the out-of-range flag of icu_bi.patient_labs. While the table is empty the built-in list of ward_lab_list() holds; once it has rows they are the whole list. Takes effect at the next refresh.';
+COMMENT ON COLUMN @extschema@.ward_lab_display.feature IS 'Feature name (feature.name).';
+COMMENT ON COLUMN @extschema@.ward_lab_display.key_lab_slot IS 'Key-lab column 1 to 6 of patient_status this feature fills; NULL: only in icu_bi.patient_labs.';
+COMMENT ON COLUMN @extschema@.ward_lab_display.reference_low IS 'Lower end of the reference range in the canonical unit; NULL: no lower limit.';
+COMMENT ON COLUMN @extschema@.ward_lab_display.reference_high IS 'Upper end of the reference range in the canonical unit; NULL: no upper limit.';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.ward_lab_display', '');
+
+CREATE FUNCTION @extschema@.ward_lab_list()
+RETURNS TABLE (feature text, key_lab_slot integer, reference_low float8, reference_high float8)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT d.feature, d.key_lab_slot, d.reference_low, d.reference_high
+      FROM @extschema@.ward_lab_display d
+    UNION ALL
+    -- the built-in list (adult reference ranges), while the table is empty
+    SELECT b.feature, b.key_lab_slot, b.reference_low, b.reference_high
+      FROM (VALUES ('crp'::text, 1, NULL::float8, 10::float8),
+                   ('ldh', 2, NULL, 250),
+                   ('d_dimer', 3, NULL, 0.5),
+                   ('ferritin', 4, 30, 400),
+                   ('lymphocytes', 5, 1.0, 4.0)) AS b(feature, key_lab_slot, reference_low, reference_high)
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.ward_lab_display);
+END;
+COMMENT ON FUNCTION @extschema@.ward_lab_list() IS
+    'The lab list in force: the rows of ward_lab_display, or while it is empty the built-in one (key labs 1 CRP (reference < 10 mg/L), 2 LDH (< 250 U/L), 3 D-dimer (< 0.5 mg/L FEU), 4 ferritin (30 to 400 ug/L), 5 lymphocytes (1.0 to 4.0 10^9/L); slot 6 empty).';
+
+-- ---------------------------------------------------------------------------
+-- risk_reasons(): the inputs behind a risk, in clinical words
+-- ---------------------------------------------------------------------------
+-- Numbers are shown with three significant digits (at most), trailing zeros
+-- dropped.
+CREATE FUNCTION @extschema@.clinical_number(x float8)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT CASE WHEN x IS NULL THEN NULL
+                WHEN x = 0 THEN '0'
+                WHEN x <> x OR x IN ('Infinity'::float8, '-Infinity'::float8) THEN x::text
+                ELSE pg_catalog.trim_scale(pg_catalog.round(x::numeric,
+                         greatest(0, 2 - pg_catalog.floor(pg_catalog.log(pg_catalog.abs(x::numeric)))::integer)))::text
+           END;
+END;
+COMMENT ON FUNCTION @extschema@.clinical_number(float8) IS
+    'A number as the reasons show it: three significant digits at most, no trailing zeros (182, 0.456, 1240).';
+
+CREATE FUNCTION @extschema@.risk_reasons(
+    panel                 @extschema@.lab_panel,
+    age_years             float8,
+    sex                   text,
+    hours_since_admission float8,
+    unit_kind             text,
+    model_name            text,
+    model_version         text,
+    top                   integer DEFAULT 10)
+RETURNS TABLE (rank integer, input text, input_kind text, feature text, stat text,
+               display_name text, value float8, unit text, trend_per_day float8,
+               contribution float8, direction text, reason text, shown_in_reasons boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH e AS (
+        SELECT x.rank, x.input, x.value, x.contribution,
+               pg_catalog.strpos(x.input, '.') > 0 AS is_lab,
+               CASE WHEN pg_catalog.strpos(x.input, '.') > 0
+                    THEN pg_catalog.split_part(x.input, '.', 1) END AS feature,
+               CASE WHEN pg_catalog.strpos(x.input, '.') > 0
+                    THEN pg_catalog.split_part(x.input, '.', 2) END AS stat
+          FROM @extschema@.explain(risk_reasons.panel, risk_reasons.age_years, risk_reasons.sex,
+                                   risk_reasons.hours_since_admission, risk_reasons.unit_kind,
+                                   risk_reasons.model_name, risk_reasons.model_version,
+                                   'icu_admission', risk_reasons.top) x
+         WHERE risk_reasons.model_name IS NOT NULL AND x.contribution <> 0
+    ), l AS (
+        SELECT e.*, fl.display_name AS lab_name, fl.display_unit AS lab_unit,
+               CASE WHEN e.is_lab AND e.stat = 'last' AND risk_reasons.panel IS NOT NULL
+                    THEN @extschema@.lab_value(risk_reasons.panel, e.feature, 'trend') END AS trend
+          FROM e
+          LEFT JOIN @extschema@.feature_label fl ON fl.feature = e.feature
+    ), w AS (
+        SELECT l.*,
+               CASE WHEN l.is_lab THEN coalesce(l.lab_name, l.feature)
+                    WHEN l.input = 'age_years' THEN 'Age'
+                    WHEN l.input = 'sex_male' THEN 'Sex'
+                    WHEN l.input = 'hours_since_admission' THEN 'Time since admission'
+                    WHEN l.input LIKE 'unit\_kind\_%' THEN 'Location kind'
+                    ELSE l.input END AS name,
+               CASE WHEN l.is_lab THEN
+                        CASE WHEN l.stat IN ('count', 'rejected') THEN 'results'
+                             WHEN l.stat = 'hours_since_last' THEN 'h'
+                             WHEN l.stat = 'trend' THEN l.lab_unit || '/day'
+                             ELSE l.lab_unit END
+                    WHEN l.input = 'age_years' THEN 'years'
+                    WHEN l.input = 'hours_since_admission' THEN 'h' END AS shown_unit,
+               CASE WHEN l.is_lab THEN
+                        CASE l.stat WHEN 'last' THEN ''
+                                    WHEN 'prev' THEN ' previous'
+                                    WHEN 'first' THEN ' first'
+                                    WHEN 'min' THEN ' lowest'
+                                    WHEN 'max' THEN ' highest'
+                                    WHEN 'mean' THEN ' mean'
+                                    WHEN 'count' THEN ' number of'
+                                    WHEN 'rejected' THEN ' rejected'
+                                    WHEN 'trend' THEN ' trend'
+                                    WHEN 'hours_since_last' THEN ' time since last result'
+                                    ELSE ' ' || l.stat END END AS stat_words
+          FROM l
+    )
+    SELECT w.rank, w.input,
+           CASE WHEN w.is_lab THEN 'lab' ELSE 'non-lab' END,
+           w.feature, w.stat, w.name, w.value, w.shown_unit, w.trend, w.contribution,
+           CASE WHEN w.contribution > 0 THEN 'raises risk' ELSE 'lowers risk' END,
+           CASE
+             WHEN w.is_lab AND w.value IS NULL THEN
+                  w.name || w.stat_words || ' not measured'
+             WHEN w.is_lab THEN
+                  w.name || w.stat_words || ' '
+                  || CASE WHEN w.stat = 'trend' AND w.value > 0 THEN '+' ELSE '' END
+                  || @extschema@.clinical_number(w.value)
+                  || coalesce(' ' || w.shown_unit, '')
+                  || CASE WHEN w.trend IS NULL THEN ''
+                          WHEN w.trend > 0 THEN ' (rising ' || @extschema@.clinical_number(w.trend) || '/day)'
+                          WHEN w.trend < 0 THEN ' (falling ' || @extschema@.clinical_number(-w.trend) || '/day)'
+                          ELSE ' (steady)' END
+             WHEN w.input = 'sex_male' THEN
+                  'Sex ' || CASE WHEN w.value IS NULL THEN 'unknown' WHEN w.value = 1 THEN 'male'
+                                 ELSE 'not male' END || ' (non-lab input)'
+             WHEN w.input LIKE 'unit\_kind\_%' THEN
+                  CASE WHEN w.value = 1 THEN 'Location kind ' ELSE 'Location kind not ' END
+                  || pg_catalog.substr(w.input, 11) || ' (non-lab input)'
+             ELSE w.name || ' ' || coalesce(@extschema@.clinical_number(w.value) || coalesce(' ' || w.shown_unit, ''),
+                                            'unknown') || ' (non-lab input)'
+           END || CASE WHEN w.contribution > 0 THEN ' raises risk' ELSE ' lowers risk' END,
+           w.is_lab OR (@extschema@.ward_settings()).reasons_show_non_lab
+      FROM w
+     ORDER BY w.rank;
+END;
+COMMENT ON FUNCTION @extschema@.risk_reasons(@extschema@.lab_panel, float8, text, float8, text, text, text, integer) IS
+    'The top inputs of a risk by the named icu_admission model (explain(), C), in clinical words: display name (feature_label), value with its unit, the trend of a last value and the direction, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''. Non-lab inputs (age, sex, time since admission, location kind) are labelled ''(non-lab input)''; shown_in_reasons is false for them when ward_policy.reasons_show_non_lab is off. Inputs with no contribution are left out.';
+
+
+-- refresh_log: the newest data time and the data-lag warning
+ALTER TABLE @extschema@.refresh_log
+    ADD COLUMN newest_data_at   timestamptz,
+    ADD COLUMN newest_lab_at    timestamptz,
+    ADD COLUMN data_lag_warning text;
+COMMENT ON COLUMN @extschema@.refresh_log.newest_data_at IS 'Newest data time at or before reference_time: the latest lab result, admission or location stay start (NULL without data).';
+COMMENT ON COLUMN @extschema@.refresh_log.newest_lab_at IS 'Newest lab result time (lab_result.resulted_at) at or before reference_time.';
+COMMENT ON COLUMN @extschema@.refresh_log.data_lag_warning IS 'Set when the data lags the reference time: no lab result in ward_policy.data_lag_lab_hours hours before it, or the newest data more than data_lag_max_hours older than it (default 24 each); NULL when current. The run still succeeds; icu_bi.refresh_status shows it.';
+
+DROP VIEW icu_bi.patient_status;
+DROP VIEW icu_bi.refresh_status;
+ALTER MATERIALIZED VIEW @extschema@.patient_status RENAME TO patient_status_0_1_0;
+ALTER INDEX @extschema@.patient_status_key RENAME TO patient_status_0_1_0_key;
+ALTER INDEX @extschema@.patient_status_today_idx RENAME TO patient_status_0_1_0_today_idx;
+
+COMMENT ON COLUMN @extschema@.ward_access.role_name IS 'Database role name (a login role or a group role such as a ward team). A name that is no database role (e.g. a Power BI user principal name) filters nothing in the database; icu_bi.ward_access passes it on for Power BI''s own row-level security.';
+
+-- ---------------------------------------------------------------------------
+-- patient_status
+-- ---------------------------------------------------------------------------
+CREATE MATERIALIZED VIEW @extschema@.patient_status AS
+WITH ref AS (
+    SELECT @extschema@.reference_time() AS t,
+           @extschema@.day_zone() AS tz,
+           @extschema@.capacity_settings() AS pol,
+           @extschema@.ward_settings() AS wp
+), cur AS (
+    SELECT a.*
+      FROM @extschema@.admission a, ref
+     WHERE a.admitted_at <= ref.t
+       AND (a.discharged_at IS NULL OR a.discharged_at > ref.t)
+), series AS (
+    -- one pass over each admission's labs: a panel per calendar day
+    SELECT a.admission_id,
+           @extschema@.lab_panel_series(a.admission_id, c.feature, c.value, c.resulted_at,
+                                        a.admitted_at, ref.t) AS s
+      FROM ref
+      CROSS JOIN cur a
+      -- per admission through the (admission_id, resulted_at) index: the
+      -- current admissions are few, the lab table is the whole history
+      -- (OFFSET 0 keeps the planner from hashing all of it)
+      LEFT JOIN LATERAL (
+            SELECT lc.feature, lc.value, lc.resulted_at
+              FROM @extschema@.lab_canonical lc
+             WHERE lc.admission_id = a.admission_id AND lc.resulted_at <= ref.t
+            OFFSET 0) c ON true
+     GROUP BY a.admission_id, a.admitted_at, ref.t
+), days AS (
+    SELECT a.admission_id, a.patient_id, a.admitted_at, a.age_years, a.sex,
+           pg_catalog.timezone(ref.tz, a.admitted_at)::date + (u.n - 1)::integer AS day_date,
+           u.n::integer AS day_of_stay,
+           @extschema@.lab_as_of(u.panel) AS as_of,
+           u.panel
+      FROM ref
+      JOIN series sr ON true
+      JOIN cur a ON a.admission_id = sr.admission_id
+     CROSS JOIN LATERAL pg_catalog.unnest(sr.s) WITH ORDINALITY AS u(panel, n)
+), models AS MATERIALIZED (
+    -- the active models (view active_model): risk of the status horizon and
+    -- of the forecast horizon (capacity_policy), and the stay model.
+    -- MATERIALIZED here and in predicted: else every (x).field reference
+    -- would re-evaluate the function that returned x.
+    SELECT @extschema@.active_risk_model((ref.pol).status_risk_horizon_hours) AS rm,
+           @extschema@.active_risk_model((ref.pol).forecast_risk_horizon_hours) AS fm,
+           (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm
+      FROM ref
+), key_labs AS MATERIALIZED (
+    -- the six key-lab columns: feature, display name and unit per slot
+    SELECT pg_catalog.array_agg(k.feature ORDER BY s.slot) AS f,
+           pg_catalog.array_agg(fl.display_name ORDER BY s.slot) AS n,
+           pg_catalog.array_agg(fl.display_unit ORDER BY s.slot) AS u
+      FROM pg_catalog.generate_series(1, 6) AS s(slot)
+      LEFT JOIN @extschema@.ward_lab_list() k ON k.key_lab_slot = s.slot
+      LEFT JOIN @extschema@.feature_label fl ON fl.feature = k.feature
+), located AS (
+    SELECT d.*, loc.unit, loc.unit_kind, loc.isolation,
+           EXISTS (SELECT 1 FROM @extschema@.location_stay s
+                    WHERE s.admission_id = d.admission_id
+                      AND s.unit_kind = 'icu'
+                      AND s.started_at <= d.as_of) AS had_icu,
+           (pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0)::float8 AS hours,
+           (SELECT pg_catalog.max(c.resulted_at) FROM @extschema@.lab_canonical c
+             WHERE c.admission_id = d.admission_id AND c.resulted_at <= d.as_of) AS data_time
+      FROM days d
+      LEFT JOIN LATERAL (
+            SELECT s.unit, s.unit_kind, s.isolation
+              FROM @extschema@.location_stay s
+             WHERE s.admission_id = d.admission_id
+               AND s.started_at <= d.as_of
+             ORDER BY s.started_at DESC, s.stay_id DESC
+             LIMIT 1) loc ON true
+), scored AS (
+    SELECT l.*,
+           CASE WHEN l.unit_kind = 'icu' THEN 'in_icu'
+                WHEN l.had_icu THEN 'post_icu'
+                WHEN l.unit_kind = 'ed' THEN 'ed'
+                ELSE 'pre_icu' END AS state,
+           (models.rm).name AS rm_name, (models.rm).version AS rm_version,
+           (models.rm).horizon_hours AS rm_horizon,
+           (models.fm).name AS fm_name, (models.fm).version AS fm_version,
+           (models.fm).horizon_hours AS fm_horizon,
+           (models.sm).name AS stay_model, (models.sm).version AS stay_version
+      FROM located l
+      CROSS JOIN models
+), predicted AS MATERIALIZED (
+    -- the C panel functions build every model input from the panel and the
+    -- covariates (model/score_panel.c): the one input path of the extension.
+    -- No ICU-admission risk is computed for patients in the ICU.
+    SELECT sc.*,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_name END AS risk_model,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_version END AS risk_version,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
+                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                 sc.rm_name, sc.rm_version) END AS risk,
+           CASE WHEN sc.fm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
+                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                 sc.fm_name, sc.fm_version) END AS forecast_risk,
+           CASE WHEN sc.stay_model IS NOT NULL THEN
+                @extschema@.length_of_stay(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                                           sc.stay_model, sc.stay_version) END AS stay,
+           CASE WHEN sc.state = 'in_icu' THEN
+                (SELECT pg_catalog.date_part('epoch', sc.as_of - ep.started_at) / 86400.0
+                   FROM @extschema@.icu_episode ep
+                  WHERE ep.admission_id = sc.admission_id AND ep.started_at <= sc.as_of
+                  ORDER BY ep.started_at DESC LIMIT 1) END::float8 AS icu_days,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state IN ('pre_icu', 'ed') THEN
+                -- the three strongest shown inputs among the top 12 (at most
+                -- 9 inputs are non-lab, so 3 labs remain when the policy
+                -- leaves those out)
+                (SELECT pg_catalog.string_agg(r.reason, '; ' ORDER BY r.rank)
+                   FROM (SELECT r0.reason, r0.rank
+                           FROM @extschema@.risk_reasons(sc.panel, sc.age_years::float8, sc.sex, sc.hours,
+                                                         sc.unit_kind, sc.rm_name, sc.rm_version, 12) r0
+                          WHERE r0.shown_in_reasons
+                          ORDER BY r0.rank LIMIT 3) r) END AS reasons
+      FROM scored sc
+), grid AS MATERIALIZED (
+    -- u = 0, 1/4, ..., 90 days (six-hourly), built once
+    SELECT ARRAY(SELECT k / 4.0 FROM pg_catalog.generate_series(0, 360) k ORDER BY k)::float8[] AS u
+), icu_curves AS MATERIALIZED (
+    -- in the ICU only: S(s + u) on the six-hourly grid
+    SELECT p.admission_id, p.day_date, coalesce(p.icu_days, 0)::float8 AS s,
+           (p.stay).location_days AS loc, p.stay_model, p.stay_version,
+           @extschema@.stay_survival_curve((p.stay).location_days,
+               ARRAY(SELECT coalesce(p.icu_days, 0) + x.u
+                       FROM pg_catalog.unnest(g.u) WITH ORDINALITY AS x(u, n) ORDER BY x.n),
+               p.stay_model, p.stay_version) AS curve
+      FROM predicted p, grid g
+     WHERE p.state = 'in_icu' AND p.stay_model IS NOT NULL
+       AND (p.stay).location_days IS NOT NULL
+), icu_brackets AS MATERIALIZED (
+    -- one pass over each curve (curve[n] is u = (n - 1) / 4 days): Simpson's
+    -- sum, and the first grid point at or below each level of S(s), so the
+    -- quantile lies in the six hours before it
+    SELECT c.*, x.simpson, x.n50, x.n90, x.n10,
+           @extschema@.stay_survival_curve(c.loc,
+               ARRAY(SELECT c.s + (6 * (coalesce(b.n, 2) - 2) + j) / 24.0
+                       FROM (VALUES (1, x.n50), (2, x.n90), (3, x.n10)) AS b(i, n),
+                            pg_catalog.generate_series(0, 6) j
+                      ORDER BY b.i, j),
+               c.stay_model, c.stay_version) AS fine
+      FROM icu_curves c
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.sum(u.v * CASE WHEN u.n IN (1, 361) THEN 1 WHEN u.n % 2 = 0 THEN 4 ELSE 2 END) AS simpson,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.5 * c.curve[1]) AS n50,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.9 * c.curve[1]) AS n90,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.1 * c.curve[1]) AS n10
+              FROM pg_catalog.unnest(c.curve) WITH ORDINALITY AS u(v, n)) x
+     WHERE c.curve[1] > 0
+), icu_remaining AS MATERIALIZED (
+    -- the quantiles between the hours of their bracket (fine[7 i + j + 1] is
+    -- hour j of bracket i), linear within the hour
+    SELECT b.admission_id, b.day_date,
+           least(1.0, b.curve[5] / b.curve[1])::float8 AS p1,
+           least(1.0, b.curve[13] / b.curve[1])::float8 AS p3,
+           least(1.0, b.curve[29] / b.curve[1])::float8 AS p7,
+           (b.simpson * 0.25 / 3.0 / b.curve[1])::float8 AS expected,
+           q.median, q.p10, q.p90
+      FROM icu_brackets b
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.max(t.days) FILTER (WHERE t.i = 0) AS median,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 1) AS p10,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 2) AS p90
+              FROM (SELECT l.i,
+                           ((6 * (l.n - 2) + j.j - 1
+                             + (b.fine[7 * l.i + j.j] - l.level * b.curve[1])
+                               / nullif(b.fine[7 * l.i + j.j] - b.fine[7 * l.i + j.j + 1], 0)) / 24.0)::float8 AS days
+                      FROM (VALUES (0, b.n50, 0.5::float8), (1, b.n90, 0.9), (2, b.n10, 0.1)) AS l(i, n, level)
+                      CROSS JOIN LATERAL (
+                            SELECT coalesce(pg_catalog.min(jj), 6) AS j
+                              FROM pg_catalog.generate_series(1, 6) jj
+                             WHERE b.fine[7 * l.i + jj + 1] <= l.level * b.curve[1]) j
+                     WHERE l.n IS NOT NULL) t) q
+), summarised AS (
+    SELECT p.*, ir.p1, ir.p3, ir.p7, ir.expected, ir.median, ir.p10, ir.p90
+      FROM predicted p
+      LEFT JOIN icu_remaining ir ON ir.admission_id = p.admission_id AND ir.day_date = p.day_date
+), shown AS (
+    SELECT s.*,
+           (pg_catalog.date_part('epoch', s.as_of - s.data_time) / 3600.0)::float8 AS lab_hours,
+           pg_catalog.date_part('epoch', s.as_of - coalesce(s.data_time, s.admitted_at)) / 3600.0
+               > (ref.wp).stale_lab_hours AS stale,
+           CASE WHEN s.state IN ('pre_icu', 'ed') THEN s.risk END AS ward_risk
+      FROM summarised s, ref
+)
+SELECT p.admission_id,
+       p.patient_id,
+       p.day_date,
+       p.day_of_stay,
+       (p.day_date = pg_catalog.timezone(ref.tz, ref.t)::date) AS is_today,
+       p.as_of,
+       p.unit AS ward,
+       p.unit_kind,
+       p.isolation,
+       p.state AS patient_state,
+       CASE p.state
+            WHEN 'pre_icu' THEN 'Not yet in the ICU: scored for ICU admission.'
+            WHEN 'ed' THEN 'In the emergency department, not yet in the ICU: scored for ICU admission.'
+            WHEN 'in_icu' THEN 'In the ICU: no ICU-admission risk; remaining ICU stay and P(still in ICU) shown.'
+            ELSE 'After an ICU stay: not scored, the ICU-admission models are trained on patients before their first ICU stay (no readmission model yet).'
+       END AS state_note,
+       (pg_catalog.date_part('epoch', p.as_of - p.admitted_at) / 86400.0)::float8 AS days_in_hospital,
+       p.hours AS hours_since_admission,
+       kl.f[1] AS key_lab_1_feature, kl.n[1] AS key_lab_1_name, kl.u[1] AS key_lab_1_unit,
+       @extschema@.lab_value(p.panel, kl.f[1], 'last') AS key_lab_1_last,
+       @extschema@.lab_value(p.panel, kl.f[1], 'trend') AS key_lab_1_trend,
+       kl.f[2] AS key_lab_2_feature, kl.n[2] AS key_lab_2_name, kl.u[2] AS key_lab_2_unit,
+       @extschema@.lab_value(p.panel, kl.f[2], 'last') AS key_lab_2_last,
+       @extschema@.lab_value(p.panel, kl.f[2], 'trend') AS key_lab_2_trend,
+       kl.f[3] AS key_lab_3_feature, kl.n[3] AS key_lab_3_name, kl.u[3] AS key_lab_3_unit,
+       @extschema@.lab_value(p.panel, kl.f[3], 'last') AS key_lab_3_last,
+       @extschema@.lab_value(p.panel, kl.f[3], 'trend') AS key_lab_3_trend,
+       kl.f[4] AS key_lab_4_feature, kl.n[4] AS key_lab_4_name, kl.u[4] AS key_lab_4_unit,
+       @extschema@.lab_value(p.panel, kl.f[4], 'last') AS key_lab_4_last,
+       @extschema@.lab_value(p.panel, kl.f[4], 'trend') AS key_lab_4_trend,
+       kl.f[5] AS key_lab_5_feature, kl.n[5] AS key_lab_5_name, kl.u[5] AS key_lab_5_unit,
+       @extschema@.lab_value(p.panel, kl.f[5], 'last') AS key_lab_5_last,
+       @extschema@.lab_value(p.panel, kl.f[5], 'trend') AS key_lab_5_trend,
+       kl.f[6] AS key_lab_6_feature, kl.n[6] AS key_lab_6_name, kl.u[6] AS key_lab_6_unit,
+       @extschema@.lab_value(p.panel, kl.f[6], 'last') AS key_lab_6_last,
+       @extschema@.lab_value(p.panel, kl.f[6], 'trend') AS key_lab_6_trend,
+       p.risk,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_horizon END AS risk_horizon_hours,
+       CASE WHEN p.ward_risk IS NULL THEN NULL
+            WHEN p.ward_risk >= (ref.pol).risk_band_high THEN 'high'
+            WHEN p.ward_risk >= (ref.pol).risk_band_medium THEN 'medium'
+            ELSE 'low' END AS risk_band,
+       p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w AS risk_change,
+       CASE WHEN p.ward_risk IS NULL THEN NULL
+            WHEN p.stale THEN 'stale'
+            WHEN pg_catalog.lag(p.ward_risk) OVER w IS NULL THEN NULL
+            WHEN p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w > (ref.pol).course_stable_band THEN 'worsening'
+            WHEN p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w < -(ref.pol).course_stable_band THEN 'improving'
+            ELSE 'stable' END AS course,
+       (p.stay).expected_days AS stay_expected_days,
+       (p.stay).median_days AS stay_median_days,
+       (p.stay).p10_days AS stay_p10_days,
+       (p.stay).p90_days AS stay_p90_days,
+       p.icu_days AS icu_days_so_far,
+       p.expected AS icu_remaining_expected_days,
+       p.median AS icu_remaining_median_days,
+       p.p10 AS icu_remaining_p10_days,
+       p.p90 AS icu_remaining_p90_days,
+       p.p1 AS p_still_in_icu_1d,
+       p.p3 AS p_still_in_icu_3d,
+       p.p7 AS p_still_in_icu_7d,
+       p.reasons AS top_reasons,
+       p.risk_model || ' ' || p.risk_version AS risk_model_version,
+       p.forecast_risk,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_horizon END AS forecast_risk_horizon_hours,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_name || ' ' || p.fm_version END AS forecast_risk_model_version,
+       p.stay_model || ' ' || p.stay_version AS stay_model_version,
+       p.stay_model, p.stay_version, (p.stay).location_days AS stay_location_days,
+       p.data_time,
+       p.lab_hours AS hours_since_last_lab,
+       p.stale AS labs_stale,
+       p.panel,
+       p.age_years,
+       p.sex,
+       p.risk_model,
+       p.risk_version,
+       pg_catalog.now() AS refreshed_at
+  FROM shown p, ref, key_labs kl
+WINDOW w AS (PARTITION BY p.admission_id ORDER BY p.day_date)
+WITH NO DATA;
+
+CREATE UNIQUE INDEX patient_status_key ON @extschema@.patient_status (admission_id, day_date);
+CREATE INDEX patient_status_today_idx ON @extschema@.patient_status (day_date, ward);
+
+COMMENT ON MATERIALIZED VIEW @extschema@.patient_status IS
+    'Daily patient status: one row per current admission (at icu_predict.reference_time(), default now) per calendar day of stay up to the reference day, each as of the end of that day (today: as of the reference time), with the patient''s state (pre_icu, ed, in_icu, post_icu) and only the scores that apply to it. Populated by CALL icu_predict.refresh(); read it through icu_bi.patient_status.';
+COMMENT ON COLUMN @extschema@.patient_status.admission_id IS 'The admission.';
+COMMENT ON COLUMN @extschema@.patient_status.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN @extschema@.patient_status.day_date IS 'Calendar day of the stay (in icu_predict.day_timezone).';
+COMMENT ON COLUMN @extschema@.patient_status.day_of_stay IS 'Day number of the stay: 1 is the day of admission.';
+COMMENT ON COLUMN @extschema@.patient_status.is_today IS 'True for the row of the reference day.';
+COMMENT ON COLUMN @extschema@.patient_status.as_of IS 'The moment the row describes: the end of day_date, or the reference time for today.';
+COMMENT ON COLUMN @extschema@.patient_status.ward IS 'Ward or unit where the patient lay at as_of (latest location stay begun by then).';
+COMMENT ON COLUMN @extschema@.patient_status.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_status.isolation IS 'Isolation label of that location stay.';
+COMMENT ON COLUMN @extschema@.patient_status.patient_state IS 'pre_icu (not in the ICU, no ICU stay yet: scored), ed (emergency department, no ICU stay yet: scored), in_icu (in an ICU: remaining stay instead of a risk), post_icu (outside the ICU after an ICU stay of this admission: not scored).';
+COMMENT ON COLUMN @extschema@.patient_status.state_note IS 'What the state means for the numbers of the row, in words.';
+COMMENT ON COLUMN @extschema@.patient_status.days_in_hospital IS 'Days from hospital admission to as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.hours_since_admission IS 'Hours from hospital admission to as_of (the models'' covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_feature IS 'Feature of key-lab column 1 (ward_lab_list(); NULL when the slot is empty); key_lab_2 to key_lab_6 likewise.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_name IS 'Display name of key lab 1 (feature_label).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_unit IS 'Unit of key lab 1.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_last IS 'Last value of key lab 1 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_trend IS 'Trend of key lab 1: least-squares slope per day over the panel''s trend window.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_feature IS 'Feature of key-lab column 2 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_name IS 'Display name of key lab 2.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_unit IS 'Unit of key lab 2.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_last IS 'Last value of key lab 2 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_trend IS 'Trend of key lab 2 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_feature IS 'Feature of key-lab column 3 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_name IS 'Display name of key lab 3.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_unit IS 'Unit of key lab 3.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_last IS 'Last value of key lab 3 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_trend IS 'Trend of key lab 3 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_feature IS 'Feature of key-lab column 4 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_name IS 'Display name of key lab 4.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_unit IS 'Unit of key lab 4.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_last IS 'Last value of key lab 4 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_trend IS 'Trend of key lab 4 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_feature IS 'Feature of key-lab column 5 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_name IS 'Display name of key lab 5.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_unit IS 'Unit of key lab 5.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_last IS 'Last value of key lab 5 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_trend IS 'Trend of key lab 5 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_feature IS 'Feature of key-lab column 6 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_name IS 'Display name of key lab 6.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_last IS 'Last value of key lab 6 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_trend IS 'Trend of key lab 6 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission within risk_horizon_hours (default 48 h) as of as_of, from the active icu_admission model of capacity_policy.status_risk_horizon_hours (else the nearest horizon). NULL in the ICU and without an active risk model. For post_icu rows it is the first-admission model''s output, kept only as the capacity forecast''s input: risk_band, course and reasons are NULL there and icu_bi does not show it.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_horizon_hours IS 'Horizon of risk in hours (the risk model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk IS 'Probability of ICU admission within forecast_risk_horizon_hours (default 7 days) from the active risk model of capacity_policy.forecast_risk_horizon_hours (else the nearest horizon); the capacity forecast uses it. NULL in the ICU; for post_icu rows as for risk.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_horizon_hours IS 'Horizon of forecast_risk in hours (that model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_model_version IS 'Name and version of the model behind forecast_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_band IS 'low, medium or high by capacity_policy.risk_band_medium / risk_band_high; pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_change IS 'Risk minus the risk of the day before (NULL on the first scored day); pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.course IS 'stale when labs_stale; else improving, stable or worsening: risk_change against +/- capacity_policy.course_stable_band; pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_expected_days IS 'Expected ICU length of stay in days from the start of an ICU stay (active icu_stay model).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_median_days IS 'Median ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p10_days IS '10th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p90_days IS '90th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began (icu_episode), s.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay in days, the integral of S(s + u) / S(s) over u up to 90 days (Simpson, six-hourly; stay model of the capacity forecast).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay in days (S(s + u) / S(s) = 0.5, linear between hours).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p10_days IS 'In the ICU: 10th percentile of the remaining ICU stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p90_days IS 'In the ICU: 90th percentile of the remaining ICU stay in days; NULL beyond 90 days.';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_1d IS 'In the ICU: P(still in the ICU 1 day after as_of) = S(s + 1) / S(s), as the capacity forecast counts it.';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_3d IS 'In the ICU: P(still in the ICU 3 days after as_of).';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_7d IS 'In the ICU: P(still in the ICU 7 days after as_of).';
+COMMENT ON COLUMN @extschema@.patient_status.top_reasons IS 'pre_icu and ed rows: up to three inputs that move the risk most, in clinical words (risk_reasons()), separated by ''; ''.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model_version IS 'Name and version of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model_version IS 'Name and version of the length-of-stay model.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model IS 'Stay model name (capacity_forecast scores S(t) with it).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_version IS 'Stay model version.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_location_days IS 'Location exp(mu) of the stay distribution for this row (capacity_forecast evaluates S(t) from it with stay_survival_curve()).';
+COMMENT ON COLUMN @extschema@.patient_status.data_time IS 'Result time of the latest lab in the row''s panel (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_status.hours_since_last_lab IS 'Hours from data_time to as_of (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_status.labs_stale IS 'True when the newest lab (or, without labs, the admission) is more than ward_policy.stale_lab_hours before as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.panel IS 'The row''s lab panel (lab_panel): icu_bi.patient_labs and icu_bi.patient_reasons read it.';
+COMMENT ON COLUMN @extschema@.patient_status.age_years IS 'Age at admission (a model covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.sex IS 'Sex (a model covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model IS 'Name of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_version IS 'Version of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.refreshed_at IS 'When the view was last refreshed.';
+
+-- ---------------------------------------------------------------------------
+-- The ward filter: SECURITY DEFINER set-returning functions
+-- ---------------------------------------------------------------------------
+-- The icu_bi patient views read through these functions, never the
+-- materialized view itself.  A security_barrier view (or row-level
+-- security) still lets the planner push leakproof comparisons (int8eq,
+-- float8gt, texteq ...) below the ward filter, and EXPLAIN ANALYZE then
+-- prints how many hidden rows matched: a login mapped to one ward could
+-- bisect another ward's risks.  A SECURITY DEFINER function is never
+-- inlined, so every qual of the caller is evaluated on the function's
+-- output, after the filter; EXPLAIN shows a Function Scan with a constant
+-- row estimate (ROWS) and the rows the caller may see.  Inside, CURRENT_USER
+-- is the owner, so the filter reads SESSION_USER (the login, which SET ROLE
+-- does not change) and its role memberships.
+CREATE FUNCTION @extschema@.ward_patient_rows()
+RETURNS SETOF @extschema@.patient_status
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 1000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.*
+      FROM @extschema@.patient_status ps
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = ps.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(SESSION_USER, r.oid, 'MEMBER'));
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_rows() IS
+    'The patient_status rows the session''s login may see: wards mapped in ward_access to the login or to a role it is a member of (''*'' = every ward). SECURITY DEFINER and never inlined, so no qual of the caller reaches the hidden rows; filters on SESSION_USER. EXECUTE for icu_bi_reader (the icu_bi views call it).';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_rows() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ward_patient_labs()
+RETURNS TABLE (admission_id bigint, patient_id text, day_date date, is_today boolean,
+               as_of timestamptz, ward text, feature text, display_name text, unit text,
+               last_value float8, trend_per_day float8, last_at timestamptz, n_results integer,
+               reference_low float8, reference_high float8, out_of_range boolean,
+               key_lab_slot integer)
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 10000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.admission_id, ps.patient_id, ps.day_date, ps.is_today, ps.as_of, ps.ward,
+           v.feature, fl.display_name, fl.display_unit, v.last_value, v.trend_per_day,
+           v.last_at, v.n_results, r.reference_low, r.reference_high,
+           CASE WHEN v.last_value IS NULL OR (r.reference_low IS NULL AND r.reference_high IS NULL)
+                THEN NULL
+                ELSE v.last_value < coalesce(r.reference_low, '-Infinity'::float8)
+                     OR v.last_value > coalesce(r.reference_high, 'Infinity'::float8) END,
+           r.key_lab_slot
+      FROM @extschema@.ward_patient_rows() ps
+     CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.lab_features(ps.panel)) AS f(feature)
+     CROSS JOIN LATERAL (
+            SELECT f.feature,
+                   @extschema@.lab_value(ps.panel, f.feature, 'last') AS last_value,
+                   @extschema@.lab_value(ps.panel, f.feature, 'trend') AS trend_per_day,
+                   @extschema@.lab_last_at(ps.panel, f.feature) AS last_at,
+                   @extschema@.lab_value(ps.panel, f.feature, 'count')::integer AS n_results) v
+      LEFT JOIN @extschema@.feature_label fl ON fl.feature = v.feature
+      LEFT JOIN @extschema@.ward_lab_list() r ON r.feature = v.feature;
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_labs() IS
+    'Every feature of every lab panel of ward_patient_rows() (the rows the login may see): one row per admission, day and feature with display name and unit (feature_label), last value, trend, time of last, count, the reference range of ward_lab_list() and whether the last value lies outside it. Backs icu_bi.patient_labs.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_labs() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ward_patient_reasons()
+RETURNS TABLE (admission_id bigint, patient_id text, day_date date, is_today boolean,
+               ward text, rank integer, input text, input_kind text, feature text, stat text,
+               display_name text, value float8, unit text, trend_per_day float8,
+               contribution float8, direction text, reason text, shown_in_reasons boolean,
+               risk_model_version text)
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 10000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.admission_id, ps.patient_id, ps.day_date, ps.is_today, ps.ward,
+           x.rank, x.input, x.input_kind, x.feature, x.stat, x.display_name, x.value, x.unit,
+           x.trend_per_day, x.contribution, x.direction, x.reason, x.shown_in_reasons,
+           ps.risk_model_version
+      FROM @extschema@.ward_patient_rows() ps
+     CROSS JOIN LATERAL @extschema@.risk_reasons(ps.panel, ps.age_years::float8, ps.sex,
+                            ps.hours_since_admission, ps.unit_kind, ps.risk_model, ps.risk_version, 10) x
+     WHERE ps.patient_state IN ('pre_icu', 'ed');
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_reasons() IS
+    'The top ten inputs behind the risk of every scored row (pre_icu, ed) of ward_patient_rows(), structured and in words (risk_reasons()). Backs icu_bi.patient_reasons.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_reasons() FROM PUBLIC;
+
+-- The ward mapping for Power BI's own row-level security (a published
+-- dataset reading through one gateway credential): one row per user and
+-- ward.  Database roles in ward_access are expanded to the login roles that
+-- are members of them; a role_name that is no database role (e.g. a Power
+-- BI user principal name, jan.jansen@hospital.example) is passed on as it
+-- is.  '*' is expanded to every unit of location_stay.  A login mapped to
+-- '*' (the gateway's) sees every row; any other login only its own.
+CREATE FUNCTION @extschema@.ward_access_map()
+RETURNS TABLE (user_name text, is_database_login boolean, ward text, all_wards boolean,
+               granted_through text)
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 100
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    WITH grants AS (
+        SELECT l.rolname::text AS user_name, true AS is_database_login, a.ward, a.role_name
+          FROM @extschema@.ward_access a
+          JOIN pg_catalog.pg_roles g ON g.rolname = a.role_name
+          JOIN pg_catalog.pg_roles l ON l.rolcanlogin AND NOT l.rolsuper
+                                    AND pg_catalog.pg_has_role(l.oid, g.oid, 'MEMBER')
+        UNION
+        SELECT a.role_name, false, a.ward, a.role_name
+          FROM @extschema@.ward_access a
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles g WHERE g.rolname = a.role_name)
+    ), units AS (
+        SELECT DISTINCT s.unit FROM @extschema@.location_stay s
+    ), expanded AS (
+        SELECT g.user_name, g.is_database_login, g.ward, false AS all_wards, g.role_name
+          FROM grants g WHERE g.ward <> '*'
+        UNION
+        SELECT g.user_name, g.is_database_login, u.unit, true, g.role_name
+          FROM grants g CROSS JOIN units u WHERE g.ward = '*'
+    ), me AS (
+        SELECT EXISTS (SELECT 1 FROM grants g
+                        WHERE g.is_database_login AND g.ward = '*'
+                          AND g.user_name = SESSION_USER::text) AS sees_all
+    )
+    SELECT e.user_name, e.is_database_login, e.ward, e.all_wards, e.role_name
+      FROM expanded e, me
+     WHERE me.sees_all OR (e.is_database_login AND e.user_name = SESSION_USER::text)
+     ORDER BY e.user_name, e.ward, e.role_name;
+END;
+COMMENT ON FUNCTION @extschema@.ward_access_map() IS
+    'ward_access expanded for Power BI row-level security: one row per user (login role member of a mapped role, or a non-role name such as a user principal name) and ward, ''*'' expanded to every unit of location_stay. A login mapped to ''*'' sees every row, any other login only its own. Backs icu_bi.ward_access.';
+REVOKE ALL ON FUNCTION @extschema@.ward_access_map() FROM PUBLIC;
+
+-- The patient views read through the ward filter functions of
+-- 46_access.sql (SECURITY DEFINER, filter on the session's login inside):
+-- the planner cannot push a caller's qual below the filter, so neither
+-- EXPLAIN ANALYZE row counts, nor estimates, nor leakproof operators reveal
+-- anything of other wards.  The ICU-admission risk and what derives from it
+-- are shown only where they apply (patient_state pre_icu or ed).
+CREATE VIEW icu_bi.patient_status AS
+    SELECT ps.admission_id::bigint        AS admission_id,
+           ps.patient_id::text            AS patient_id,
+           ps.day_date::date              AS day_date,
+           ps.day_of_stay::integer        AS day_of_stay,
+           ps.is_today::boolean           AS is_today,
+           ps.as_of::timestamptz          AS as_of,
+           ps.ward::text                  AS ward,
+           ps.unit_kind::text             AS unit_kind,
+           ps.isolation::text             AS isolation,
+           ps.patient_state::text         AS patient_state,
+           ps.state_note::text            AS state_note,
+           ps.days_in_hospital::float8    AS days_in_hospital,
+           ps.key_lab_1_name::text        AS key_lab_1_name,
+           ps.key_lab_1_unit::text        AS key_lab_1_unit,
+           ps.key_lab_1_last::float8      AS key_lab_1_last,
+           ps.key_lab_1_trend::float8     AS key_lab_1_trend_per_day,
+           ps.key_lab_2_name::text        AS key_lab_2_name,
+           ps.key_lab_2_unit::text        AS key_lab_2_unit,
+           ps.key_lab_2_last::float8      AS key_lab_2_last,
+           ps.key_lab_2_trend::float8     AS key_lab_2_trend_per_day,
+           ps.key_lab_3_name::text        AS key_lab_3_name,
+           ps.key_lab_3_unit::text        AS key_lab_3_unit,
+           ps.key_lab_3_last::float8      AS key_lab_3_last,
+           ps.key_lab_3_trend::float8     AS key_lab_3_trend_per_day,
+           ps.key_lab_4_name::text        AS key_lab_4_name,
+           ps.key_lab_4_unit::text        AS key_lab_4_unit,
+           ps.key_lab_4_last::float8      AS key_lab_4_last,
+           ps.key_lab_4_trend::float8     AS key_lab_4_trend_per_day,
+           ps.key_lab_5_name::text        AS key_lab_5_name,
+           ps.key_lab_5_unit::text        AS key_lab_5_unit,
+           ps.key_lab_5_last::float8      AS key_lab_5_last,
+           ps.key_lab_5_trend::float8     AS key_lab_5_trend_per_day,
+           ps.key_lab_6_name::text        AS key_lab_6_name,
+           ps.key_lab_6_unit::text        AS key_lab_6_unit,
+           ps.key_lab_6_last::float8      AS key_lab_6_last,
+           ps.key_lab_6_trend::float8     AS key_lab_6_trend_per_day,
+           ps.data_time::timestamptz      AS last_lab_at,
+           ps.hours_since_last_lab::float8 AS hours_since_last_lab,
+           ps.labs_stale::boolean         AS labs_stale,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk END)::float8 AS icu_risk,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_horizon_hours END)::integer
+                                          AS icu_risk_horizon_hours,
+           ps.risk_band::text             AS risk_band,
+           ps.risk_change::float8         AS risk_change,
+           ps.course::text                AS course,
+           ps.top_reasons::text           AS top_reasons,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_model_version END)::text
+                                          AS risk_model_version,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk END)::float8
+                                          AS icu_risk_forecast,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_horizon_hours END)::integer
+                                          AS icu_risk_forecast_horizon_hours,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_model_version END)::text
+                                          AS forecast_risk_model_version,
+           ps.stay_expected_days::float8  AS icu_stay_expected_days,
+           ps.stay_median_days::float8    AS icu_stay_median_days,
+           ps.stay_p10_days::float8       AS icu_stay_p10_days,
+           ps.stay_p90_days::float8       AS icu_stay_p90_days,
+           ps.icu_days_so_far::float8     AS icu_days_so_far,
+           ps.icu_remaining_expected_days::float8 AS icu_remaining_expected_days,
+           ps.icu_remaining_median_days::float8   AS icu_remaining_median_days,
+           ps.icu_remaining_p10_days::float8      AS icu_remaining_p10_days,
+           ps.icu_remaining_p90_days::float8      AS icu_remaining_p90_days,
+           ps.p_still_in_icu_1d::float8   AS p_still_in_icu_1d,
+           ps.p_still_in_icu_3d::float8   AS p_still_in_icu_3d,
+           ps.p_still_in_icu_7d::float8   AS p_still_in_icu_7d,
+           ps.stay_model_version::text    AS stay_model_version,
+           ps.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.ward_patient_rows() ps;
+
+COMMENT ON VIEW icu_bi.patient_status IS
+    'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the login is mapped to in icu_predict.ward_access. patient_state says which numbers apply: the ICU-admission risk before the ICU (pre_icu, ed), the remaining ICU stay in the ICU (in_icu), neither after an ICU stay (post_icu).';
+COMMENT ON COLUMN icu_bi.patient_status.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_status.day_of_stay IS 'Day number of the stay (1 = day of admission).';
+COMMENT ON COLUMN icu_bi.patient_status.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_status.as_of IS 'Moment the row describes: end of the day, or the reference time for today.';
+COMMENT ON COLUMN icu_bi.patient_status.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_status.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_status.isolation IS 'Isolation label: none, droplet, contact, airborne, strict, unknown.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_state IS 'pre_icu (not yet in the ICU: ICU-admission risk shown), ed (emergency department, not yet in the ICU: risk shown), in_icu (remaining ICU stay shown, no admission risk), post_icu (on a ward after an ICU stay: not scored).';
+COMMENT ON COLUMN icu_bi.patient_status.state_note IS 'What patient_state means for this row''s numbers, in words.';
+COMMENT ON COLUMN icu_bi.patient_status.days_in_hospital IS 'Days since hospital admission.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_name IS 'Name of key lab 1 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 1 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_unit IS 'Unit of key lab 1.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_last IS 'Last value of key lab 1, in key_lab_1_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_trend_per_day IS 'Change of key lab 1 per day (recent trend), in key_lab_1_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_name IS 'Name of key lab 2 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 2 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_unit IS 'Unit of key lab 2.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_last IS 'Last value of key lab 2, in key_lab_2_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_trend_per_day IS 'Change of key lab 2 per day (recent trend), in key_lab_2_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_name IS 'Name of key lab 3 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 3 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_unit IS 'Unit of key lab 3.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_last IS 'Last value of key lab 3, in key_lab_3_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_trend_per_day IS 'Change of key lab 3 per day (recent trend), in key_lab_3_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_name IS 'Name of key lab 4 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 4 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_unit IS 'Unit of key lab 4.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_last IS 'Last value of key lab 4, in key_lab_4_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_trend_per_day IS 'Change of key lab 4 per day (recent trend), in key_lab_4_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_name IS 'Name of key lab 5 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 5 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_unit IS 'Unit of key lab 5.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_last IS 'Last value of key lab 5, in key_lab_5_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_trend_per_day IS 'Change of key lab 5 per day (recent trend), in key_lab_5_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_name IS 'Name of key lab 6 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 6 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_last IS 'Last value of key lab 6, in key_lab_6_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_trend_per_day IS 'Change of key lab 6 per day (recent trend), in key_lab_6_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.last_lab_at IS 'Result time of the newest lab used (NULL without labs).';
+COMMENT ON COLUMN icu_bi.patient_status.hours_since_last_lab IS 'Hours from last_lab_at to as_of.';
+COMMENT ON COLUMN icu_bi.patient_status.labs_stale IS 'True when the newest lab (or, without labs, the admission) is older than icu_predict.ward_policy.stale_lab_hours (48 by default) at as_of: the risk rests on old labs (course says ''stale'').';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission within icu_risk_horizon_hours (0 to 1; 48 hours by default); only for patient_state pre_icu and ed.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_horizon_hours IS 'Horizon of icu_risk in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high (from icu_risk).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of icu_risk since the day before.';
+COMMENT ON COLUMN icu_bi.patient_status.course IS 'stale (labs_stale), else improving, stable or worsening (icu_risk against the day before).';
+COMMENT ON COLUMN icu_bi.patient_status.top_reasons IS 'Up to three inputs that move icu_risk most, in clinical words, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''; icu_bi.patient_reasons has them structured.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_version IS 'Risk model name and version behind icu_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast IS 'Probability of ICU admission within icu_risk_forecast_horizon_hours (0 to 1; 7 days by default); the capacity forecast uses it; only for pre_icu and ed.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast_horizon_hours IS 'Horizon of icu_risk_forecast in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_version IS 'Name and version of the model behind icu_risk_forecast.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_expected_days IS 'Expected ICU length of stay from ICU arrival, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_median_days IS 'Median ICU length of stay from ICU arrival, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p10_days IS 'ICU length of stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p90_days IS 'ICU length of stay, 90th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay, days (the stay model of the capacity forecast, given the days so far).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p10_days IS 'In the ICU: remaining ICU stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p90_days IS 'In the ICU: remaining ICU stay, 90th percentile, days (NULL beyond 90 days).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_1d IS 'In the ICU: probability of still being in the ICU 1 day later (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_3d IS 'In the ICU: probability of still being in the ICU 3 days later.';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_7d IS 'In the ICU: probability of still being in the ICU 7 days later.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_model_version IS 'Length-of-stay model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
+
+CREATE VIEW icu_bi.patient_labs AS
+    SELECT l.admission_id::bigint    AS admission_id,
+           l.patient_id::text        AS patient_id,
+           l.day_date::date          AS day_date,
+           l.is_today::boolean       AS is_today,
+           l.as_of::timestamptz      AS as_of,
+           l.ward::text              AS ward,
+           l.feature::text           AS feature,
+           l.display_name::text      AS display_name,
+           l.unit::text              AS unit,
+           l.last_value::float8      AS last_value,
+           l.trend_per_day::float8   AS trend_per_day,
+           l.last_at::timestamptz    AS last_at,
+           l.n_results::integer      AS n_results,
+           l.reference_low::float8   AS reference_low,
+           l.reference_high::float8  AS reference_high,
+           l.out_of_range::boolean   AS out_of_range,
+           l.key_lab_slot::integer   AS key_lab_slot
+      FROM @extschema@.ward_patient_labs() l;
+COMMENT ON VIEW icu_bi.patient_labs IS
+    'Every lab feature of every patient-day in icu_bi.patient_status (same ward filter): one row per admission, day and feature, including features the hospital added to the catalogue.';
+COMMENT ON COLUMN icu_bi.patient_labs.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.day_date IS 'Calendar day of the stay (as in icu_bi.patient_status).';
+COMMENT ON COLUMN icu_bi.patient_labs.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_labs.as_of IS 'Moment the row describes.';
+COMMENT ON COLUMN icu_bi.patient_labs.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_labs.feature IS 'Feature name of the catalogue (icu_predict.feature).';
+COMMENT ON COLUMN icu_bi.patient_labs.display_name IS 'Name of the lab for display.';
+COMMENT ON COLUMN icu_bi.patient_labs.unit IS 'Unit of last_value (the canonical unit).';
+COMMENT ON COLUMN icu_bi.patient_labs.last_value IS 'Last accepted value resulted by as_of; NULL when every value was rejected.';
+COMMENT ON COLUMN icu_bi.patient_labs.trend_per_day IS 'Change per day (least-squares slope over the recent trend window), in unit per day.';
+COMMENT ON COLUMN icu_bi.patient_labs.last_at IS 'Result time of last_value.';
+COMMENT ON COLUMN icu_bi.patient_labs.n_results IS 'Accepted results of this feature by as_of.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_low IS 'Lower end of the reference range (icu_predict.ward_lab_display); NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_high IS 'Upper end of the reference range; NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.out_of_range IS 'True when last_value lies outside the reference range, false inside, NULL without a range or a value.';
+COMMENT ON COLUMN icu_bi.patient_labs.key_lab_slot IS 'The key-lab column (1 to 6) of icu_bi.patient_status that shows this feature; NULL when none.';
+
+CREATE VIEW icu_bi.patient_reasons AS
+    SELECT r.admission_id::bigint  AS admission_id,
+           r.patient_id::text      AS patient_id,
+           r.day_date::date        AS day_date,
+           r.is_today::boolean     AS is_today,
+           r.ward::text            AS ward,
+           r.rank::integer         AS rank,
+           r.input::text           AS input,
+           r.input_kind::text      AS input_kind,
+           r.feature::text         AS feature,
+           r.stat::text            AS stat,
+           r.display_name::text    AS display_name,
+           r.value::float8         AS value,
+           r.unit::text            AS unit,
+           r.trend_per_day::float8 AS trend_per_day,
+           r.contribution::float8  AS contribution,
+           r.direction::text       AS direction,
+           r.reason::text          AS reason,
+           r.shown_in_reasons::boolean AS shown_in_reasons,
+           r.risk_model_version::text AS risk_model_version
+      FROM @extschema@.ward_patient_reasons() r;
+COMMENT ON VIEW icu_bi.patient_reasons IS
+    'The inputs behind icu_risk for drill-down: for every scored patient-day (patient_state pre_icu or ed) of icu_bi.patient_status (same ward filter), the top ten inputs by their contribution, structured and in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_reasons.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.rank IS '1 = the input that moves the risk most.';
+COMMENT ON COLUMN icu_bi.patient_reasons.input IS 'Model input: feature.statistic for labs (crp.last), the covariate name otherwise (age_years, hours_since_admission ...).';
+COMMENT ON COLUMN icu_bi.patient_reasons.input_kind IS 'lab or non-lab.';
+COMMENT ON COLUMN icu_bi.patient_reasons.feature IS 'Feature name for lab inputs; NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.stat IS 'Statistic of the feature (last, max, trend ...); NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.display_name IS 'Name of the input for display (Age, Time since admission, the lab''s name).';
+COMMENT ON COLUMN icu_bi.patient_reasons.value IS 'The input''s value (NULL when it was missing and imputed).';
+COMMENT ON COLUMN icu_bi.patient_reasons.unit IS 'Unit of value.';
+COMMENT ON COLUMN icu_bi.patient_reasons.trend_per_day IS 'For a last value: the lab''s trend per day.';
+COMMENT ON COLUMN icu_bi.patient_reasons.contribution IS 'Signed contribution to the risk''s log-odds.';
+COMMENT ON COLUMN icu_bi.patient_reasons.direction IS 'raises risk or lowers risk.';
+COMMENT ON COLUMN icu_bi.patient_reasons.reason IS 'The reason in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.shown_in_reasons IS 'False for non-lab inputs when icu_predict.ward_policy.reasons_show_non_lab is off (then top_reasons leaves them out).';
+COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_version IS 'Risk model name and version.';
+
+CREATE VIEW icu_bi.ward_access AS
+    SELECT m.user_name::text          AS user_name,
+           m.is_database_login::boolean AS is_database_login,
+           m.ward::text               AS ward,
+           m.all_wards::boolean       AS all_wards,
+           m.granted_through::text    AS granted_through
+      FROM @extschema@.ward_access_map() m;
+COMMENT ON VIEW icu_bi.ward_access IS
+    'Which user sees which ward, for Power BI''s own row-level security when a published dataset reads through one gateway login: filter patient tables by ward where user_name = USERPRINCIPALNAME() (docs/power-bi.md). The gateway login (mapped to ''*'') sees every row; any other login only its own.';
+COMMENT ON COLUMN icu_bi.ward_access.user_name IS 'A database login, or a name mapped in icu_predict.ward_access that is no database role (e.g. a Power BI user principal name).';
+COMMENT ON COLUMN icu_bi.ward_access.is_database_login IS 'True when user_name is a database login.';
+COMMENT ON COLUMN icu_bi.ward_access.ward IS 'A ward or unit the user may see.';
+COMMENT ON COLUMN icu_bi.ward_access.all_wards IS 'True when the row comes from a mapping to every ward (''*'').';
+COMMENT ON COLUMN icu_bi.ward_access.granted_through IS 'The role_name of icu_predict.ward_access that grants it.';
+
+
+CREATE VIEW icu_bi.refresh_status AS
+    SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE l.succeeded)::timestamptz AS last_success_at,
+           (SELECT l.newest_data_at FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS data_as_of,
+           (SELECT l.reference_time FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS reference_time,
+           (SELECT l.newest_lab_at FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS newest_lab_at,
+           (SELECT l.data_lag_warning FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS data_lag_warning,
+           (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE NOT l.succeeded)::timestamptz AS last_failure_at,
+           (SELECT NOT l.succeeded FROM @extschema@.refresh_log l
+             ORDER BY l.run_id DESC LIMIT 1)::boolean AS last_run_failed,
+           (SELECT l.model_versions FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS model_versions,
+           (pg_catalog.date_part('epoch', pg_catalog.now()
+               - (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+                   WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success;
+
+COMMENT ON VIEW icu_bi.refresh_status IS
+    'One row: how fresh the data is (last successful refresh, its reference time beside the newest data it found, a warning when the data lags, the last failure). Show it on every report page so nothing looks current when it is not.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_success_at IS 'End of the last successful refresh; NULL if never.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_as_of IS 'Newest data time (lab result, admission or location stay, at or before reference_time) of the last successful refresh: what the views really know.';
+COMMENT ON COLUMN icu_bi.refresh_status.reference_time IS 'Reference time ("now") the views were computed for.';
+COMMENT ON COLUMN icu_bi.refresh_status.newest_lab_at IS 'Newest lab result time at or before reference_time.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_lag_warning IS 'Why the data looks late (no labs for ward_policy.data_lag_lab_hours, or the newest data more than data_lag_max_hours before the reference time); NULL when current.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_failure_at IS 'End of the last failed refresh; NULL if none.';
+COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most recent refresh failed (the views show older data).';
+COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
+COMMENT ON COLUMN icu_bi.refresh_status.hours_since_success IS 'Hours since the last successful refresh.';
+
+
+GRANT SELECT ON icu_bi.patient_status, icu_bi.refresh_status TO icu_bi_reader;
+GRANT SELECT ON icu_bi.patient_labs, icu_bi.patient_reasons, icu_bi.ward_access TO icu_bi_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.ward_patient_rows(), @extschema@.ward_patient_labs(),
+                          @extschema@.ward_patient_reasons(), @extschema@.ward_access_map()
+    TO icu_bi_reader;
+
+-- refresh(): the newest data time and the data-lag warning
+CREATE OR REPLACE PROCEDURE @extschema@.refresh()
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_started   timestamptz := pg_catalog.clock_timestamp();
+    v_ref       timestamptz;
+    v_mode      text := 'concurrently';
+    v_view      text;
+    v_ps_rows   bigint;
+    v_cf_rows   bigint;
+    v_models    text;
+    v_state     text;
+    v_msg       text;
+    -- the caller: the role set with SET ROLE, else the session user
+    v_by        text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
+                                 SESSION_USER::text);
+    -- the run's number, taken first so that forecast_log rows can carry it
+    v_run       bigint := pg_catalog.nextval('@extschema@.refresh_log_run_id_seq'::regclass);
+    v_pol       @extschema@.capacity_policy;
+    v_replay    boolean;
+    v_risk_models text;
+    v_stay_models text;
+    v_wp        @extschema@.ward_policy;
+    v_lab_at    timestamptz;
+    v_data_at   timestamptz;
+    v_lag       text;
+BEGIN
+    BEGIN
+        v_ref := @extschema@.reference_time();
+        FOREACH v_view IN ARRAY ARRAY['patient_status', 'capacity_forecast'] LOOP
+            IF (SELECT c.relispopulated FROM pg_catalog.pg_class c
+                 WHERE c.oid = pg_catalog.format('%I.%I', '@extschema@', v_view)::regclass) THEN
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW CONCURRENTLY %I.%I',
+                                          '@extschema@', v_view);
+            ELSE
+                v_mode := 'plain';
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %I.%I', '@extschema@', v_view);
+            END IF;
+        END LOOP;
+        SELECT pg_catalog.count(*) INTO v_ps_rows FROM @extschema@.patient_status;
+        SELECT pg_catalog.count(*) INTO v_cf_rows FROM @extschema@.capacity_forecast;
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
+                               (ps.stay_model_version)) AS x(v)
+         WHERE v IS NOT NULL;
+
+        -- how current the data is: the newest lab result, and the newest
+        -- data of any kind, at or before the reference time
+        v_wp := @extschema@.ward_settings();
+        SELECT pg_catalog.max(r.resulted_at) INTO v_lab_at
+          FROM @extschema@.lab_result r WHERE r.resulted_at <= v_ref;
+        SELECT pg_catalog.max(x.t) INTO v_data_at
+          FROM (SELECT v_lab_at AS t
+                UNION ALL
+                SELECT pg_catalog.max(a.admitted_at) FROM @extschema@.admission a
+                 WHERE a.admitted_at <= v_ref
+                UNION ALL
+                SELECT pg_catalog.max(s.started_at) FROM @extschema@.location_stay s
+                 WHERE s.started_at <= v_ref) x;
+        SELECT pg_catalog.string_agg(w, '; ') INTO v_lag
+          FROM (VALUES
+                (CASE WHEN v_lab_at IS NULL
+                           OR v_lab_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_lab_hours * 3600)
+                      THEN pg_catalog.format('no lab result in the %s hours before the reference time %s (newest: %s)',
+                               (v_wp).data_lag_lab_hours, v_ref, coalesce(v_lab_at::text, 'none')) END),
+                (CASE WHEN v_data_at IS NULL
+                           OR v_data_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_max_hours * 3600)
+                      THEN pg_catalog.format('the newest data (%s) is more than %s hours older than the reference time %s',
+                               coalesce(v_data_at::text, 'none'), (v_wp).data_lag_max_hours, v_ref) END)) AS y(w)
+         WHERE w IS NOT NULL;
+
+        -- the forecast log: what this run forecast, per unit and horizon day
+        v_pol := @extschema@.capacity_settings();
+        -- a replay when "now" is not the wall clock (icu_predict.reference_time set)
+        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_risk_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version)) AS x(v)
+         WHERE ps.is_today AND v IS NOT NULL;
+        SELECT pg_catalog.string_agg(DISTINCT ps.stay_model_version, '; ' ORDER BY ps.stay_model_version)
+          INTO v_stay_models
+          FROM @extschema@.patient_status ps
+         WHERE ps.is_today AND ps.stay_model_version IS NOT NULL;
+        INSERT INTO @extschema@.forecast_log
+               (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+                horizon_day, demand, expected_beds, variance_beds,
+                p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+                occupied_now, census_now, census_mean_7d,
+                staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+                arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+                policy, risk_model_version, stay_model_version,
+                is_replay, of_record, logged_at)
+        WITH census AS (
+            -- the census at the reference time and at 1..7 days before it
+            SELECT c.at, c.unit, c.patients
+              FROM @extschema@.icu_census(ARRAY(
+                       SELECT v_ref - pg_catalog.make_interval(days => j)
+                         FROM pg_catalog.generate_series(0, 7) AS j)) c
+        ), per_unit AS (
+            SELECT c.unit,
+                   pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   pg_catalog.avg(c.patients) FILTER (WHERE c.at < v_ref)::float8 AS mean_7d
+              FROM census c GROUP BY c.unit
+        ), total AS (
+            SELECT pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   (pg_catalog.sum(c.patients) FILTER (WHERE c.at < v_ref) / 7.0)::float8 AS mean_7d
+              FROM census c
+        ), fc AS (
+            SELECT cf.*, cf.forecast_date - cf.horizon_day AS reference_date,
+                   CASE WHEN cf.is_total THEN t.now ELSE coalesce(pu.now, 0) END AS census_now,
+                   CASE WHEN cf.is_total THEN t.mean_7d ELSE coalesce(pu.mean_7d, 0) END AS census_mean_7d
+              FROM @extschema@.capacity_forecast cf
+              CROSS JOIN total t
+              LEFT JOIN per_unit pu ON pu.unit = cf.unit AND NOT cf.is_total
+        )
+        SELECT v_run, r.reference_time, r.reference_date, r.forecast_at, r.forecast_date, r.unit,
+               r.is_total, r.horizon_day, r.demand, r.expected_beds,
+               @extschema@.bed_demand_variance(r.demand),
+               @extschema@.bed_demand_quantile(r.demand, 0.05),
+               r.p10_beds, r.p50_beds, r.p90_beds, r.p95_beds,
+               r.occupied_now, r.census_now, r.census_mean_7d,
+               r.staffed_beds, r.surge_beds, r.prob_over_staffed, r.prob_over_surge,
+               r.recommended_action, r.arrivals_per_day,
+               r.icu_mean, r.icu_var, r.ward_mean, r.ward_var, r.arrivals_mean, r.arrivals_var,
+               pg_catalog.to_jsonb(v_pol), v_risk_models, v_stay_models, v_replay,
+               -- of record: the first run of the reference day at or after
+               -- the policy's time of day, per unit and horizon (live and
+               -- replay apart)
+               pg_catalog.timezone(@extschema@.day_zone(), v_ref)::time >= (v_pol).forecast_of_record_after
+               AND NOT EXISTS (
+                    SELECT 1 FROM @extschema@.forecast_log f
+                     WHERE f.of_record
+                       AND f.unit = r.unit
+                       AND f.reference_date = r.reference_date
+                       AND f.horizon_day = r.horizon_day
+                       AND f.is_replay = v_replay),
+               pg_catalog.clock_timestamp()
+          FROM fc r;
+
+        -- retention of live rows (replay rows are kept)
+        IF (v_pol).forecast_log_retention_days > 0 THEN
+            DELETE FROM @extschema@.forecast_log f
+             WHERE NOT f.is_replay
+               AND f.reference_time < pg_catalog.now()
+                                      - pg_catalog.make_interval(days => (v_pol).forecast_log_retention_days);
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+        INSERT INTO @extschema@.refresh_log
+               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by)
+        VALUES (v_run, v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
+                v_state || ': ' || v_msg, v_by);
+        RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
+            USING ERRCODE = v_state,
+                  HINT = 'The failure is logged in icu_predict.refresh_log.';
+        RETURN;
+    END;
+    INSERT INTO @extschema@.refresh_log
+           (run_id, started_at, finished_at, succeeded, reference_time, mode,
+            patient_status_rows, capacity_forecast_rows, model_versions, run_by,
+            newest_data_at, newest_lab_at, data_lag_warning)
+    VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
+            v_ps_rows, v_cf_rows, v_models, v_by, v_data_at, v_lab_at, v_lag);
+    IF v_lag IS NOT NULL THEN
+        -- in the server log (the run itself succeeded; refresh_log and
+        -- icu_bi.refresh_status carry the warning for the dashboards)
+        RAISE LOG 'icu_predict.refresh(): data lags: %', v_lag;
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.refresh() IS
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log (with the newest data time and a data-lag warning, ward_policy) and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+
+
+-- Fill the new patient_status again when the old one held data, as of the
+-- reference time of the last successful refresh (section 7 then fills
+-- capacity_forecast from it).
+DO $$
+DECLARE
+    v_ref timestamptz;
+    v_old text := pg_catalog.current_setting('icu_predict.reference_time', true);
+BEGIN
+    IF NOT (SELECT c.relispopulated FROM pg_catalog.pg_class c
+             WHERE c.oid = '@extschema@.patient_status_0_1_0'::regclass) THEN
+        RETURN;
+    END IF;
+    SELECT l.reference_time INTO v_ref
+      FROM @extschema@.refresh_log l
+     WHERE l.succeeded
+     ORDER BY l.run_id DESC
+     LIMIT 1;
+    IF v_ref IS NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('icu_predict.reference_time',
+                pg_catalog.to_char(v_ref AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'), true);
+        REFRESH MATERIALIZED VIEW @extschema@.patient_status;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'icu_predict.patient_status stays empty until the next refresh: %', SQLERRM
+            USING HINT = 'Run CALL icu_predict.refresh().';
+    END;
+    PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
+END
+$$;
+
+-- ===========================================================================
 -- 7. capacity_forecast: bed_demand_* names, day_zone(), the inflow and
 --    routing of 0.2.0 and its component columns (last: it needs 4 to 6, 8 and 9)
 -- ===========================================================================
@@ -1599,7 +2849,7 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- 10. issue 15: the registry knows the outcome.  Risk kinds death and event
+-- 11. issue 15: the registry knows the outcome.  Risk kinds death and event
 --     beside icu_admission; model.outcome (a slot is kind, outcome, horizon);
 --     active_model.outcome and .synthetic_default; deploy()/rollback() per
 --     slot, retire(); outcome_risk(); the long-form patient_risk and
@@ -1876,7 +3126,9 @@ COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, float8, text, float8
 -- risk model slot of active_model (kind icu_admission, death or event; one
 -- slot per outcome and horizon): the probability of that outcome within that
 -- horizon, with the model that gave it and whether that model is a shipped
--- default trained on synthetic data.
+-- default trained on synthetic data.  ICU-admission risks are given only
+-- where patient_status scores (patient_state pre_icu or ed): the models are
+-- trained on patients not yet in the ICU; other rows carry NULL.
 --
 -- A plain view over the materialized patient_status (so it reads what the
 -- last refresh() saw: the same admissions, days and as-of times).  Each
@@ -1895,12 +3147,15 @@ SELECT ps.admission_id,
        ps.as_of,
        ps.ward,
        ps.unit_kind,
+       ps.patient_state,
        am.outcome,
        am.kind AS model_kind,
        am.horizon_hours,
-       @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
+       CASE WHEN am.kind = 'icu_admission' AND ps.patient_state NOT IN ('pre_icu', 'ed')
+            THEN NULL::float8
+            ELSE @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
                         (pg_catalog.date_part('epoch', ps.as_of - a.admitted_at) / 3600.0)::float8,
-                        ps.unit_kind, am.name, am.version) AS risk,
+                        ps.unit_kind, am.name, am.version) END AS risk,
        am.name AS model_name,
        am.version AS model_version,
        am.source AS model_source,
@@ -1922,6 +3177,7 @@ COMMENT ON COLUMN @extschema@.patient_risk.is_today IS 'True for the row of the 
 COMMENT ON COLUMN @extschema@.patient_risk.as_of IS 'The moment the risk is for: the end of day_date, or the reference time for today (as patient_status).';
 COMMENT ON COLUMN @extschema@.patient_risk.ward IS 'Ward or unit where the patient lay at as_of.';
 COMMENT ON COLUMN @extschema@.patient_risk.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_risk.patient_state IS 'pre_icu, ed, in_icu or post_icu, as patient_status.patient_state; ICU-admission risks are NULL unless pre_icu or ed.';
 COMMENT ON COLUMN @extschema@.patient_risk.outcome IS 'The predicted outcome: icu_admission, death (in hospital), or the name of a user event (model.outcome).';
 COMMENT ON COLUMN @extschema@.patient_risk.model_kind IS 'Registry kind of the model: icu_admission, death or event.';
 COMMENT ON COLUMN @extschema@.patient_risk.horizon_hours IS 'The horizon: risk is the probability of the outcome within this many hours after as_of.';
@@ -1936,11 +3192,32 @@ COMMENT ON COLUMN @extschema@.patient_risk.refreshed_at IS 'When patient_status 
 -- icu_bi.patient_risk: the long-form risks (43_patient_risk.sql) for Power BI.
 --
 -- Same rules as the other icu_bi patient views (50_bi.sql): BI-safe column
--- types, rows filtered by icu_predict.ward_access (security_barrier), SELECT
--- for icu_bi_reader only.  One row per admission, day, outcome and horizon,
--- with the model version and the synthetic-default flag.
+-- types, rows filtered by icu_predict.ward_access inside a SECURITY DEFINER
+-- function on SESSION_USER (46_access.sql says why a security_barrier view
+-- is not enough), SELECT for icu_bi_reader only.  One row per admission,
+-- day, outcome and horizon, with the model version and the synthetic-default
+-- flag.
 
-CREATE VIEW icu_bi.patient_risk WITH (security_barrier) AS
+CREATE FUNCTION @extschema@.ward_patient_risks()
+RETURNS SETOF @extschema@.patient_risk
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 3000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT pr.*
+      FROM @extschema@.patient_risk pr
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = pr.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(SESSION_USER, r.oid, 'MEMBER'));
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_risks() IS
+    'The patient_risk rows the session''s login may see (wards mapped in ward_access, as ward_patient_rows()). SECURITY DEFINER and never inlined; filters on SESSION_USER. Backs icu_bi.patient_risk.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_risks() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ward_patient_risks() TO icu_bi_reader;
+
+CREATE VIEW icu_bi.patient_risk AS
     SELECT pr.admission_id::bigint        AS admission_id,
            pr.patient_id::text            AS patient_id,
            pr.day_date::date              AS day_date,
@@ -1949,6 +3226,7 @@ CREATE VIEW icu_bi.patient_risk WITH (security_barrier) AS
            pr.as_of::timestamptz          AS as_of,
            pr.ward::text                  AS ward,
            pr.unit_kind::text             AS unit_kind,
+           pr.patient_state::text         AS patient_state,
            pr.outcome::text               AS outcome,
            pr.horizon_hours::integer      AS horizon_hours,
            pr.risk::float8                AS risk,
@@ -1957,13 +3235,7 @@ CREATE VIEW icu_bi.patient_risk WITH (security_barrier) AS
            pr.synthetic_default::boolean  AS synthetic_default,
            pr.data_time::timestamptz      AS data_time,
            pr.refreshed_at::timestamptz   AS refreshed_at
-      FROM @extschema@.patient_risk pr
-     WHERE EXISTS (
-            SELECT 1
-              FROM @extschema@.ward_access a
-              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
-             WHERE (a.ward = pr.ward OR a.ward = '*')
-               AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'));
+      FROM @extschema@.ward_patient_risks() pr;
 
 COMMENT ON VIEW icu_bi.patient_risk IS
     'Risks of every deployed outcome for Power BI, in long form: one row per current admission, day of stay, outcome and horizon (ICU admission within 48 h, within 7 days, in-hospital death ...), each with its model version; only on the wards the user is mapped to in icu_predict.ward_access.';
@@ -1975,6 +3247,7 @@ COMMENT ON COLUMN icu_bi.patient_risk.is_today IS 'True for the row of the refer
 COMMENT ON COLUMN icu_bi.patient_risk.as_of IS 'Moment the risk is for: end of the day, or the reference time for today.';
 COMMENT ON COLUMN icu_bi.patient_risk.ward IS 'Ward or unit where the patient lay.';
 COMMENT ON COLUMN icu_bi.patient_risk.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_risk.patient_state IS 'pre_icu, ed, in_icu or post_icu (as icu_bi.patient_status); ICU-admission risks only for pre_icu and ed.';
 COMMENT ON COLUMN icu_bi.patient_risk.outcome IS 'Predicted outcome: icu_admission, death (in hospital), or the name of a hospital-defined event.';
 COMMENT ON COLUMN icu_bi.patient_risk.horizon_hours IS 'Horizon in hours: risk is the probability of the outcome within it.';
 COMMENT ON COLUMN icu_bi.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours.';
@@ -1985,3 +3258,8 @@ COMMENT ON COLUMN icu_bi.patient_risk.data_time IS 'Result time of the latest la
 COMMENT ON COLUMN icu_bi.patient_risk.refreshed_at IS 'When the status was last refreshed.';
 
 GRANT SELECT ON icu_bi.patient_risk TO icu_bi_reader;
+
+-- ===========================================================================
+-- 10 (end). issue 16: the 0.1.0 patient_status, which nothing reads now
+-- ===========================================================================
+DROP MATERIALIZED VIEW @extschema@.patient_status_0_1_0;

@@ -13,8 +13,8 @@
 --   A1: ward W1 from 04-01 10:00, ICU IC-1 from 04-02 12:00; CRP 100 resulted
 --       04-01 12:00, CRP 200 resulted 04-02 12:00.
 --       day 1 (as of 04-02 00:00): W1, risk 1/(1+e^-1) = 0.7311
---       day 2 (as of 04-03 00:00): IC-1, risk 1/(1+e^-2) = 0.8808, +0.1497 worsening
---       day 3 (as of 04-03 08:00): IC-1, risk 0.8808, change 0, stable
+--       day 2 (as of 04-03 00:00): IC-1: in the ICU, no ICU-admission risk
+--       day 3 (as of 04-03 08:00): IC-1, likewise
 --   A2: ward W1 from 04-02 10:00, no labs: risk 0.5 on both days.
 -- Capacity IC-1: 2 staffed, 3 surge.
 --   A1 in ICU 20 h: p(d) = S(s+d)/S(s) = 2^-d           -> 1, 0.5, 0.25, 0.125
@@ -82,7 +82,7 @@ CALL icu_predict.refresh();
 
 -- 7003 was discharged before the reference time: not current, no rows.
 SELECT admission_id, day_date, day_of_stay, is_today, as_of, ward, unit_kind, isolation,
-       round(days_in_hospital::numeric, 4) AS days_in_hospital, crp_last,
+       round(days_in_hospital::numeric, 4) AS days_in_hospital, key_lab_1_feature, key_lab_1_last,
        round(risk::numeric, 4) AS risk, risk_horizon_hours, risk_band, round(risk_change::numeric, 4) AS risk_change,
        course
   FROM icu_predict.patient_status ORDER BY admission_id, day_date;
@@ -222,6 +222,144 @@ SELECT occupied_now, expected_beds, p10_beds, p95_beds FROM icu_predict.capacity
 SET icu_predict.reference_time = '2020-04-03 08:00+00';
 UPDATE icu_predict.icu_capacity SET staffed_beds = 2 WHERE unit = 'IC-1';
 DELETE FROM icu_predict.forecast_log;
+
+-- ------------------------------------------------------------------ what the ward sees
+-- Patient states, remaining ICU stay, stale labs, the lab list, reasons and
+-- the data-lag warning, on four more admissions (reference time 04-03 08:00,
+-- status risk v_risk: 1 / (1 + exp(-crp/100)); stay v_stay: S(t) = 2^-t):
+--   A1 7001: in IC-1 since 04-02 12:00, s = 20 h = 0.833333 days.  The stay
+--       is memoryless, so the remaining stay has the full distribution:
+--       expected 1/ln 2 = 1.4427, median 1, P10 0.1520, P90 3.3219,
+--       P(still in ICU) 1, 3, 7 days = 0.5, 0.125, 0.0078125; no risk.
+--   A4 7004: ED 'SEH' from 04-03 06:00, CRP 50 at 07:00 and a lab the
+--       hospital added, SpO2 91 % at 07:30: state ed, risk 1/(1+e^-0.5) = 0.6225.
+--   A5 7005: W2, IC-1 04-01 12:00 .. 04-02 06:00, then W2 again: day 1
+--       (as of 04-02 00:00) in_icu, days 2 and 3 post_icu: not scored.
+--   A6 7006: W1 since 03-25 10:00, CRP 60 at 03-25 12:00 and 80 at
+--       03-26 12:00 (trend 20/day), nothing after: risk 0.6457 on day 1,
+--       1/(1+e^-0.8) = 0.6900 from day 2 (+0.0443: stable); the last lab is
+--       36 h old on day 3 (stable), 60 h on day 4 (beyond 48 h: stale), and
+--       188 h today.
+INSERT INTO icu_predict.ward_access VALUES ('icu_bi_reader', '*');
+INSERT INTO icu_predict.feature (name, description, unit, plausible_min, plausible_max)
+VALUES ('v_spo2', 'Oxygen saturation', '%', 50, 100);
+INSERT INTO icu_predict.lab_map (local_code, unit, feature) VALUES ('V-SPO2', '%', 'v_spo2');
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years, sex) VALUES
+    (7004, 'v4', '2020-04-03 06:00+00', 60, 'female'),
+    (7005, 'v5', '2020-04-01 00:00+00', 50, 'male'),
+    (7006, 'v6', '2020-03-25 10:00+00', 80, 'male');
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at, ended_at) VALUES
+    (7004, 'SEH',  'ed',   'none',    '2020-04-03 06:00+00', NULL),
+    (7005, 'W2',   'ward', 'none',    '2020-04-01 00:00+00', '2020-04-01 12:00+00'),
+    (7005, 'IC-1', 'icu',  'strict',  '2020-04-01 12:00+00', '2020-04-02 06:00+00'),
+    (7005, 'W2',   'ward', 'contact', '2020-04-02 06:00+00', NULL),
+    (7006, 'W1',   'ward', 'none',    '2020-03-25 10:00+00', NULL);
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at) VALUES
+    (7004, 'V-CRP', 50, 'mg/L', '2020-04-03 07:00+00'),
+    (7004, 'V-SPO2', 91, '%', '2020-04-03 07:30+00'),
+    (7005, 'V-CRP', 120, 'mg/L', '2020-04-01 06:00+00'),
+    (7006, 'V-CRP', 60, 'mg/L', '2020-03-25 12:00+00'),
+    (7006, 'V-CRP', 80, 'mg/L', '2020-03-26 12:00+00');
+CALL icu_predict.refresh();
+
+-- states and only the numbers that apply
+SELECT admission_id, day_of_stay, ward, patient_state, round(icu_risk::numeric, 4) AS icu_risk,
+       risk_band, course, labs_stale, round(hours_since_last_lab::numeric, 1) AS lab_hours, top_reasons
+  FROM icu_bi.patient_status
+ WHERE admission_id >= 7004 OR is_today ORDER BY admission_id, day_date;
+SELECT DISTINCT patient_state, state_note FROM icu_bi.patient_status ORDER BY 1;
+-- the risk columns keep no ICU-admission risk in the ICU
+SELECT admission_id, day_of_stay, risk, forecast_risk, risk_model_version
+  FROM icu_predict.patient_status WHERE patient_state = 'in_icu' ORDER BY 1, 2;
+-- the remaining ICU stay of A1 (and of A5 on its ICU day, 12 h in: the same
+-- memoryless figures)
+SELECT admission_id, day_of_stay, round(icu_days_so_far::numeric, 4) AS so_far,
+       round(icu_remaining_expected_days::numeric, 3) AS expected,
+       round(icu_remaining_median_days::numeric, 3) AS median,
+       round(icu_remaining_p10_days::numeric, 3) AS p10,
+       round(icu_remaining_p90_days::numeric, 3) AS p90,
+       round(p_still_in_icu_1d::numeric, 6) AS p1, round(p_still_in_icu_3d::numeric, 6) AS p3,
+       round(p_still_in_icu_7d::numeric, 7) AS p7
+  FROM icu_bi.patient_status WHERE patient_state = 'in_icu' ORDER BY 1, 2;
+-- nothing of the ICU remaining stay outside the ICU
+SELECT count(*) AS non_icu_rows_with_remaining_stay FROM icu_bi.patient_status
+ WHERE patient_state <> 'in_icu' AND (icu_remaining_expected_days IS NOT NULL OR p_still_in_icu_1d IS NOT NULL);
+-- the stale patient, day by day
+SELECT day_of_stay, as_of, round(icu_risk::numeric, 4) AS icu_risk, round(risk_change::numeric, 4) AS change,
+       course, labs_stale, round(hours_since_last_lab::numeric, 1) AS lab_hours
+  FROM icu_bi.patient_status WHERE admission_id = 7006 AND day_of_stay <= 4 ORDER BY day_date;
+
+-- reasons in clinical words, with the trend of the last value
+SELECT day_of_stay, top_reasons FROM icu_bi.patient_status WHERE admission_id = 7006 AND day_of_stay <= 2 ORDER BY 1;
+SELECT admission_id, day_of_stay, rank, input, input_kind, feature, stat, display_name, value, unit,
+       trend_per_day, round(contribution::numeric, 4) AS contribution, direction, reason, shown_in_reasons
+  FROM icu_bi.patient_reasons JOIN icu_bi.patient_status USING (admission_id, day_date, patient_id, is_today, ward)
+ WHERE admission_id IN (7004, 7006) AND day_of_stay <= 2 ORDER BY 1, 2, 3;
+-- non-lab inputs are labelled, and the policy can keep them out of the
+-- reasons shown: a model on CRP (0.01), age (0.02) and hours since
+-- admission (-0.01); A4 today: age 60 -> +1.2, CRP 50 -> +0.5, 2 h -> -0.02
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+  ('v_reason', '1', 'icu_admission', 'linear', 24,
+   '{"format": "linear", "link": "logit", "intercept": 0,
+     "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.01},
+                {"covariate": "age_years", "impute": 0, "coef": 0.02},
+                {"covariate": "hours_since_admission", "impute": 0, "coef": -0.01}]}');
+SELECT r.rank, r.input_kind, r.display_name, r.value, r.unit, round(r.contribution::numeric, 4) AS contribution,
+       r.reason, r.shown_in_reasons
+  FROM icu_predict.patient_status ps,
+       icu_predict.risk_reasons(ps.panel, ps.age_years::float8, ps.sex, ps.hours_since_admission,
+                                ps.unit_kind, 'v_reason', '1') r
+ WHERE ps.admission_id = 7004 AND ps.is_today ORDER BY r.rank;
+INSERT INTO icu_predict.ward_policy (reasons_show_non_lab) VALUES (false);
+SELECT r.rank, r.reason, r.shown_in_reasons
+  FROM icu_predict.patient_status ps,
+       icu_predict.risk_reasons(ps.panel, ps.age_years::float8, ps.sex, ps.hours_since_admission,
+                                ps.unit_kind, 'v_reason', '1') r
+ WHERE ps.admission_id = 7004 AND ps.is_today ORDER BY r.rank;
+DELETE FROM icu_predict.ward_policy;
+SELECT icu_predict.clinical_number(x) FROM unnest(ARRAY[182, 0.45678, 1234.5, -40, 0, 3.0]::float8[]) x;
+
+-- every lab, including the one the hospital added; the built-in list holds
+-- the reference ranges (CRP < 10): CRP 50 is out of range, SpO2 has none yet
+SELECT admission_id, feature, display_name, unit, last_value, trend_per_day, last_at, n_results,
+       reference_low, reference_high, out_of_range, key_lab_slot
+  FROM icu_bi.patient_labs WHERE admission_id = 7004 ORDER BY feature;
+SELECT key_lab_1_name, key_lab_1_unit, key_lab_1_last, key_lab_2_name, key_lab_5_name, key_lab_6_name
+  FROM icu_bi.patient_status WHERE admission_id = 7004;
+-- the hospital's own list: SpO2 (94-100 %) in column 1, CRP in column 2;
+-- the rest of the built-in list is gone with it
+INSERT INTO icu_predict.ward_lab_display (feature, key_lab_slot, reference_low, reference_high) VALUES
+    ('v_spo2', 1, 94, 100), ('crp', 2, NULL, 10);
+CALL icu_predict.refresh();
+SELECT key_lab_1_name, key_lab_1_unit, key_lab_1_last, key_lab_2_name, key_lab_2_unit, key_lab_2_last,
+       key_lab_3_name, key_lab_3_last
+  FROM icu_bi.patient_status WHERE admission_id = 7004;
+SELECT feature, last_value, reference_low, reference_high, out_of_range, key_lab_slot
+  FROM icu_bi.patient_labs WHERE admission_id = 7004 ORDER BY feature;
+\set VERBOSITY terse
+INSERT INTO icu_predict.ward_lab_display (feature, key_lab_slot) VALUES ('ldh', 7);
+INSERT INTO icu_predict.ward_lab_display (feature, key_lab_slot) VALUES ('no_such_lab', 3);
+INSERT INTO icu_predict.ward_lab_display (feature, reference_low, reference_high) VALUES ('ldh', 300, 100);
+INSERT INTO icu_predict.ward_policy (stale_lab_hours) VALUES (0);
+\set VERBOSITY default
+DELETE FROM icu_predict.ward_lab_display;
+
+-- freshness of the run: current data, then a replay long after the data
+-- ended (the newest data is CRP 999 of A1 at 04-03 08:00:01, after the
+-- first reference time): both warnings, and the run still succeeds
+SELECT data_as_of, reference_time, newest_lab_at, data_lag_warning, last_run_failed FROM icu_bi.refresh_status;
+SET icu_predict.reference_time = '2020-04-20 08:00+00';
+CALL icu_predict.refresh();
+SELECT succeeded, reference_time, newest_data_at, newest_lab_at, data_lag_warning
+  FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1;
+SELECT data_as_of, reference_time, newest_lab_at, data_lag_warning FROM icu_bi.refresh_status;
+SELECT admission_id, patient_state, course, labs_stale FROM icu_bi.patient_status WHERE is_today ORDER BY 1;
+SET icu_predict.reference_time = '2020-04-03 08:00+00';
+DELETE FROM icu_predict.ward_access WHERE role_name = 'icu_bi_reader' AND ward = '*';
+DELETE FROM icu_predict.admission WHERE admission_id IN (7004, 7005, 7006);
+DELETE FROM icu_predict.lab_map WHERE local_code = 'V-SPO2';
+DELETE FROM icu_predict.feature WHERE name = 'v_spo2';
+DELETE FROM icu_predict.model WHERE name = 'v_reason';
 
 -- clean up: the regression database is shared
 DELETE FROM icu_predict.admission WHERE admission_id IN (7001, 7002, 7003);

@@ -109,6 +109,39 @@ step_cohort() {
   PGDATABASE=$DB $PY -m model cohort --admissions "$ADMISSIONS" --seed "$SEED" --end-date "$END_DATE"
 }
 
+# Two hand-made admissions beside the cohort, so that the dashboard shows
+# every patient state and a stale patient even on a day the cohort has none:
+# DEMO-ED arrived in the emergency department three hours before the end of
+# the data, with a CRP an hour later; DEMO-STALE lies on a ward since six
+# days before it and has had no lab for the last four (the lab feed of that
+# ward "stopped").  They use the cohort's own ward, ED unit and CRP code.
+step_examples() {
+  say "two hand-made admissions: DEMO-ED (in the ED now) and DEMO-STALE (no lab for 4 days)"
+  psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v end="$END_DATE 00:00+00" <<'SQL'
+WITH ids AS (SELECT coalesce(max(admission_id), 0) AS m FROM icu_predict.admission)
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years, sex)
+SELECT m + 1, 'DEMO-ED', :'end'::timestamptz - interval '3 hours', 67, 'male' FROM ids
+UNION ALL
+SELECT m + 2, 'DEMO-STALE', :'end'::timestamptz - interval '6 days', 74, 'female' FROM ids;
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at)
+SELECT a.admission_id,
+       CASE a.patient_id WHEN 'DEMO-ED' THEN coalesce((SELECT min(unit) FROM icu_predict.location_stay WHERE unit_kind = 'ed'), 'SEH')
+                         ELSE (SELECT min(unit) FROM icu_predict.location_stay WHERE unit_kind = 'ward') END,
+       CASE a.patient_id WHEN 'DEMO-ED' THEN 'ed' ELSE 'ward' END,
+       'droplet', a.admitted_at
+  FROM icu_predict.admission a WHERE a.patient_id IN ('DEMO-ED', 'DEMO-STALE');
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at)
+SELECT a.admission_id, m.local_code, v.value, m.unit, a.admitted_at + v.after
+  FROM icu_predict.admission a
+  CROSS JOIN LATERAL (SELECT local_code, unit FROM icu_predict.lab_map
+                       WHERE feature = 'crp' ORDER BY factor = 1 DESC, local_code LIMIT 1) m
+  JOIN (VALUES ('DEMO-ED', 95::float8, interval '1 hour'),
+               ('DEMO-STALE', 60, interval '4 hours'),
+               ('DEMO-STALE', 140, interval '2 days')) v(patient, value, after)
+    ON v.patient = a.patient_id;
+SQL
+}
+
 # ---------------------------------------------------------------------------
 # output sections: each prints one result table.  Add new ones to SECTIONS.
 # ---------------------------------------------------------------------------
@@ -172,10 +205,10 @@ section_patient_status() {
   q -P null=- -c "
     SELECT patient_id AS patient, ward, isolation,
            round(days_in_hospital::numeric, 1)  AS days,
-           round(crp_last::numeric)             AS crp,
-           round(ldh_last::numeric)             AS ldh,
-           round(d_dimer_last::numeric, 1)      AS ddimer,
-           round(lymphocytes_last::numeric, 2)  AS lymph,
+           round(key_lab_1_last::numeric)       AS crp,
+           round(key_lab_2_last::numeric)       AS ldh,
+           round(key_lab_3_last::numeric, 1)    AS ddimer,
+           round(key_lab_5_last::numeric, 2)    AS lymph,
            round((100 * icu_risk)::numeric, 1)  AS \"risk 48h %\",
            round((100 * icu_risk_forecast)::numeric, 1) AS \"risk 7d %\",
            risk_band AS band,
@@ -183,7 +216,7 @@ section_patient_status() {
            round(icu_stay_expected_days::numeric, 1) AS \"ICU stay d\",
            round(icu_stay_p10_days::numeric, 1) || '-' || round(icu_stay_p90_days::numeric, 1) AS \"P10-P90 d\"
       FROM icu_bi.patient_status
-     WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+     WHERE is_today AND patient_state IN ('pre_icu', 'ed')
      ORDER BY icu_risk DESC NULLS LAST, admission_id
      LIMIT 12"
   say "why: the top reasons of the same patients, and the models behind the numbers"
@@ -191,7 +224,7 @@ section_patient_status() {
     SELECT patient_id AS patient, round((100 * icu_risk)::numeric, 1) AS \"risk 48h %\",
            top_reasons, risk_model_version AS model
       FROM icu_bi.patient_status
-     WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+     WHERE is_today AND patient_state IN ('pre_icu', 'ed')
      ORDER BY icu_risk DESC NULLS LAST, admission_id
      LIMIT 12"
   q -c "
@@ -199,8 +232,41 @@ section_patient_status() {
            count(*) FILTER (WHERE is_today AND unit_kind = 'icu') AS in_icu,
            count(*) FILTER (WHERE is_today AND risk_band = 'high') AS high_risk,
            count(*) FILTER (WHERE is_today AND course = 'worsening') AS worsening,
+           count(*) FILTER (WHERE is_today AND labs_stale) AS stale_today,
            count(*) AS rows_all_days
       FROM icu_bi.patient_status"
+}
+
+section_patient_states() {
+  say "what each patient state shows: today, per state (icu_bi.patient_status.patient_state)"
+  q -P null=- -c "
+    SELECT patient_state, count(*) AS patients,
+           round(avg(icu_risk)::numeric, 3) AS mean_icu_risk,
+           round(avg(icu_remaining_expected_days)::numeric, 1) AS mean_remaining_icu_days,
+           min(state_note) AS note
+      FROM icu_bi.patient_status WHERE is_today GROUP BY patient_state ORDER BY patient_state"
+  say "one patient of each state today: risk before the ICU, remaining stay in it, neither after"
+  q -P null=- -c "
+    SELECT DISTINCT ON (patient_state) patient_state, patient_id AS patient, ward,
+           round((100 * icu_risk)::numeric, 1) AS \"risk 48h %\", risk_band AS band,
+           round(icu_days_so_far::numeric, 1) AS \"ICU days\",
+           round(icu_remaining_median_days::numeric, 1) || ' (' || round(icu_remaining_p10_days::numeric, 1)
+               || '-' || round(icu_remaining_p90_days::numeric, 1) || ')' AS \"remaining d (P10-P90)\",
+           round((100 * p_still_in_icu_1d)::numeric) || '/' || round((100 * p_still_in_icu_3d)::numeric)
+               || '/' || round((100 * p_still_in_icu_7d)::numeric) AS \"P(in ICU) 1/3/7 d %\"
+      FROM icu_bi.patient_status WHERE is_today
+     ORDER BY patient_state, icu_risk DESC NULLS LAST, icu_days_so_far DESC NULLS LAST, admission_id"
+  say "stale labs: patient-days whose newest lab is older than ward_policy.stale_lab_hours (48 h)"
+  q -P null=- -c "
+    SELECT patient_id AS patient, day_date, ward, patient_state,
+           round(hours_since_last_lab::numeric) AS \"hours since lab\",
+           round((100 * icu_risk)::numeric, 1) AS \"risk 48h %\", course
+      FROM icu_bi.patient_status WHERE labs_stale
+     ORDER BY is_today DESC, hours_since_last_lab DESC NULLS FIRST, admission_id, day_date
+     LIMIT 5"
+  q -P null=- -c "
+    SELECT reference_time, data_as_of, coalesce(data_lag_warning, '(data current)') AS data_lag_warning
+      FROM icu_bi.refresh_status"
 }
 
 section_capacity_forecast() {
@@ -221,7 +287,7 @@ section_predict() {
   say "for an analyst: icu_predict.predict(admission_id) on the highest-risk ward patient"
   local id
   id=$(q -tA -c "SELECT admission_id FROM icu_predict.patient_status
-                  WHERE is_today AND unit_kind IS DISTINCT FROM 'icu'
+                  WHERE is_today AND patient_state IN ('pre_icu', 'ed')
                   ORDER BY risk DESC NULLS LAST, admission_id LIMIT 1")
   if [ -z "$id" ]; then echo "  (no ward patient today)"; return; fi
   echo "  SELECT * FROM icu_predict.predict($id);"
@@ -240,6 +306,7 @@ SECTIONS=(
   section_current_admissions
   section_refresh
   section_patient_status
+  section_patient_states
   section_capacity_forecast
   section_predict
   section_connect
@@ -252,4 +319,5 @@ step_build
 step_cluster
 step_database
 step_cohort
+step_examples
 for s in "${SECTIONS[@]}"; do "$s"; done

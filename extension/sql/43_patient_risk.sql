@@ -5,7 +5,9 @@
 -- risk model slot of active_model (kind icu_admission, death or event; one
 -- slot per outcome and horizon): the probability of that outcome within that
 -- horizon, with the model that gave it and whether that model is a shipped
--- default trained on synthetic data.
+-- default trained on synthetic data.  ICU-admission risks are given only
+-- where patient_status scores (patient_state pre_icu or ed): the models are
+-- trained on patients not yet in the ICU; other rows carry NULL.
 --
 -- A plain view over the materialized patient_status (so it reads what the
 -- last refresh() saw: the same admissions, days and as-of times).  Each
@@ -24,12 +26,15 @@ SELECT ps.admission_id,
        ps.as_of,
        ps.ward,
        ps.unit_kind,
+       ps.patient_state,
        am.outcome,
        am.kind AS model_kind,
        am.horizon_hours,
-       @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
+       CASE WHEN am.kind = 'icu_admission' AND ps.patient_state NOT IN ('pre_icu', 'ed')
+            THEN NULL::float8
+            ELSE @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
                         (pg_catalog.date_part('epoch', ps.as_of - a.admitted_at) / 3600.0)::float8,
-                        ps.unit_kind, am.name, am.version) AS risk,
+                        ps.unit_kind, am.name, am.version) END AS risk,
        am.name AS model_name,
        am.version AS model_version,
        am.source AS model_source,
@@ -51,6 +56,7 @@ COMMENT ON COLUMN @extschema@.patient_risk.is_today IS 'True for the row of the 
 COMMENT ON COLUMN @extschema@.patient_risk.as_of IS 'The moment the risk is for: the end of day_date, or the reference time for today (as patient_status).';
 COMMENT ON COLUMN @extschema@.patient_risk.ward IS 'Ward or unit where the patient lay at as_of.';
 COMMENT ON COLUMN @extschema@.patient_risk.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_risk.patient_state IS 'pre_icu, ed, in_icu or post_icu, as patient_status.patient_state; ICU-admission risks are NULL unless pre_icu or ed.';
 COMMENT ON COLUMN @extschema@.patient_risk.outcome IS 'The predicted outcome: icu_admission, death (in hospital), or the name of a user event (model.outcome).';
 COMMENT ON COLUMN @extschema@.patient_risk.model_kind IS 'Registry kind of the model: icu_admission, death or event.';
 COMMENT ON COLUMN @extschema@.patient_risk.horizon_hours IS 'The horizon: risk is the probability of the outcome within this many hours after as_of.';

@@ -30,6 +30,9 @@ CREATE TABLE @extschema@.refresh_log (
     model_versions     text,
     error              text,
     run_by             text        NOT NULL,
+    newest_data_at     timestamptz,
+    newest_lab_at      timestamptz,
+    data_lag_warning   text,
     CONSTRAINT refresh_log_pkey PRIMARY KEY (run_id),
     CONSTRAINT refresh_log_mode_known_value CHECK (mode IN ('plain', 'concurrently')),
     CONSTRAINT refresh_log_error_iff_failed CHECK (succeeded = (error IS NULL))
@@ -47,6 +50,9 @@ COMMENT ON COLUMN @extschema@.refresh_log.patient_status_rows IS 'Rows in patien
 COMMENT ON COLUMN @extschema@.refresh_log.capacity_forecast_rows IS 'Rows in capacity_forecast after the run.';
 COMMENT ON COLUMN @extschema@.refresh_log.model_versions IS 'The model versions that produced the rows (name version, separated by ''; '').';
 COMMENT ON COLUMN @extschema@.refresh_log.error IS 'SQLSTATE and message of the failure; NULL on success.';
+COMMENT ON COLUMN @extschema@.refresh_log.newest_data_at IS 'Newest data time at or before reference_time: the latest lab result, admission or location stay start (NULL without data).';
+COMMENT ON COLUMN @extschema@.refresh_log.newest_lab_at IS 'Newest lab result time (lab_result.resulted_at) at or before reference_time.';
+COMMENT ON COLUMN @extschema@.refresh_log.data_lag_warning IS 'Set when the data lags the reference time: no lab result in ward_policy.data_lag_lab_hours hours before it, or the newest data more than data_lag_max_hours older than it (default 24 each); NULL when current. The run still succeeds; icu_bi.refresh_status shows it.';
 COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'Who ran the refresh: the role set with SET ROLE, else the session user (e.g. the pg_cron job''s user).';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_log', '');
@@ -79,6 +85,10 @@ DECLARE
     v_replay    boolean;
     v_risk_models text;
     v_stay_models text;
+    v_wp        @extschema@.ward_policy;
+    v_lab_at    timestamptz;
+    v_data_at   timestamptz;
+    v_lag       text;
 BEGIN
     BEGIN
         v_ref := @extschema@.reference_time();
@@ -99,6 +109,31 @@ BEGIN
                LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
                                (ps.stay_model_version)) AS x(v)
          WHERE v IS NOT NULL;
+
+        -- how current the data is: the newest lab result, and the newest
+        -- data of any kind, at or before the reference time
+        v_wp := @extschema@.ward_settings();
+        SELECT pg_catalog.max(r.resulted_at) INTO v_lab_at
+          FROM @extschema@.lab_result r WHERE r.resulted_at <= v_ref;
+        SELECT pg_catalog.max(x.t) INTO v_data_at
+          FROM (SELECT v_lab_at AS t
+                UNION ALL
+                SELECT pg_catalog.max(a.admitted_at) FROM @extschema@.admission a
+                 WHERE a.admitted_at <= v_ref
+                UNION ALL
+                SELECT pg_catalog.max(s.started_at) FROM @extschema@.location_stay s
+                 WHERE s.started_at <= v_ref) x;
+        SELECT pg_catalog.string_agg(w, '; ') INTO v_lag
+          FROM (VALUES
+                (CASE WHEN v_lab_at IS NULL
+                           OR v_lab_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_lab_hours * 3600)
+                      THEN pg_catalog.format('no lab result in the %s hours before the reference time %s (newest: %s)',
+                               (v_wp).data_lag_lab_hours, v_ref, coalesce(v_lab_at::text, 'none')) END),
+                (CASE WHEN v_data_at IS NULL
+                           OR v_data_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_max_hours * 3600)
+                      THEN pg_catalog.format('the newest data (%s) is more than %s hours older than the reference time %s',
+                               coalesce(v_data_at::text, 'none'), (v_wp).data_lag_max_hours, v_ref) END)) AS y(w)
+         WHERE w IS NOT NULL;
 
         -- the forecast log: what this run forecast, per unit and horizon day
         v_pol := @extschema@.capacity_settings();
@@ -188,13 +223,19 @@ BEGIN
     END;
     INSERT INTO @extschema@.refresh_log
            (run_id, started_at, finished_at, succeeded, reference_time, mode,
-            patient_status_rows, capacity_forecast_rows, model_versions, run_by)
+            patient_status_rows, capacity_forecast_rows, model_versions, run_by,
+            newest_data_at, newest_lab_at, data_lag_warning)
     VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
-            v_ps_rows, v_cf_rows, v_models, v_by);
+            v_ps_rows, v_cf_rows, v_models, v_by, v_data_at, v_lab_at, v_lag);
+    IF v_lag IS NOT NULL THEN
+        -- in the server log (the run itself succeeded; refresh_log and
+        -- icu_bi.refresh_status carry the warning for the dashboards)
+        RAISE LOG 'icu_predict.refresh(): data lags: %', v_lag;
+    END IF;
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh() IS
-    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log (with the newest data time and a data-lag warning, ward_policy) and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
 
 REVOKE ALL ON PROCEDURE @extschema@.refresh() FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh() TO icu_refresher;

@@ -5,18 +5,27 @@
 -- plain views here over the materialized views in icu_predict:
 --   * column types Power BI reads without surprises only (float8, integer,
 --     bigint, text, boolean, date, timestamptz);
---   * patient rows filtered by ward through icu_predict.ward_access
---     (security_barrier, so a user's own functions cannot see filtered rows);
+--   * patient rows filtered by ward through icu_predict.ward_access, inside
+--     the SECURITY DEFINER functions of 46_access.sql (ward_patient_rows()
+--     and the functions over it), so no qual, EXPLAIN count or estimate of
+--     the caller reaches another ward's rows;
 --   * role icu_bi_reader gets USAGE on icu_bi and SELECT on these views, and
 --     nothing in icu_predict: raw tables stay out of reach (SQLSTATE 42501).
 -- The views are owned by the extension owner and read the materialized
--- views with its rights; the functions they call are executable by PUBLIC.
+-- views with its rights; the ward filter functions are executable by
+-- icu_bi_reader only, the other functions they call by PUBLIC.
 
 CREATE SCHEMA icu_bi;
 COMMENT ON SCHEMA icu_bi IS
     'icu_predict for Power BI and other BI tools: plain views with BI-friendly types over the materialized views; patient rows filtered by icu_predict.ward_access. Grant role icu_bi_reader to BI logins.';
 
-CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
+-- The patient views read through the ward filter functions of
+-- 46_access.sql (SECURITY DEFINER, filter on the session's login inside):
+-- the planner cannot push a caller's qual below the filter, so neither
+-- EXPLAIN ANALYZE row counts, nor estimates, nor leakproof operators reveal
+-- anything of other wards.  The ICU-admission risk and what derives from it
+-- are shown only where they apply (patient_state pre_icu or ed).
+CREATE VIEW icu_bi.patient_status AS
     SELECT ps.admission_id::bigint        AS admission_id,
            ps.patient_id::text            AS patient_id,
            ps.day_date::date              AS day_date,
@@ -26,43 +35,69 @@ CREATE VIEW icu_bi.patient_status WITH (security_barrier) AS
            ps.ward::text                  AS ward,
            ps.unit_kind::text             AS unit_kind,
            ps.isolation::text             AS isolation,
+           ps.patient_state::text         AS patient_state,
+           ps.state_note::text            AS state_note,
            ps.days_in_hospital::float8    AS days_in_hospital,
-           ps.crp_last::float8            AS crp_last,
-           ps.crp_trend::float8           AS crp_trend_per_day,
-           ps.ldh_last::float8            AS ldh_last,
-           ps.ldh_trend::float8           AS ldh_trend_per_day,
-           ps.d_dimer_last::float8        AS d_dimer_last,
-           ps.d_dimer_trend::float8       AS d_dimer_trend_per_day,
-           ps.ferritin_last::float8       AS ferritin_last,
-           ps.lymphocytes_last::float8    AS lymphocytes_last,
-           ps.lymphocytes_trend::float8   AS lymphocytes_trend_per_day,
-           ps.risk::float8                AS icu_risk,
-           ps.risk_horizon_hours::integer AS icu_risk_horizon_hours,
+           ps.key_lab_1_name::text        AS key_lab_1_name,
+           ps.key_lab_1_unit::text        AS key_lab_1_unit,
+           ps.key_lab_1_last::float8      AS key_lab_1_last,
+           ps.key_lab_1_trend::float8     AS key_lab_1_trend_per_day,
+           ps.key_lab_2_name::text        AS key_lab_2_name,
+           ps.key_lab_2_unit::text        AS key_lab_2_unit,
+           ps.key_lab_2_last::float8      AS key_lab_2_last,
+           ps.key_lab_2_trend::float8     AS key_lab_2_trend_per_day,
+           ps.key_lab_3_name::text        AS key_lab_3_name,
+           ps.key_lab_3_unit::text        AS key_lab_3_unit,
+           ps.key_lab_3_last::float8      AS key_lab_3_last,
+           ps.key_lab_3_trend::float8     AS key_lab_3_trend_per_day,
+           ps.key_lab_4_name::text        AS key_lab_4_name,
+           ps.key_lab_4_unit::text        AS key_lab_4_unit,
+           ps.key_lab_4_last::float8      AS key_lab_4_last,
+           ps.key_lab_4_trend::float8     AS key_lab_4_trend_per_day,
+           ps.key_lab_5_name::text        AS key_lab_5_name,
+           ps.key_lab_5_unit::text        AS key_lab_5_unit,
+           ps.key_lab_5_last::float8      AS key_lab_5_last,
+           ps.key_lab_5_trend::float8     AS key_lab_5_trend_per_day,
+           ps.key_lab_6_name::text        AS key_lab_6_name,
+           ps.key_lab_6_unit::text        AS key_lab_6_unit,
+           ps.key_lab_6_last::float8      AS key_lab_6_last,
+           ps.key_lab_6_trend::float8     AS key_lab_6_trend_per_day,
+           ps.data_time::timestamptz      AS last_lab_at,
+           ps.hours_since_last_lab::float8 AS hours_since_last_lab,
+           ps.labs_stale::boolean         AS labs_stale,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk END)::float8 AS icu_risk,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_horizon_hours END)::integer
+                                          AS icu_risk_horizon_hours,
            ps.risk_band::text             AS risk_band,
            ps.risk_change::float8         AS risk_change,
            ps.course::text                AS course,
+           ps.top_reasons::text           AS top_reasons,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_model_version END)::text
+                                          AS risk_model_version,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk END)::float8
+                                          AS icu_risk_forecast,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_horizon_hours END)::integer
+                                          AS icu_risk_forecast_horizon_hours,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_model_version END)::text
+                                          AS forecast_risk_model_version,
            ps.stay_expected_days::float8  AS icu_stay_expected_days,
            ps.stay_median_days::float8    AS icu_stay_median_days,
            ps.stay_p10_days::float8       AS icu_stay_p10_days,
            ps.stay_p90_days::float8       AS icu_stay_p90_days,
-           ps.top_reasons::text           AS top_reasons,
-           ps.risk_model_version::text    AS risk_model_version,
-           ps.forecast_risk::float8       AS icu_risk_forecast,
-           ps.forecast_risk_horizon_hours::integer AS icu_risk_forecast_horizon_hours,
-           ps.forecast_risk_model_version::text AS forecast_risk_model_version,
+           ps.icu_days_so_far::float8     AS icu_days_so_far,
+           ps.icu_remaining_expected_days::float8 AS icu_remaining_expected_days,
+           ps.icu_remaining_median_days::float8   AS icu_remaining_median_days,
+           ps.icu_remaining_p10_days::float8      AS icu_remaining_p10_days,
+           ps.icu_remaining_p90_days::float8      AS icu_remaining_p90_days,
+           ps.p_still_in_icu_1d::float8   AS p_still_in_icu_1d,
+           ps.p_still_in_icu_3d::float8   AS p_still_in_icu_3d,
+           ps.p_still_in_icu_7d::float8   AS p_still_in_icu_7d,
            ps.stay_model_version::text    AS stay_model_version,
-           ps.data_time::timestamptz      AS data_time,
            ps.refreshed_at::timestamptz   AS refreshed_at
-      FROM @extschema@.patient_status ps
-     WHERE EXISTS (
-            SELECT 1
-              FROM @extschema@.ward_access a
-              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
-             WHERE (a.ward = ps.ward OR a.ward = '*')
-               AND pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'));
+      FROM @extschema@.ward_patient_rows() ps;
 
 COMMENT ON VIEW icu_bi.patient_status IS
-    'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the user is mapped to in icu_predict.ward_access.';
+    'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the login is mapped to in icu_predict.ward_access. patient_state says which numbers apply: the ICU-admission risk before the ICU (pre_icu, ed), the remaining ICU stay in the ICU (in_icu), neither after an ICU stay (post_icu).';
 COMMENT ON COLUMN icu_bi.patient_status.admission_id IS 'Admission (encounter) identifier.';
 COMMENT ON COLUMN icu_bi.patient_status.patient_id IS 'Pseudonymous patient identifier.';
 COMMENT ON COLUMN icu_bi.patient_status.day_date IS 'Calendar day of the stay.';
@@ -72,33 +107,157 @@ COMMENT ON COLUMN icu_bi.patient_status.as_of IS 'Moment the row describes: end 
 COMMENT ON COLUMN icu_bi.patient_status.ward IS 'Ward or unit where the patient lay.';
 COMMENT ON COLUMN icu_bi.patient_status.unit_kind IS 'ward, icu, mc, ed, or, other.';
 COMMENT ON COLUMN icu_bi.patient_status.isolation IS 'Isolation label: none, droplet, contact, airborne, strict, unknown.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_state IS 'pre_icu (not yet in the ICU: ICU-admission risk shown), ed (emergency department, not yet in the ICU: risk shown), in_icu (remaining ICU stay shown, no admission risk), post_icu (on a ward after an ICU stay: not scored).';
+COMMENT ON COLUMN icu_bi.patient_status.state_note IS 'What patient_state means for this row''s numbers, in words.';
 COMMENT ON COLUMN icu_bi.patient_status.days_in_hospital IS 'Days since hospital admission.';
-COMMENT ON COLUMN icu_bi.patient_status.crp_last IS 'Last CRP, mg/L.';
-COMMENT ON COLUMN icu_bi.patient_status.crp_trend_per_day IS 'CRP change per day (recent trend).';
-COMMENT ON COLUMN icu_bi.patient_status.ldh_last IS 'Last LDH, U/L.';
-COMMENT ON COLUMN icu_bi.patient_status.ldh_trend_per_day IS 'LDH change per day.';
-COMMENT ON COLUMN icu_bi.patient_status.d_dimer_last IS 'Last D-dimer, mg/L FEU.';
-COMMENT ON COLUMN icu_bi.patient_status.d_dimer_trend_per_day IS 'D-dimer change per day.';
-COMMENT ON COLUMN icu_bi.patient_status.ferritin_last IS 'Last ferritin, ug/L.';
-COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_last IS 'Last lymphocyte count, 10^9/L.';
-COMMENT ON COLUMN icu_bi.patient_status.lymphocytes_trend_per_day IS 'Lymphocyte change per day.';
-COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission within icu_risk_horizon_hours (0 to 1; 48 hours by default).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_name IS 'Name of key lab 1 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 1 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_unit IS 'Unit of key lab 1.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_last IS 'Last value of key lab 1, in key_lab_1_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_trend_per_day IS 'Change of key lab 1 per day (recent trend), in key_lab_1_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_name IS 'Name of key lab 2 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 2 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_unit IS 'Unit of key lab 2.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_last IS 'Last value of key lab 2, in key_lab_2_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_trend_per_day IS 'Change of key lab 2 per day (recent trend), in key_lab_2_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_name IS 'Name of key lab 3 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 3 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_unit IS 'Unit of key lab 3.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_last IS 'Last value of key lab 3, in key_lab_3_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_trend_per_day IS 'Change of key lab 3 per day (recent trend), in key_lab_3_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_name IS 'Name of key lab 4 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 4 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_unit IS 'Unit of key lab 4.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_last IS 'Last value of key lab 4, in key_lab_4_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_trend_per_day IS 'Change of key lab 4 per day (recent trend), in key_lab_4_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_name IS 'Name of key lab 5 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 5 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_unit IS 'Unit of key lab 5.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_last IS 'Last value of key lab 5, in key_lab_5_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_trend_per_day IS 'Change of key lab 5 per day (recent trend), in key_lab_5_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_name IS 'Name of key lab 6 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 6 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_last IS 'Last value of key lab 6, in key_lab_6_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_trend_per_day IS 'Change of key lab 6 per day (recent trend), in key_lab_6_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.last_lab_at IS 'Result time of the newest lab used (NULL without labs).';
+COMMENT ON COLUMN icu_bi.patient_status.hours_since_last_lab IS 'Hours from last_lab_at to as_of.';
+COMMENT ON COLUMN icu_bi.patient_status.labs_stale IS 'True when the newest lab (or, without labs, the admission) is older than icu_predict.ward_policy.stale_lab_hours (48 by default) at as_of: the risk rests on old labs (course says ''stale'').';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission within icu_risk_horizon_hours (0 to 1; 48 hours by default); only for patient_state pre_icu and ed.';
 COMMENT ON COLUMN icu_bi.patient_status.icu_risk_horizon_hours IS 'Horizon of icu_risk in hours.';
-COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast IS 'Probability of ICU admission within icu_risk_forecast_horizon_hours (0 to 1; 7 days by default); the capacity forecast uses it.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high (from icu_risk).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of icu_risk since the day before.';
+COMMENT ON COLUMN icu_bi.patient_status.course IS 'stale (labs_stale), else improving, stable or worsening (icu_risk against the day before).';
+COMMENT ON COLUMN icu_bi.patient_status.top_reasons IS 'Up to three inputs that move icu_risk most, in clinical words, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''; icu_bi.patient_reasons has them structured.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_version IS 'Risk model name and version behind icu_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast IS 'Probability of ICU admission within icu_risk_forecast_horizon_hours (0 to 1; 7 days by default); the capacity forecast uses it; only for pre_icu and ed.';
 COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast_horizon_hours IS 'Horizon of icu_risk_forecast in hours.';
 COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_version IS 'Name and version of the model behind icu_risk_forecast.';
-COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high.';
-COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of the risk since the day before.';
-COMMENT ON COLUMN icu_bi.patient_status.course IS 'improving, stable or worsening (risk against the day before).';
-COMMENT ON COLUMN icu_bi.patient_status.icu_stay_expected_days IS 'Expected ICU length of stay, days.';
-COMMENT ON COLUMN icu_bi.patient_status.icu_stay_median_days IS 'Median ICU length of stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_expected_days IS 'Expected ICU length of stay from ICU arrival, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_median_days IS 'Median ICU length of stay from ICU arrival, days.';
 COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p10_days IS 'ICU length of stay, 10th percentile, days.';
 COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p90_days IS 'ICU length of stay, 90th percentile, days.';
-COMMENT ON COLUMN icu_bi.patient_status.top_reasons IS 'The inputs that move the risk most, in words, with their signed contribution.';
-COMMENT ON COLUMN icu_bi.patient_status.risk_model_version IS 'Risk model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay, days (the stay model of the capacity forecast, given the days so far).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p10_days IS 'In the ICU: remaining ICU stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p90_days IS 'In the ICU: remaining ICU stay, 90th percentile, days (NULL beyond 90 days).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_1d IS 'In the ICU: probability of still being in the ICU 1 day later (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_3d IS 'In the ICU: probability of still being in the ICU 3 days later.';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_7d IS 'In the ICU: probability of still being in the ICU 7 days later.';
 COMMENT ON COLUMN icu_bi.patient_status.stay_model_version IS 'Length-of-stay model name and version.';
-COMMENT ON COLUMN icu_bi.patient_status.data_time IS 'Time of the latest lab result used.';
 COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
+
+CREATE VIEW icu_bi.patient_labs AS
+    SELECT l.admission_id::bigint    AS admission_id,
+           l.patient_id::text        AS patient_id,
+           l.day_date::date          AS day_date,
+           l.is_today::boolean       AS is_today,
+           l.as_of::timestamptz      AS as_of,
+           l.ward::text              AS ward,
+           l.feature::text           AS feature,
+           l.display_name::text      AS display_name,
+           l.unit::text              AS unit,
+           l.last_value::float8      AS last_value,
+           l.trend_per_day::float8   AS trend_per_day,
+           l.last_at::timestamptz    AS last_at,
+           l.n_results::integer      AS n_results,
+           l.reference_low::float8   AS reference_low,
+           l.reference_high::float8  AS reference_high,
+           l.out_of_range::boolean   AS out_of_range,
+           l.key_lab_slot::integer   AS key_lab_slot
+      FROM @extschema@.ward_patient_labs() l;
+COMMENT ON VIEW icu_bi.patient_labs IS
+    'Every lab feature of every patient-day in icu_bi.patient_status (same ward filter): one row per admission, day and feature, including features the hospital added to the catalogue.';
+COMMENT ON COLUMN icu_bi.patient_labs.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.day_date IS 'Calendar day of the stay (as in icu_bi.patient_status).';
+COMMENT ON COLUMN icu_bi.patient_labs.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_labs.as_of IS 'Moment the row describes.';
+COMMENT ON COLUMN icu_bi.patient_labs.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_labs.feature IS 'Feature name of the catalogue (icu_predict.feature).';
+COMMENT ON COLUMN icu_bi.patient_labs.display_name IS 'Name of the lab for display.';
+COMMENT ON COLUMN icu_bi.patient_labs.unit IS 'Unit of last_value (the canonical unit).';
+COMMENT ON COLUMN icu_bi.patient_labs.last_value IS 'Last accepted value resulted by as_of; NULL when every value was rejected.';
+COMMENT ON COLUMN icu_bi.patient_labs.trend_per_day IS 'Change per day (least-squares slope over the recent trend window), in unit per day.';
+COMMENT ON COLUMN icu_bi.patient_labs.last_at IS 'Result time of last_value.';
+COMMENT ON COLUMN icu_bi.patient_labs.n_results IS 'Accepted results of this feature by as_of.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_low IS 'Lower end of the reference range (icu_predict.ward_lab_display); NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_high IS 'Upper end of the reference range; NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.out_of_range IS 'True when last_value lies outside the reference range, false inside, NULL without a range or a value.';
+COMMENT ON COLUMN icu_bi.patient_labs.key_lab_slot IS 'The key-lab column (1 to 6) of icu_bi.patient_status that shows this feature; NULL when none.';
+
+CREATE VIEW icu_bi.patient_reasons AS
+    SELECT r.admission_id::bigint  AS admission_id,
+           r.patient_id::text      AS patient_id,
+           r.day_date::date        AS day_date,
+           r.is_today::boolean     AS is_today,
+           r.ward::text            AS ward,
+           r.rank::integer         AS rank,
+           r.input::text           AS input,
+           r.input_kind::text      AS input_kind,
+           r.feature::text         AS feature,
+           r.stat::text            AS stat,
+           r.display_name::text    AS display_name,
+           r.value::float8         AS value,
+           r.unit::text            AS unit,
+           r.trend_per_day::float8 AS trend_per_day,
+           r.contribution::float8  AS contribution,
+           r.direction::text       AS direction,
+           r.reason::text          AS reason,
+           r.shown_in_reasons::boolean AS shown_in_reasons,
+           r.risk_model_version::text AS risk_model_version
+      FROM @extschema@.ward_patient_reasons() r;
+COMMENT ON VIEW icu_bi.patient_reasons IS
+    'The inputs behind icu_risk for drill-down: for every scored patient-day (patient_state pre_icu or ed) of icu_bi.patient_status (same ward filter), the top ten inputs by their contribution, structured and in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_reasons.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.rank IS '1 = the input that moves the risk most.';
+COMMENT ON COLUMN icu_bi.patient_reasons.input IS 'Model input: feature.statistic for labs (crp.last), the covariate name otherwise (age_years, hours_since_admission ...).';
+COMMENT ON COLUMN icu_bi.patient_reasons.input_kind IS 'lab or non-lab.';
+COMMENT ON COLUMN icu_bi.patient_reasons.feature IS 'Feature name for lab inputs; NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.stat IS 'Statistic of the feature (last, max, trend ...); NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.display_name IS 'Name of the input for display (Age, Time since admission, the lab''s name).';
+COMMENT ON COLUMN icu_bi.patient_reasons.value IS 'The input''s value (NULL when it was missing and imputed).';
+COMMENT ON COLUMN icu_bi.patient_reasons.unit IS 'Unit of value.';
+COMMENT ON COLUMN icu_bi.patient_reasons.trend_per_day IS 'For a last value: the lab''s trend per day.';
+COMMENT ON COLUMN icu_bi.patient_reasons.contribution IS 'Signed contribution to the risk''s log-odds.';
+COMMENT ON COLUMN icu_bi.patient_reasons.direction IS 'raises risk or lowers risk.';
+COMMENT ON COLUMN icu_bi.patient_reasons.reason IS 'The reason in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.shown_in_reasons IS 'False for non-lab inputs when icu_predict.ward_policy.reasons_show_non_lab is off (then top_reasons leaves them out).';
+COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_version IS 'Risk model name and version.';
+
+CREATE VIEW icu_bi.ward_access AS
+    SELECT m.user_name::text          AS user_name,
+           m.is_database_login::boolean AS is_database_login,
+           m.ward::text               AS ward,
+           m.all_wards::boolean       AS all_wards,
+           m.granted_through::text    AS granted_through
+      FROM @extschema@.ward_access_map() m;
+COMMENT ON VIEW icu_bi.ward_access IS
+    'Which user sees which ward, for Power BI''s own row-level security when a published dataset reads through one gateway login: filter patient tables by ward where user_name = USERPRINCIPALNAME() (docs/power-bi.md). The gateway login (mapped to ''*'') sees every row; any other login only its own.';
+COMMENT ON COLUMN icu_bi.ward_access.user_name IS 'A database login, or a name mapped in icu_predict.ward_access that is no database role (e.g. a Power BI user principal name).';
+COMMENT ON COLUMN icu_bi.ward_access.is_database_login IS 'True when user_name is a database login.';
+COMMENT ON COLUMN icu_bi.ward_access.ward IS 'A ward or unit the user may see.';
+COMMENT ON COLUMN icu_bi.ward_access.all_wards IS 'True when the row comes from a mapping to every ward (''*'').';
+COMMENT ON COLUMN icu_bi.ward_access.granted_through IS 'The role_name of icu_predict.ward_access that grants it.';
 
 CREATE VIEW icu_bi.capacity_forecast AS
     SELECT cf.unit::text                  AS unit,
@@ -149,8 +308,14 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.refreshed_at IS 'When the data was la
 CREATE VIEW icu_bi.refresh_status AS
     SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
              WHERE l.succeeded)::timestamptz AS last_success_at,
-           (SELECT l.reference_time FROM @extschema@.refresh_log l
+           (SELECT l.newest_data_at FROM @extschema@.refresh_log l
              WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS data_as_of,
+           (SELECT l.reference_time FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS reference_time,
+           (SELECT l.newest_lab_at FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS newest_lab_at,
+           (SELECT l.data_lag_warning FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS data_lag_warning,
            (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
              WHERE NOT l.succeeded)::timestamptz AS last_failure_at,
            (SELECT NOT l.succeeded FROM @extschema@.refresh_log l
@@ -162,9 +327,12 @@ CREATE VIEW icu_bi.refresh_status AS
                    WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success;
 
 COMMENT ON VIEW icu_bi.refresh_status IS
-    'One row: how fresh the data is (last successful refresh, its reference time, the last failure). Show it on every report page so nothing looks current when it is not.';
+    'One row: how fresh the data is (last successful refresh, its reference time beside the newest data it found, a warning when the data lags, the last failure). Show it on every report page so nothing looks current when it is not.';
 COMMENT ON COLUMN icu_bi.refresh_status.last_success_at IS 'End of the last successful refresh; NULL if never.';
-COMMENT ON COLUMN icu_bi.refresh_status.data_as_of IS 'Reference time of the data now in the views.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_as_of IS 'Newest data time (lab result, admission or location stay, at or before reference_time) of the last successful refresh: what the views really know.';
+COMMENT ON COLUMN icu_bi.refresh_status.reference_time IS 'Reference time ("now") the views were computed for.';
+COMMENT ON COLUMN icu_bi.refresh_status.newest_lab_at IS 'Newest lab result time at or before reference_time.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_lag_warning IS 'Why the data looks late (no labs for ward_policy.data_lag_lab_hours, or the newest data more than data_lag_max_hours before the reference time); NULL when current.';
 COMMENT ON COLUMN icu_bi.refresh_status.last_failure_at IS 'End of the last failed refresh; NULL if none.';
 COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most recent refresh failed (the views show older data).';
 COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
@@ -227,4 +395,8 @@ REVOKE ALL ON SCHEMA icu_bi FROM PUBLIC;
 GRANT USAGE ON SCHEMA icu_bi TO icu_bi_reader;
 GRANT SELECT ON icu_bi.patient_status, icu_bi.capacity_forecast, icu_bi.refresh_status,
                 icu_bi.forecast_quality
+    TO icu_bi_reader;
+GRANT SELECT ON icu_bi.patient_labs, icu_bi.patient_reasons, icu_bi.ward_access TO icu_bi_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.ward_patient_rows(), @extschema@.ward_patient_labs(),
+                          @extschema@.ward_patient_reasons(), @extschema@.ward_access_map()
     TO icu_bi_reader;

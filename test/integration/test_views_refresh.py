@@ -238,7 +238,8 @@ def _state(dbname):
         assert cur.fetchone() == (True, None)
         cur.execute("""SELECT admission_id, day_date, risk, risk_horizon_hours, forecast_risk,
                               forecast_risk_horizon_hours, stay_expected_days, top_reasons,
-                              risk_model_version, forecast_risk_model_version, stay_model_version
+                              risk_model_version, forecast_risk_model_version, stay_model_version,
+                              patient_state
                          FROM icu_predict.patient_status ORDER BY admission_id, day_date""")
         scores = cur.fetchall()
         cur.execute("SELECT unit, horizon_day, expected_beds FROM icu_predict.capacity_forecast "
@@ -289,8 +290,12 @@ def test_dump_restore_keeps_the_users_active_models(tmp_path):
         assert active[("icu_admission", 168)] == ("u_risk7", "1", "deployed")
         assert active[("icu_stay", None)] == (*default_stay, "deployed")
         assert back[0].startswith("default_risk_7d"), back
+        # no ICU-admission risk in the ICU; every other row scored by the active models
         assert all(r[8] == "u_risk 2" and r[9] == "u_risk7 1" and r[10] == " ".join(default_stay)
-                   for r in before[1])
+                   for r in before[1] if r[11] != "in_icu")
+        assert all(r[2] is None and r[8] is None and r[10] == " ".join(default_stay)
+                   for r in before[1] if r[11] == "in_icu")
+        assert any(r[11] == "in_icu" for r in before[1])
         assert any(r[2] is not None and r[2] != r[4] for r in before[1])
 
         dst = _dump_restore(src, tmp_path)
@@ -325,7 +330,8 @@ def test_dump_restore_with_only_the_default_models(tmp_path):
         assert {(k, h) for k, h, *_ in before[0]} == {("icu_admission", 48), ("icu_admission", 168),
                                                      ("icu_stay", None)}
         assert all(s == "builtin" for *_, s in before[0])
-        assert all(r[3] == 48 and r[5] == 168 for r in before[1])
+        assert all(r[3] == 48 and r[5] == 168 for r in before[1] if r[11] != "in_icu")
+        assert all(r[3] is None and r[5] is None for r in before[1] if r[11] == "in_icu")
         dst = _dump_restore(src, tmp_path)
         after = _state(dst)
         assert after == before

@@ -1,7 +1,7 @@
 -- Contract of the Power BI schema and of refresh(): roles, privileges, the
 -- ward filter, BI-safe column types, comments, and a non-owner refresh.
 BEGIN;
-SELECT plan(31);
+SELECT plan(37);
 
 SET LOCAL timezone = 'UTC';
 SET LOCAL icu_predict.reference_time = '2020-04-03 08:00+00';
@@ -10,7 +10,8 @@ SET LOCAL icu_predict.reference_time = '2020-04-03 08:00+00';
 SELECT has_schema('icu_bi');
 SELECT has_role('icu_bi_reader');
 SELECT has_role('icu_refresher');
-SELECT views_are('icu_bi', ARRAY['patient_status', 'capacity_forecast', 'refresh_status', 'forecast_quality', 'patient_risk'],
+SELECT views_are('icu_bi', ARRAY['patient_status', 'capacity_forecast', 'refresh_status', 'forecast_quality',
+                                 'patient_labs', 'patient_reasons', 'ward_access', 'patient_risk'],
     'icu_bi holds plain views only');
 SELECT materialized_views_are('icu_predict', ARRAY['patient_status', 'capacity_forecast'],
     'the two materialized views exist');
@@ -60,6 +61,10 @@ INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation,
     (902, 'TAP-W1', 'ward', 'none',    '2020-04-02 10:00+00', NULL),
     (903, 'TAP-W2', 'ward', 'contact', '2020-04-02 11:00+00', NULL);
 INSERT INTO icu_predict.icu_capacity VALUES ('TAP-IC', '2020-01-01', 4, 6);
+INSERT INTO icu_predict.lab_map (local_code, unit, feature) VALUES ('TAP-CRP', 'mg/L', 'crp');
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at) VALUES
+    (902, 'TAP-CRP', 40, 'mg/L', '2020-04-02 12:00+00'),
+    (903, 'TAP-CRP', 90, 'mg/L', '2020-04-02 13:00+00');
 
 CREATE ROLE tap_ward_w1 LOGIN IN ROLE icu_bi_reader;
 CREATE ROLE tap_team_w2 NOLOGIN;
@@ -89,7 +94,9 @@ SELECT results_eq($$
     'both runs are logged: plain, then concurrently, with row counts and the session user');
 
 -- ------------------------------------------------------------ the BI role
-SET LOCAL ROLE tap_ward_w1;
+-- The ward filter reads the session's login (SESSION_USER): SET SESSION
+-- AUTHORIZATION stands for logging in as the ward's login.
+SET LOCAL SESSION AUTHORIZATION tap_ward_w1;
 SELECT throws_ok('SELECT * FROM icu_predict.admission', '42501', NULL,
     'BI reader cannot read admission');
 SELECT throws_ok('SELECT * FROM icu_predict.lab_result', '42501', NULL,
@@ -98,32 +105,59 @@ SELECT throws_ok('SELECT * FROM icu_predict.location_stay', '42501', NULL,
     'BI reader cannot read location_stay');
 SELECT throws_ok('SELECT * FROM icu_predict.patient_status', '42501', NULL,
     'BI reader cannot read the materialized view directly');
+SELECT throws_ok('SELECT * FROM icu_predict.ward_patient_rows()', '42501', NULL,
+    'BI reader cannot call the filter function directly (no USAGE on icu_predict)');
 SELECT throws_ok('CALL icu_predict.refresh()', '42501', NULL,
     'BI reader cannot refresh');
-SELECT results_eq($$SELECT admission_id, day_date, ward FROM icu_bi.patient_status ORDER BY 1, 2$$,
-    $$VALUES (901::bigint, '2020-04-01'::date, 'TAP-W1'::text),
-             (902, '2020-04-02', 'TAP-W1'), (902, '2020-04-03', 'TAP-W1')$$,
+SELECT results_eq($$SELECT admission_id, day_date, ward, patient_state FROM icu_bi.patient_status ORDER BY 1, 2$$,
+    $$VALUES (901::bigint, '2020-04-01'::date, 'TAP-W1'::text, 'pre_icu'::text),
+             (902, '2020-04-02', 'TAP-W1', 'pre_icu'), (902, '2020-04-03', 'TAP-W1', 'pre_icu')$$,
     'the W1 manager sees W1 rows only (901 only while it lay on W1)');
+SELECT results_eq($$SELECT DISTINCT admission_id, feature FROM icu_bi.patient_labs ORDER BY 1$$,
+    $$VALUES (902::bigint, 'crp'::text)$$,
+    'patient_labs carries the same filter (903''s CRP on W2 is not shown)');
+SELECT results_eq($$SELECT DISTINCT admission_id, day_date FROM icu_bi.patient_reasons ORDER BY 1, 2$$,
+    $$VALUES (901::bigint, '2020-04-01'::date), (902, '2020-04-02'), (902, '2020-04-03')$$,
+    'patient_reasons carries the same filter');
+SELECT results_eq($$SELECT user_name, ward, all_wards FROM icu_bi.ward_access$$,
+    $$VALUES ('tap_ward_w1'::text, 'TAP-W1'::text, false)$$,
+    'a ward login sees only its own ward mapping');
 SELECT is((SELECT count(*)::integer FROM icu_bi.capacity_forecast), 30,
     'capacity is visible to every BI reader (15 days x (unit + total))');
 SELECT is((SELECT last_run_failed FROM icu_bi.refresh_status), false, 'refresh_status readable');
+RESET SESSION AUTHORIZATION;
+
+SET LOCAL ROLE tap_ward_w1;
+SELECT is((SELECT count(*)::integer FROM icu_bi.patient_status), 5,
+    'SET ROLE leaves SESSION_USER in charge of the filter (here the superuser, a member of tap_ward_w1 and tap_team_w2: W1 and W2 rows)');
 RESET ROLE;
 
-SET LOCAL ROLE tap_nurse_w2;
+SET LOCAL SESSION AUTHORIZATION tap_nurse_w2;
 SELECT results_eq($$SELECT DISTINCT ward FROM icu_bi.patient_status$$,
     $$VALUES ('TAP-W2'::text)$$,
     'membership through a group role maps the W2 nurse to W2');
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
 GRANT icu_bi_reader TO tap_nobody;
-SET LOCAL ROLE tap_nobody;
+SET LOCAL SESSION AUTHORIZATION tap_nobody;
 SELECT is_empty('SELECT * FROM icu_bi.patient_status', 'a BI reader mapped to no ward sees no patients');
-RESET ROLE;
+RESET SESSION AUTHORIZATION;
 
-INSERT INTO icu_predict.ward_access VALUES ('tap_nobody', '*');
-SET LOCAL ROLE tap_nobody;
+INSERT INTO icu_predict.ward_access VALUES ('tap_nobody', '*'), ('jan.jansen@hospital.example', 'TAP-W2');
+SET LOCAL SESSION AUTHORIZATION tap_nobody;
 SELECT is((SELECT count(*)::integer FROM icu_bi.patient_status), 7, 'ward ''*'' shows every ward');
-RESET ROLE;
+SELECT results_eq($$SELECT user_name, is_database_login, ward, all_wards, granted_through FROM icu_bi.ward_access
+                     WHERE user_name IN ('tap_ward_w1', 'tap_nurse_w2', 'jan.jansen@hospital.example')
+                        OR (user_name = 'tap_nobody' AND ward LIKE 'TAP-%')
+                     ORDER BY user_name, ward$$,
+    $$VALUES ('jan.jansen@hospital.example'::text, false, 'TAP-W2'::text, false, 'jan.jansen@hospital.example'::text),
+             ('tap_nobody', true, 'TAP-IC', true, 'tap_nobody'),
+             ('tap_nobody', true, 'TAP-W1', true, 'tap_nobody'),
+             ('tap_nobody', true, 'TAP-W2', true, 'tap_nobody'),
+             ('tap_nurse_w2', true, 'TAP-W2', false, 'tap_team_w2'),
+             ('tap_ward_w1', true, 'TAP-W1', false, 'tap_ward_w1')$$,
+    'the all-wards login (the gateway''s) reads the whole mapping for Power BI RLS: group roles expanded to logins, ''*'' to every unit, a principal name passed on');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;
