@@ -345,8 +345,8 @@ def _load_labs(cur):
 
 def _lab_map_rows(cur, data_dir):
     """The lab_map rows for D_LABITEMS (list of dicts) and the matched-but-unconvertible units."""
-    cur.execute("SELECT name, loinc, unit FROM icu_predict.feature ORDER BY name")
-    features = cur.fetchall()
+    cur.execute("SELECT name, loinc, unit, molar_mass FROM icu_predict.feature ORDER BY name")
+    features = [(n, lo, u) for n, lo, u, _ in cur.fetchall()]
     cur.execute("SELECT itemid, coalesce(valueuom, ''), count(*) FROM stg_labevents GROUP BY 1, 2")
     seen = defaultdict(dict)
     for itemid, unit, n in cur.fetchall():
@@ -385,7 +385,21 @@ def _lab_map_rows(cur, data_dir):
                                          f"{loinc or 'none'}), matched by {how}"})
                     break
         for u, n in seen.get(itemid, {}).items():
-            if unit_key(u) not in done:
+            if unit_key(u) in done:
+                continue
+            # a unit the table above lacks: the extension's UCUM conversion
+            # (factor NULL), into the first candidate feature it converts into
+            for name, how, _ in candidates:
+                cur.execute("SELECT icu_predict.unit_factor(%s, f.unit, f.molar_mass) IS NOT NULL "
+                            "FROM icu_predict.feature f WHERE f.name = %s", (u, name))
+                if cur.fetchone()[0]:
+                    done.add(unit_key(u))
+                    rows.append({"line": line, "local_code": itemid, "unit": u, "feature": name,
+                                 "factor": None,
+                                 "note": f"MIMIC-III demo D_LABITEMS {itemid} '{label}' ({fluid}, LOINC "
+                                         f"{loinc or 'none'}), matched by {how}, UCUM conversion"})
+                    break
+            else:
                 unconvertible.append({"local_code": itemid, "label": label, "unit": u, "rows": n,
                                       "features": [c[0] for c in candidates]})
     return rows, unconvertible
@@ -405,20 +419,19 @@ def _load_lab_map(cur, data_dir):
 
 
 def _lab_summary(cur):
-    """Lab rows of this load mapped to a feature, and unmapped by local code."""
+    """Lab rows of this load by feature (rows, rows that reach lab_canonical,
+    implausible ones) and the rows that reach no feature, by local code: the
+    extension's own lab_row_status, so loader and database count alike."""
     cur.execute("""
         CREATE TEMP TABLE loaded_lab ON COMMIT DROP AS
-        SELECT r.local_code, r.unit, r.value, m.feature, m.factor, m."offset"
-          FROM icu_predict.lab_result r
-          JOIN cand_admission c ON c.admission_id = r.admission_id AND c.reason IS NULL
-          LEFT JOIN icu_predict.lab_map m
-            ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)""")
+        SELECT s.local_code, s.local_unit AS unit, s.value, s.feature, s.rejection
+          FROM icu_predict.lab_row_status s
+          JOIN cand_admission c ON c.admission_id = s.admission_id AND c.reason IS NULL""")
     cur.execute("""
-        SELECT l.feature, count(*), count(l.value),
-               count(*) FILTER (WHERE l.value IS NOT NULL
-                   AND (l.value * l.factor + l."offset" < f.plausible_min
-                        OR l.value * l.factor + l."offset" > f.plausible_max))
-          FROM loaded_lab l JOIN icu_predict.feature f ON f.name = l.feature
+        SELECT l.feature, count(*),
+               count(*) FILTER (WHERE l.rejection IS NULL OR l.rejection = 'implausible'),
+               count(*) FILTER (WHERE l.rejection = 'implausible')
+          FROM loaded_lab l WHERE l.feature IS NOT NULL
          GROUP BY l.feature ORDER BY l.feature""")
     mapped = [{"feature": f, "rows": n, "numeric": k, "implausible": bad} for f, n, k, bad in cur.fetchall()]
     cur.execute("""
@@ -430,9 +443,9 @@ def _lab_summary(cur):
     view = None
     cur.execute("SELECT to_regclass('icu_predict.lab_unmapped') IS NOT NULL")
     if cur.fetchone()[0]:
-        cur.execute("""SELECT reason, count(*), sum(n_rows) FROM icu_predict.lab_unmapped
-                        GROUP BY reason ORDER BY reason""")
-        view = [{"reason": r, "codes": c, "rows": int(n)} for r, c, n in cur.fetchall()]
+        cur.execute("""SELECT reason, mapped_feature IS NOT NULL, count(*), sum(n_rows)
+                         FROM icu_predict.lab_unmapped GROUP BY 1, 2 ORDER BY 1, 2""")
+        view = [{"reason": r, "mapped": m, "codes": c, "rows": int(n)} for r, m, c, n in cur.fetchall()]
     return mapped, unmapped, view
 
 
@@ -612,7 +625,7 @@ def format_report(rep, verbose=False):
     total_unmapped = sum(x["rows"] for x in rep["labs_unmapped"])
     out.append(f"lab rows mapped to a feature: {total_mapped}; unmapped: {total_unmapped} "
                f"({len(rep['labs_unmapped'])} local codes)")
-    out.append(f"  {'feature':<16} {'rows':>7} {'numeric':>8} {'implausible':>12}")
+    out.append(f"  {'feature':<16} {'rows':>7} {'used':>8} {'implausible':>12}")
     for x in rep["labs_mapped"]:
         out.append(f"  {x['feature']:<16} {x['rows']:>7} {x['numeric']:>8} {x['implausible']:>12}")
     for u in rep["lab_units_not_convertible"]:
@@ -624,7 +637,8 @@ def format_report(rep, verbose=False):
         out.append(f"    {u['local_code']:>6} {u['label']:<40} {u['rows']:>6}")
     if rep["lab_unmapped_view"] is not None:
         out.append("  icu_predict.lab_unmapped (whole database): " + "; ".join(
-            f"{v['reason']}: {v['rows']} rows, {v['codes']} code/unit pairs" for v in rep["lab_unmapped_view"]))
+            f"{v['reason']}{' (mapped code)' if v['mapped'] else ''}: {v['rows']} rows, {v['codes']} code/unit pairs"
+            for v in rep["lab_unmapped_view"]))
     e = rep["icu_episodes"]
     out.append("")
     out.append(f"ICU episodes (icu_predict.icu_episode): {e['episodes']}; ICUSTAYS rows: {e['icustays_rows']}; "

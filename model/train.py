@@ -36,6 +36,7 @@ import sys
 import time
 
 import numpy as np
+import psycopg2
 
 from . import metrics as M
 from . import options
@@ -101,8 +102,10 @@ def choose_linear_inputs(X, inputs, transforms=None):
         ok = v[np.isfinite(v)]
         name = T.input_name(inp)
         if ok.size == 0:
-            raise TrainingError(f"input {name} is missing in every training row; "
+            err = TrainingError(f"input {name} is missing in every training row; "
                                 "remove it or load the labs it needs (see lab_map)")
+            err.feature = inp.get("feature")
+            raise err
         lo, hi = np.quantile(ok, [0.005, 0.995])
         if hi <= lo:
             hi = lo + 1.0
@@ -472,6 +475,41 @@ def _risk_rows(conn, o, schedule, inputs, end):
     return O.rows(conn, o, schedule, inputs, end)
 
 
+def lab_cause(conn, feature):
+    """Why no training row has a value of feature, from the extension's load
+    diagnostics (lab_load_quality): no lab row maps to it, or rows map but are
+    rejected (counted by reason), or values are there but none in time."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT status, sum(n_rows)::bigint, min(detail) FROM icu_predict.lab_load_quality "
+                    "WHERE feature = %s GROUP BY status ORDER BY 2 DESC, 1", (feature,))
+        by_status = cur.fetchall()
+    if not by_status:
+        return (f"no lab row maps to feature {feature}: lab_unmapped lists the codes that reach no "
+                "feature (add a lab_map row for the local code)")
+    used = sum(n for st, n, _ in by_status if st == "used")
+    rejected = [(st, n, d) for st, n, d in by_status if st != "used"]
+    total = used + sum(n for _, n, _ in rejected)
+    if used == 0:
+        parts = ", ".join(f"{n} {st}" for st, n, _ in rejected)
+        st, n, d = rejected[0]
+        return (f"all {total} lab rows of feature {feature} were rejected ({parts}); "
+                f"for example: {d} (SELECT * FROM icu_predict.lab_load_quality WHERE feature = '{feature}')")
+    return (f"{used} of {total} lab rows of feature {feature} are used, but none falls in a training "
+            "row's window (result times before the prediction times?)")
+
+
+def _with_lab_cause(conn, err):
+    feature = getattr(err, "feature", None)
+    if not feature:
+        return err
+    try:
+        cause = lab_cause(conn, feature)
+    except psycopg2.Error:
+        conn.rollback()
+        return err
+    return TrainingError(f"{err}: {cause}")
+
+
 def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fraction=0.7,
         data_end=None, synthetic=None, version=None, deploy=False, activate=False,
         name_prefix="icu", config=None, deploy_all=False, force=False):
@@ -572,6 +610,8 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
                                      transforms=transforms,
                                      what=WHAT.get(o["kind"], f"{o.get('event')} events"))
         except (TrainingError, MetricError) as e:
+            if isinstance(e, TrainingError):
+                e = _with_lab_cause(conn, e)
             if first_error is None:
                 first_error = e
             card["failed"][task] = str(e)
@@ -641,6 +681,8 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
             progress("training ICU length of stay")
             scands, sbest = train_stay(srows, stay_inputs, (str_, sva), cfg["candidates"]["stay"])
         except (TrainingError, MetricError) as e:
+            if isinstance(e, TrainingError):
+                e = _with_lab_cause(conn, e)
             if first_error is None:
                 first_error = e
             card["failed"]["icu_stay"] = str(e)

@@ -20,7 +20,7 @@ INSERT INTO lab_result (admission_id, local_code, value, value_text, unit, resul
     (9001, 'PAN-CRP', 99,   NULL, 'mg/L',  '2020-04-04 00:00:01+00'), -- one second late: not in
     (9001, 'PAN-CRP', 5,    NULL, 'mg/L',  '2020-03-31 12:00+00'),  -- outside trend window
     (9001, 'PAN-CRP', 1500, NULL, 'mg/L',  '2020-04-03 06:00+00'),  -- implausible: rejected
-    (9001, 'PAN-CRP', NULL, '<1', 'mg/L',  '2020-04-03 07:00+00'),  -- text only
+    (9001, 'PAN-CRP', NULL, 'HEMOLYZED', 'mg/L', '2020-04-03 07:00+00'),  -- text only, no number
     (9001, 'PAN-CREA', 88.4, NULL, 'umol/L', '2020-04-02 09:00+00'),
     (9001, 'PAN-XYZ', 3,    NULL, 'mmol/L','2020-04-02 09:00+00'),  -- unmapped
     (9002, 'PAN-LDH', 300,  NULL, 'U/L',   '2020-04-01 10:00+00'),

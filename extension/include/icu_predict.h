@@ -3,7 +3,7 @@
  *
  * The pipeline, one folder per stage under extension/src:
  *   common/     module start and settings (GUCs)
- *   canonical/  unit_key(): the normalisation of unit spellings
+ *   canonical/  unit_key(): the normalisation of unit spellings; UCUM units; lab values
  *   panel/      lab_panel type, lab_panel aggregate, accessors, daily series
  *   model/      model registry cache, spec validation, scorers, explanations
  *   demand/     bed-demand distribution type and aggregates (private header demand.h)

@@ -88,15 +88,15 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.ward_policy', '');
 -- this view, never the catalogue's columns).
 -- ---------------------------------------------------------------------------
 CREATE VIEW @extschema@.feature_label AS
-    SELECT f.name        AS feature,
-           f.description AS display_name,
-           f.unit        AS display_unit
+    SELECT f.name         AS feature,
+           f.display_name AS display_name,
+           f.display_unit AS display_unit
       FROM @extschema@.feature f;
 COMMENT ON VIEW @extschema@.feature_label IS
     'Display name and unit of every feature of the catalogue, as patient_status, the icu_bi views and the reasons show them.';
 COMMENT ON COLUMN @extschema@.feature_label.feature IS 'Feature name (feature.name).';
-COMMENT ON COLUMN @extschema@.feature_label.display_name IS 'Name shown to clinicians.';
-COMMENT ON COLUMN @extschema@.feature_label.display_unit IS 'Unit shown with its values (the canonical unit).';
+COMMENT ON COLUMN @extschema@.feature_label.display_name IS 'Name shown to clinicians (feature.display_name).';
+COMMENT ON COLUMN @extschema@.feature_label.display_unit IS 'Unit shown with its values (feature.display_unit).';
 
 -- ---------------------------------------------------------------------------
 -- ward_lab_display: the hospital's lab list

@@ -150,14 +150,15 @@ def test_feature_with_all_values_missing(db1k, tmp_path, capsys):
         feat = "never_sent"
         cur.execute("INSERT INTO icu_predict.feature (name, description, unit, plausible_min, "
                     "plausible_max) VALUES (%s, 'test', 'U', 0, 1)", (feat,))
-        cur.execute("INSERT INTO icu_predict.lab_map (local_code, unit, feature) "
-                    "VALUES ('NEVER_SENT', '', %s)", (feat,))
+        cur.execute("INSERT INTO icu_predict.lab_map (local_code, unit, feature, factor) "
+                    "VALUES ('NEVER_SENT', '', %s, 1)", (feat,))
     n0 = len(_models(conn))
     try:
         rc = TR.main(["--dbname", db1k, "--out", str(tmp_path / "c"), "--deploy", "--activate"])
         err = capsys.readouterr().err
         assert rc == 2
         assert f"input {feat}:last is missing in every training row" in err
+        assert f"no lab row maps to feature {feat}" in err      # the cause, from lab_load_quality
         assert "Traceback" not in err
         assert len(_models(conn)) == n0
     finally:

@@ -22,11 +22,12 @@ SELECT columns_are('icu_predict', 'location_stay', ARRAY[
     'stay_id', 'admission_id', 'unit', 'unit_kind', 'isolation', 'started_at', 'ended_at']);
 SELECT columns_are('icu_predict', 'lab_result', ARRAY[
     'lab_result_id', 'admission_id', 'local_code', 'value', 'value_text', 'unit',
-    'sampled_at', 'resulted_at']);
+    'sampled_at', 'resulted_at', 'specimen']);
 SELECT columns_are('icu_predict', 'feature', ARRAY[
-    'name', 'loinc', 'description', 'unit', 'plausible_min', 'plausible_max', 'builtin']);
+    'name', 'loinc', 'description', 'unit', 'plausible_min', 'plausible_max', 'builtin',
+    'display_name', 'display_unit', 'molar_mass', 'other_loinc', 'specimen', 'replaces']);
 SELECT columns_are('icu_predict', 'lab_map', ARRAY[
-    'local_code', 'unit', 'unit_key', 'feature', 'factor', 'offset', 'note']);
+    'local_code', 'unit', 'unit_key', 'feature', 'factor', 'offset', 'note', 'specimen']);
 SELECT columns_are('icu_predict', 'icu_capacity', ARRAY[
     'unit', 'valid_from', 'staffed_beds', 'surge_beds']);
 
@@ -41,7 +42,7 @@ SELECT col_is_pk('icu_predict', 'admission', 'admission_id', 'admission key');
 SELECT col_is_pk('icu_predict', 'location_stay', 'stay_id', 'location_stay key');
 SELECT col_is_pk('icu_predict', 'lab_result', 'lab_result_id', 'lab_result key');
 SELECT col_is_pk('icu_predict', 'feature', 'name', 'feature key');
-SELECT col_is_pk('icu_predict', 'lab_map', ARRAY['local_code', 'unit_key'], 'lab_map key is (local_code, unit_key)');
+SELECT col_is_pk('icu_predict', 'lab_map', ARRAY['local_code', 'unit_key', 'specimen'], 'lab_map key is (local_code, unit_key, specimen)');
 SELECT col_is_pk('icu_predict', 'icu_capacity', ARRAY['unit', 'valid_from'], 'icu_capacity key is (unit, valid_from)');
 SELECT fk_ok('icu_predict', 'location_stay', 'admission_id', 'icu_predict', 'admission', 'admission_id');
 SELECT fk_ok('icu_predict', 'lab_result', 'admission_id', 'icu_predict', 'admission', 'admission_id');
@@ -213,9 +214,9 @@ SELECT throws_ok($$INSERT INTO feature (name, loinc, description, unit, plausibl
     '23514', NULL, 'malformed LOINC code: check_violation');
 SELECT throws_ok($$INSERT INTO feature (name, description, unit, plausible_min, plausible_max) VALUES ('crp', 'x', 'mg/L', 0, 1)$$,
     '23505', NULL, 'duplicate feature: unique_violation');
-SELECT lives_ok($$INSERT INTO feature (name, loinc, description, unit, plausible_min, plausible_max) VALUES ('esr', '4537-7', 'Erythrocyte sedimentation rate', 'mm/h', 0, 200)$$,
+SELECT lives_ok($$INSERT INTO feature (name, loinc, description, unit, plausible_min, plausible_max) VALUES ('esr_local', '4537-7', 'Erythrocyte sedimentation rate', 'mm/h', 0, 200)$$,
     'a user-defined feature goes in');
-SELECT is((SELECT builtin FROM feature WHERE name = 'esr'), false, 'and is not built-in, so pg_dump keeps it');
+SELECT is((SELECT builtin FROM feature WHERE name = 'esr_local'), false, 'and is not built-in, so pg_dump keeps it');
 
 -- lab_map
 SELECT throws_ok($$INSERT INTO lab_map (local_code, unit, feature) VALUES ('XYZ', 'mg/L', 'no_such_feature')$$,
