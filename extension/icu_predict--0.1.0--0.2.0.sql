@@ -1597,3 +1597,55 @@ BEGIN
     PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
 END
 $$;
+
+-- ===========================================================================
+-- 10. issue 13: one definition of each statistic (lab panel)
+-- ===========================================================================
+-- lab_value() gives count and rejected 0 for a feature the panel lacks and
+-- for a NULL panel (as risk() reads them), so it is no longer STRICT.  mean
+-- and trend now come from exact sums (the same bits in any input order) and
+-- the trend needs 6 hours between its first and last value; the stored panel
+-- format is unchanged (0.1.0 panel values read as before).
+CREATE OR REPLACE FUNCTION @extschema@.lab_value(panel @extschema@.lab_panel, feature text, stat text)
+RETURNS float8
+    AS 'MODULE_PATHNAME', 'icu_lab_value'
+    LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.lab_value(@extschema@.lab_panel, text, text) IS
+    'One statistic of one feature: stat is last, prev, first, min, max, mean, count, rejected, trend (slope per day; needs values spanning at least 6 hours in the trend window) or hours_since_last. count and rejected are 0 for a known feature the panel lacks and for a NULL panel (a panel without labs), as risk() reads them; other stats are NULL when the feature is known but has no such value; NULL feature or stat give NULL; ERROR 42704 for an unknown feature, 22023 for an unknown stat.';
+COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz, interval) IS
+    'lab_panel with an explicit trend window (the least-squares slope uses accepted results in [as_of - trend_window, as_of]; at most 4 years; no trend when those results span less than 6 hours).';
+
+-- patient_status holds panel statistics and risks computed with the 0.1.0
+-- definitions (order-dependent last bits, trends from values minutes apart):
+-- when it holds data, rebuild it, and capacity_forecast after it, as of the
+-- reference time of the last successful refresh, so the views agree with
+-- what lab_panel and risk() now return.
+DO $$
+DECLARE
+    v_ref timestamptz;
+    v_old text := pg_catalog.current_setting('icu_predict.reference_time', true);
+BEGIN
+    IF NOT (SELECT c.relispopulated FROM pg_catalog.pg_class c
+             WHERE c.oid = '@extschema@.patient_status'::regclass) THEN
+        RETURN;
+    END IF;
+    SELECT l.reference_time INTO v_ref
+      FROM @extschema@.refresh_log l
+     WHERE l.succeeded
+     ORDER BY l.run_id DESC
+     LIMIT 1;
+    IF v_ref IS NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('icu_predict.reference_time',
+                pg_catalog.to_char(v_ref AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'), true);
+        REFRESH MATERIALIZED VIEW @extschema@.patient_status;
+        REFRESH MATERIALIZED VIEW @extschema@.capacity_forecast;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'icu_predict.patient_status keeps its 0.1.0 values until the next refresh: %', SQLERRM
+            USING HINT = 'Run CALL icu_predict.refresh().';
+    END;
+    PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
+END
+$$;

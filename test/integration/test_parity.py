@@ -270,3 +270,41 @@ def test_panel_risk_matches_vectors(data):
     pipe.fit(S.preprocess(inputs, raw_train), y)
     assert np.max(np.abs(got[:, 1] - pipe.predict_proba(S.preprocess(inputs, raw[:n]))[:, 1])) <= 1e-6
     assert abs(first[0] - got[0, 0]) < 1e-12 and abs(first[1] - got[0, 1]) < 1e-12
+
+
+def test_training_reads_count_as_the_scorer(data):
+    """Training reads panel statistics through lab_value (model/tasks.py);
+    count and rejected of a feature the panel lacks, and of a NULL panel (an
+    admission without labs), are 0 there exactly as risk() reads them, so a
+    model trained on them scores in SQL what Python computed (one definition)."""
+    from model import tasks as T
+    conn = data[0]
+    inputs = [S.panel_input("crp", "count", impute=3.0),
+              S.panel_input("crp", "rejected", impute=3.0),
+              S.panel_input("ldh", "count", impute=3.0),
+              S.panel_input("ldh", "last", impute=250.0)]
+    spec = {"format": "linear", "link": "logit", "intercept": -1.0,
+            "inputs": [dict(inp, coef=c, missing_coef=2.0)
+                       for inp, c in zip(inputs, (0.3, 0.7, 0.2, 0.001))]}
+    S.insert_model(conn, "parity_count", "1", "icu_admission", spec, training={"horizon_hours": 48})
+    cols, params = T._select_inputs(inputs, "p.panel", "p.as_of")
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS parity_count_panels")
+        cur.execute(
+            "CREATE TABLE parity_count_panels AS"
+            " SELECT 1 AS i, icu_predict.lab_panel(1, f, v, '2020-04-03 12:00+00', '2020-04-04 00:00+00') AS panel"
+            "   FROM (VALUES ('crp', 10::float8), ('crp', 2000), ('crp', 30), ('ldh', 300)) r(f, v)"
+            " UNION ALL SELECT 2, icu_predict.lab_panel(2, 'ldh', 400, '2020-04-03 12:00+00', '2020-04-04 00:00+00')"
+            " UNION ALL SELECT 3, icu_predict.lab_panel(3, 'crp', 5, '2020-04-03 12:00+00', '2020-04-04 00:00+00')"
+            " UNION ALL SELECT 4, NULL::icu_predict.lab_panel")
+        cur.execute(f"SELECT {cols} FROM parity_count_panels p ORDER BY p.i", params)
+        x = np.array([[np.nan if v is None else v for v in r] for r in cur.fetchall()], dtype=float)
+        cur.execute("SELECT icu_predict.risk(p.panel, model_name => 'parity_count', model_version => '1')"
+                    "  FROM parity_count_panels p ORDER BY p.i")
+        got = np.array([r[0] for r in cur.fetchall()], dtype=float)
+    # what training sees: counts are numbers, never missing
+    assert x[:, 0].tolist() == [2, 0, 1, 0] and x[:, 1].tolist() == [1, 0, 0, 0]
+    assert x[:, 2].tolist() == [1, 1, 0, 0]
+    assert np.isnan(x[2:, 3]).all()
+    expected = 1 / (1 + np.exp(-S.linear_margin(spec, x)))
+    assert np.max(np.abs(got - expected)) <= 1e-12
