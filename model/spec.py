@@ -26,9 +26,18 @@ STATS = ("last", "prev", "first", "min", "max", "mean", "count", "rejected",
          "trend", "hours_since_last")
 #: Longest feature name (characters) the catalogue and the lab panel take.
 FEATURE_NAME_MAX = 31
+#: Comorbidity groups (icu_predict.comorbidity_groups()), read as comorbidity_<group>.
+COMORBIDITY_GROUPS = ("myocardial_infarction", "heart_failure", "peripheral_vascular",
+                      "cerebrovascular", "dementia", "chronic_pulmonary", "rheumatic",
+                      "peptic_ulcer", "mild_liver", "diabetes", "diabetes_complicated",
+                      "hemiplegia", "renal", "malignancy", "severe_liver",
+                      "metastatic_tumour", "hiv_aids")
+#: Covariate names, in the order of icu_predict.model_covariates().
 COVARIATES = ("age_years", "sex_male", "hours_since_admission",
               "unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
-              "unit_kind_or", "unit_kind_other")
+              "unit_kind_or", "unit_kind_other",
+              "age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index") + tuple(
+                  "comorbidity_" + g for g in COMORBIDITY_GROUPS)
 DISTRIBUTIONS = ("normal", "logistic", "extreme")
 
 

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TaskError, TrainingError
+from .spec import COMORBIDITY_GROUPS
 
 HORIZONS = {"48h": 48, "7d": 168}
 
@@ -65,6 +66,10 @@ STAY_STATS = ("last",)
 STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 # covariates the training rows can give (no unit kind: rows come from ward days)
 TRAINABLE_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
+# ... and those of the admission the runtime reads from admission_covariates()
+# (BMI, comorbidity groups, Charlson index, missing indicators)
+ADMISSION_COVARIATES = ("age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index") + tuple(
+    "comorbidity_" + g for g in COMORBIDITY_GROUPS)
 
 EXT = "icu_predict"
 
@@ -148,11 +153,16 @@ def _input_sql(inp, panel="p.panel", as_of="p.as_of"):
     """SQL expression of one input; panel statistics through the C accessor."""
     if "covariate" in inp:
         c = inp["covariate"]
+        hours = f"pg_catalog.date_part('epoch', {as_of} - a.admitted_at) / 3600.0"
+        if c in ADMISSION_COVARIATES:
+            # the admission's covariates as of the row's time, as predict() reads them
+            return (f"{EXT}.covariate_value('{c}', {EXT}.admission_covariates(a.admission_id, {as_of}), "
+                    f"{hours}, NULL)")
         if c not in TRAINABLE_COVARIATES:
             raise TaskError(f"covariate {c} is not offered for training")
         # the extension's own encoding (covariate_value, the scorer's code)
         return (f"{EXT}.covariate_value('{c}', a.age_years::float8, a.sex::text, "
-                f"pg_catalog.date_part('epoch', {as_of} - a.admitted_at) / 3600.0, NULL)")
+                f"{hours}, NULL)")
     return f"{EXT}.lab_value({panel}, %s, %s)"
 
 

@@ -132,18 +132,11 @@ SELECT admission_id, lab_panel_series(admission_id, feature, value, resulted_at,
                                       '2020-04-01 00:00+00', '2020-04-08 12:00+00') AS s
   FROM panel_par GROUP BY admission_id;
 
--- exact stats equal, mean to 1e-12 relative, trend to 1e-12 of max(|trend|, |max value|)
+-- parallel = serial to the bit for every statistic (mean and trend from exact sums)
 SELECT count(*) AS compared,
-       count(*) FILTER (WHERE lab_value(s.p, f, st) IS DISTINCT FROM lab_value(p.p, f, st)
-                        AND st NOT IN ('mean', 'trend')) AS exact_differ,
-       count(*) FILTER (WHERE st = 'mean' AND
-                        abs(lab_value(s.p, f, st) - lab_value(p.p, f, st))
-                          > 1e-12 * abs(lab_value(s.p, f, st))) AS mean_differ,
-       -- a slope near 0 is a difference of nearly equal sums: compare it on the scale of the values
-       count(*) FILTER (WHERE st = 'trend' AND
-                        abs(lab_value(s.p, f, st) - lab_value(p.p, f, st))
-                          > 1e-12 * greatest(abs(lab_value(s.p, f, st)),
-                                             abs(lab_value(s.p, f, 'max')))) AS trend_differ,
+       count(*) FILTER (WHERE float8send(lab_value(s.p, f, st)) IS DISTINCT FROM
+                              float8send(lab_value(p.p, f, st))) AS bits_differ,
+       count(*) FILTER (WHERE st IN ('mean', 'trend') AND lab_value(s.p, f, st) IS NOT NULL) AS sums_compared,
        count(*) FILTER (WHERE lab_value(s.p, f, st) IS NULL) AS nulls
   FROM panel_par_s s JOIN panel_par_p p USING (admission_id),
        unnest(ARRAY['crp','ldh','d_dimer','creatinine','platelets']) AS f,
@@ -156,22 +149,18 @@ SELECT count(*) AS compared,
           FROM panel_par WHERE admission_id = 7) s,
        unnest(ARRAY['crp','ldh','d_dimer','creatinine','platelets']) AS f,
        unnest(ARRAY['last','prev','first','min','max','count','rejected','hours_since_last']) AS st;
--- daily series: parallel = serial, and each day equals the as-of panel
-SELECT count(*) AS days,
-       count(*) FILTER (WHERE lab_value(a.p, 'crp', 'last') IS DISTINCT FROM lab_value(b.p, 'crp', 'last')
-                           OR lab_value(a.p, 'ldh', 'count') IS DISTINCT FROM lab_value(b.p, 'ldh', 'count')
-                           OR abs(lab_value(a.p, 'd_dimer', 'trend') - lab_value(b.p, 'd_dimer', 'trend'))
-                              > 1e-12 * greatest(abs(lab_value(a.p, 'd_dimer', 'trend')),
-                                                 abs(lab_value(a.p, 'd_dimer', 'max')))) AS differ
+-- daily series: parallel = serial, and each day equals the as-of panel, to the bit
+SELECT count(*) AS compared,
+       count(*) FILTER (WHERE float8send(lab_value(a.p, f, st)) IS DISTINCT FROM
+                              float8send(lab_value(b.p, f, st))) AS bits_differ
   FROM panel_par_ds x JOIN panel_par_d y USING (admission_id),
-       unnest(x.s, y.s) AS u(ap, bp), LATERAL (SELECT u.ap AS p) a, LATERAL (SELECT u.bp AS p) b;
+       unnest(x.s, y.s) AS u(ap, bp), LATERAL (SELECT u.ap AS p) a, LATERAL (SELECT u.bp AS p) b,
+       unnest(ARRAY['crp','ldh','d_dimer']) AS f,
+       unnest(ARRAY['last','mean','count','trend']) AS st;
 SELECT count(*) AS day_panels,
-       count(*) FILTER (WHERE lab_value(u.p, f, st) IS DISTINCT FROM lab_value(q.p, f, st)
-                        AND st NOT IN ('mean', 'trend')) AS exact_differ,
-       count(*) FILTER (WHERE st IN ('mean', 'trend') AND
-                        abs(lab_value(u.p, f, st) - lab_value(q.p, f, st))
-                          > 1e-12 * greatest(abs(lab_value(q.p, f, st)),
-                                             abs(lab_value(q.p, f, 'max')))) AS sums_differ
+       count(*) FILTER (WHERE float8send(lab_value(u.p, f, st)) IS DISTINCT FROM
+                              float8send(lab_value(q.p, f, st))) AS bits_differ,
+       count(*) FILTER (WHERE st IN ('mean', 'trend') AND lab_value(q.p, f, st) IS NOT NULL) AS sums_compared
   FROM panel_par_ds x, unnest(x.s) AS u(p),
        LATERAL (SELECT lab_panel(r.admission_id, r.feature, r.value, r.resulted_at, lab_as_of(u.p)) AS p
                   FROM panel_par r WHERE r.admission_id = x.admission_id) q,

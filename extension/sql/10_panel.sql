@@ -62,9 +62,9 @@ CREATE CAST (@extschema@.lab_panel AS jsonb)
 CREATE FUNCTION @extschema@.lab_value(panel @extschema@.lab_panel, feature text, stat text)
 RETURNS float8
     AS 'MODULE_PATHNAME', 'icu_lab_value'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.lab_value(@extschema@.lab_panel, text, text) IS
-    'One statistic of one feature: stat is last, prev, first, min, max, mean, count, rejected, trend (slope per day) or hours_since_last. NULL when the feature is known but has no such value; ERROR 42704 for an unknown feature, 22023 for an unknown stat.';
+    'One statistic of one feature: stat is last, prev, first, min, max, mean, count, rejected, trend (slope per day; needs values spanning at least 6 hours in the trend window) or hours_since_last. count and rejected are 0 for a known feature the panel lacks and for a NULL panel (a panel without labs), as risk() reads them; other stats are NULL when the feature is known but has no such value; NULL feature or stat give NULL; ERROR 42704 for an unknown feature, 22023 for an unknown stat.';
 
 CREATE FUNCTION @extschema@.lab_last_at(panel @extschema@.lab_panel, feature text)
 RETURNS timestamptz
@@ -174,7 +174,7 @@ CREATE AGGREGATE @extschema@.lab_panel(feature text, value float8,
 COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz) IS
     'The lab panel of one admission as of a time: aggregate its canonical lab rows (lab_canonical) grouped by admission_id. Rows resulted after as_of are ignored; NULL rows skipped; implausible values counted as rejected; trend window 72 hours. NaN/Infinity: ERROR 22023; unknown feature: ERROR 42704. NULL when there are no rows.';
 COMMENT ON AGGREGATE @extschema@.lab_panel(bigint, text, float8, timestamptz, timestamptz, interval) IS
-    'lab_panel with an explicit trend window (the least-squares slope uses accepted results in [as_of - trend_window, as_of]).';
+    'lab_panel with an explicit trend window (the least-squares slope uses accepted results in [as_of - trend_window, as_of]; at most 4 years; no trend when those results span less than 6 hours).';
 COMMENT ON AGGREGATE @extschema@.lab_panel(text, float8, timestamptz, timestamptz) IS
     'lab_panel without admission_id (the panel then names no admission, and a missing GROUP BY is not detected); prefer the form with admission_id.';
 COMMENT ON AGGREGATE @extschema@.lab_panel(text, float8, timestamptz, timestamptz, interval) IS

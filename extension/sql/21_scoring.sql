@@ -172,6 +172,63 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
 COMMENT ON FUNCTION @extschema@.explain(@extschema@.lab_panel, float8, text, float8, text, text, text, text, integer) IS
     'The top inputs by absolute contribution to the margin (log-odds for risk, log-days for stay), signed: exact for linear models, TreeSHAP for xgboost. value is the raw input (NULL when missing and imputed).';
 
+-- The same four with an admission_covariates value (06_comorbidity.sql) in
+-- place of age and sex: BMI and comorbidity groups become readable too.
+CREATE FUNCTION @extschema@.risk(
+    panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_risk_row'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, @extschema@.admission_covariates, float8, text, text, text) IS
+    'risk() with the admission''s covariates (admission_covariates(admission_id, as_of)): age, sex, BMI and comorbidity groups, so specs may read bmi, comorbidity_<group>, charlson_index and the missing indicators. NULL covariates = all unknown.';
+
+CREATE FUNCTION @extschema@.length_of_stay(
+    panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS @extschema@.stay_estimate
+AS 'MODULE_PATHNAME', 'icu_model_length_of_stay_row'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.length_of_stay(@extschema@.lab_panel, @extschema@.admission_covariates, float8, text, text, text) IS
+    'length_of_stay() with the admission''s covariates (admission_covariates()).';
+
+CREATE FUNCTION @extschema@.stay_survival(
+    panel                 @extschema@.lab_panel,
+    t_days                float8,
+    covariates            @extschema@.admission_covariates,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_model_stay_survival_row'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stay_survival(@extschema@.lab_panel, float8, @extschema@.admission_covariates, float8, text, text, text) IS
+    'stay_survival() with the admission''s covariates (admission_covariates()).';
+
+CREATE FUNCTION @extschema@.explain(
+    panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL,
+    model_name            text   DEFAULT NULL,
+    model_version         text   DEFAULT NULL,
+    kind                  text   DEFAULT 'icu_admission',
+    top                   integer DEFAULT 5)
+RETURNS TABLE (rank integer, input text, value float8, contribution float8, model_version text)
+AS 'MODULE_PATHNAME', 'icu_model_explain_row'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
+COMMENT ON FUNCTION @extschema@.explain(@extschema@.lab_panel, @extschema@.admission_covariates, float8, text, text, text, text, integer) IS
+    'explain() with the admission''s covariates (admission_covariates()).';
+
 CREATE FUNCTION @extschema@.predict(admission_id bigint, as_of timestamptz DEFAULT pg_catalog.now())
 RETURNS TABLE (
     risk               float8,
@@ -188,6 +245,7 @@ AS $$
 DECLARE
     a      record;
     p      @extschema@.lab_panel;
+    cov    @extschema@.admission_covariates;
     ukind  text;
     hrs    float8;
     r      float8;
@@ -199,7 +257,7 @@ DECLARE
     hz     integer := 48;
     rm     @extschema@.active_model;
 BEGIN
-    SELECT x.admission_id, x.admitted_at, x.age_years, x.sex INTO a
+    SELECT x.admission_id, x.admitted_at INTO a
       FROM @extschema@.admission x WHERE x.admission_id = predict.admission_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'admission % does not exist', predict.admission_id
@@ -210,6 +268,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     p := @extschema@.lab_panel_at(a.admission_id, predict.as_of);
+    cov := @extschema@.admission_covariates(a.admission_id, predict.as_of);
     SELECT ls.unit_kind INTO ukind
       FROM @extschema@.location_stay ls
      WHERE ls.admission_id = a.admission_id AND ls.started_at <= predict.as_of
@@ -228,7 +287,7 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Deploy one with icu_predict.deploy(name, version).';
     END IF;
-    r := @extschema@.risk(p, a.age_years::float8, a.sex, hrs, ukind, rm.name, rm.version);
+    r := @extschema@.risk(p, cov, hrs, ukind, rm.name, rm.version);
     rv := rm.version;
     SELECT string_agg(format('%s%s (%s%s)', e.input,
                              CASE WHEN e.value IS NULL THEN ' missing' ELSE '=' || round(e.value::numeric, 2)::text END,
@@ -236,10 +295,10 @@ BEGIN
                              round(e.contribution::numeric, 2)),
                       '; ' ORDER BY e.rank)
       INTO reasons
-      FROM @extschema@.explain(p, a.age_years::float8, a.sex, hrs, ukind, rm.name, rm.version, top => 3) e;
+      FROM @extschema@.explain(p, cov, hrs, ukind, rm.name, rm.version, top => 3) e;
 
     IF EXISTS (SELECT 1 FROM @extschema@.active_model m WHERE m.kind = 'icu_stay') THEN
-        s := @extschema@.length_of_stay(p, a.age_years::float8, a.sex, hrs, ukind);
+        s := @extschema@.length_of_stay(p, cov, hrs, ukind);
     END IF;
 
     RETURN QUERY SELECT r,
@@ -248,7 +307,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.predict(bigint, timestamptz) IS
-    'For analysts: risk of ICU admission of one admission as of a time (labs resulted by then, covariates from admission and location_stay) by the active risk model of capacity_policy.status_risk_horizon_hours (default 48 h, else the nearest horizon), its band (capacity_policy thresholds), expected ICU stay with P10-P90 (NULL without an active icu_stay model), the top 3 reasons and the model versions.';
+    'For analysts: risk of ICU admission of one admission as of a time (labs resulted by then, covariates from admission_covariates() and location_stay) by the active risk model of capacity_policy.status_risk_horizon_hours (default 48 h, else the nearest horizon), its band (capacity_policy thresholds), expected ICU stay with P10-P90 (NULL without an active icu_stay model), the top 3 reasons and the model versions.';
 
 CREATE FUNCTION @extschema@.covariate_value(covariate text, age_years float8, sex text,
                                             hours_since_admission float8, unit_kind text)
@@ -257,3 +316,18 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'icu_covariate_value';
 COMMENT ON FUNCTION @extschema@.covariate_value(text, float8, text, float8, text) IS
     'The value a model input of this covariate reads (age_years, sex_male, hours_since_admission, unit_kind_ward ... unit_kind_other), by the encoding risk(), length_of_stay() and explain() use: sex_male is 1 for male, 0 for female or other, NULL for unknown; unit kinds are one-hot. NULL when the covariate is missing. Training code builds its inputs with it.';
+
+CREATE FUNCTION @extschema@.covariate_value(covariate text, covariates @extschema@.admission_covariates,
+                                            hours_since_admission float8, unit_kind text)
+RETURNS float8
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'icu_covariate_value_row';
+COMMENT ON FUNCTION @extschema@.covariate_value(text, @extschema@.admission_covariates, float8, text) IS
+    'The value a model input of this covariate reads from admission_covariates() (any name of model_covariates(): also bmi, bmi_missing, age_missing, sex_missing, charlson_index, comorbidity_<group>), by the encoding of the scoring functions. NULL when missing. Training code builds its inputs with it.';
+
+CREATE FUNCTION @extschema@.model_covariates()
+RETURNS TABLE (name text)
+AS 'MODULE_PATHNAME', 'icu_model_covariates'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 31;
+COMMENT ON FUNCTION @extschema@.model_covariates() IS
+    'The covariate names a model spec accepts ({"covariate": name}), in order.';

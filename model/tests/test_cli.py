@@ -60,11 +60,11 @@ def test_task_error_gives_exit_2_and_one_line(monkeypatch, capsys):
     conn = _Conn()
     monkeypatch.setattr(options, "connect", lambda a: conn)
     # the training run reaches the task SQL with a covariate the task does not offer
-    monkeypatch.setattr(TR, "run", lambda *a, **k: T.risk_sql([{"covariate": "bmi"}]))
+    monkeypatch.setattr(TR, "run", lambda *a, **k: T.risk_sql([{"covariate": "unit_kind_icu"}]))
     rc = cli.main(["train", "--out", "unused"])
     err = capsys.readouterr().err
     assert rc == 2
-    assert err == "error: covariate bmi is not offered for training\n"
+    assert err == "error: covariate unit_kind_icu is not offered for training\n"
     assert conn.closed
 
 

@@ -270,3 +270,118 @@ def test_panel_risk_matches_vectors(data):
     pipe.fit(S.preprocess(inputs, raw_train), y)
     assert np.max(np.abs(got[:, 1] - pipe.predict_proba(S.preprocess(inputs, raw[:n]))[:, 1])) <= 1e-6
     assert abs(first[0] - got[0, 0]) < 1e-12 and abs(first[1] - got[0, 1]) < 1e-12
+
+
+def test_training_reads_count_as_the_scorer(data):
+    """Training reads panel statistics through lab_value (model/tasks.py);
+    count and rejected of a feature the panel lacks, and of a NULL panel (an
+    admission without labs), are 0 there exactly as risk() reads them, so a
+    model trained on them scores in SQL what Python computed (one definition)."""
+    from model import tasks as T
+    conn = data[0]
+    inputs = [S.panel_input("crp", "count", impute=3.0),
+              S.panel_input("crp", "rejected", impute=3.0),
+              S.panel_input("ldh", "count", impute=3.0),
+              S.panel_input("ldh", "last", impute=250.0)]
+    spec = {"format": "linear", "link": "logit", "intercept": -1.0,
+            "inputs": [dict(inp, coef=c, missing_coef=2.0)
+                       for inp, c in zip(inputs, (0.3, 0.7, 0.2, 0.001))]}
+    S.insert_model(conn, "parity_count", "1", "icu_admission", spec, training={"horizon_hours": 48})
+    cols, params = T._select_inputs(inputs, "p.panel", "p.as_of")
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS parity_count_panels")
+        cur.execute(
+            "CREATE TABLE parity_count_panels AS"
+            " SELECT 1 AS i, icu_predict.lab_panel(1, f, v, '2020-04-03 12:00+00', '2020-04-04 00:00+00') AS panel"
+            "   FROM (VALUES ('crp', 10::float8), ('crp', 2000), ('crp', 30), ('ldh', 300)) r(f, v)"
+            " UNION ALL SELECT 2, icu_predict.lab_panel(2, 'ldh', 400, '2020-04-03 12:00+00', '2020-04-04 00:00+00')"
+            " UNION ALL SELECT 3, icu_predict.lab_panel(3, 'crp', 5, '2020-04-03 12:00+00', '2020-04-04 00:00+00')"
+            " UNION ALL SELECT 4, NULL::icu_predict.lab_panel")
+        cur.execute(f"SELECT {cols} FROM parity_count_panels p ORDER BY p.i", params)
+        x = np.array([[np.nan if v is None else v for v in r] for r in cur.fetchall()], dtype=float)
+        cur.execute("SELECT icu_predict.risk(p.panel, model_name => 'parity_count', model_version => '1')"
+                    "  FROM parity_count_panels p ORDER BY p.i")
+        got = np.array([r[0] for r in cur.fetchall()], dtype=float)
+    # what training sees: counts are numbers, never missing
+    assert x[:, 0].tolist() == [2, 0, 1, 0] and x[:, 1].tolist() == [1, 0, 0, 0]
+    assert x[:, 2].tolist() == [1, 1, 0, 0]
+    assert np.isnan(x[2:, 3]).all()
+    expected = 1 / (1 + np.exp(-S.linear_margin(spec, x)))
+    assert np.max(np.abs(got - expected)) <= 1e-12
+
+
+def test_admission_covariates_parity(data):
+    """Models on admission covariates (unknown age, BMI, comorbidity groups
+    from ICD-10 diagnoses, Charlson index, missing indicators): training
+    reads them through model/tasks.py (covariate_value of
+    admission_covariates()), predict-time scoring through risk() with
+    admission_covariates(); logistic and xgboost agree to 1e-7."""
+    from model import tasks as T
+    conn = data[0]
+    rng = np.random.default_rng(13)
+    n = 600
+    codes = ["I21.4", "I50.9", "E11.2", "E11.9", "K70.3", "K72.1", "C34.1", "C78.0", "J44.1",
+             "N18.4", "F03", "J18.9"]
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM icu_predict.admission WHERE admission_id BETWEEN 700000 AND 700999")
+        for k in range(n):
+            age = None if rng.random() < 0.1 else int(rng.integers(18, 95))
+            bmi = None if rng.random() < 0.3 else float(np.round(rng.uniform(16, 45), 1))
+            sex = ["male", "female", "unknown"][int(rng.integers(0, 3))]
+            cur.execute("INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years, sex)"
+                        " VALUES (%s, %s, '2020-04-01 08:00+00', %s, %s)", (700000 + k, f"par-{k}", age, sex))
+            if bmi is not None:
+                cur.execute("INSERT INTO icu_predict.admission_bmi (admission_id, bmi) VALUES (%s, %s)",
+                            (700000 + k, bmi))
+            if rng.random() < 0.8:      # the rest have no diagnosis recorded: comorbidities unknown
+                for c in rng.choice(codes, size=int(rng.integers(1, 5)), replace=False):
+                    cur.execute("INSERT INTO icu_predict.diagnosis (admission_id, icd10_code) VALUES (%s, %s)",
+                                (700000 + k, str(c)))
+    names = ["age_years", "age_missing", "sex_male", "bmi", "bmi_missing", "charlson_index",
+             "comorbidity_heart_failure", "comorbidity_myocardial_infarction", "comorbidity_diabetes"]
+    inputs = [S.covariate_input(c) for c in names]
+    cols, params = T._select_inputs(inputs, "NULL", "p.as_of")
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {cols} FROM icu_predict.admission a"
+                    " CROSS JOIN (SELECT '2020-04-02 08:00+00'::timestamptz AS as_of) p"
+                    " WHERE a.admission_id BETWEEN 700000 AND 700999 ORDER BY a.admission_id", params)
+        x = np.array([[np.nan if v is None else v for v in r] for r in cur.fetchall()], dtype=float)
+    assert x.shape == (n, len(names))
+    # unknown age is missing (never 0), and its indicator says so
+    assert np.array_equal(np.isnan(x[:, 0]), x[:, 1] == 1) and np.isnan(x[:, 0]).any()
+    assert np.array_equal(np.isnan(x[:, 3]), x[:, 4] == 1)
+    assert np.isnan(x[:, 5]).sum() > 50 and np.nanmax(x[:, 5]) >= 6   # unknown, and a real spread
+    y = (rng.random(n) < 1 / (1 + np.exp(-(np.nan_to_num(x[:, 5], nan=1) * 0.5
+                                          + np.nan_to_num(x[:, 0], nan=60) / 30 - 3)))).astype(int)
+    lin_inputs = [S.covariate_input("age_years", impute=60.0, missing_indicator=True),
+                  S.covariate_input("age_missing", impute=0.0),
+                  S.covariate_input("sex_male", impute=0.5, missing_indicator=True),
+                  S.covariate_input("bmi", impute=27.0, clip=[10, 60], transform="log", missing_indicator=True),
+                  S.covariate_input("bmi_missing", impute=0.0),
+                  S.covariate_input("charlson_index", impute=1.0, missing_indicator=True),
+                  S.covariate_input("comorbidity_heart_failure", impute=0.0, missing_indicator=True),
+                  S.covariate_input("comorbidity_myocardial_infarction", impute=0.0),
+                  S.covariate_input("comorbidity_diabetes", impute=0.0)]
+    pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.5, max_iter=2000))])
+    pipe.fit(S.preprocess(lin_inputs, x), y)
+    S.insert_model(conn, "parity_cov_lr", "1", "icu_admission", S.linear_spec(lin_inputs, pipe),
+                   training={"horizon_hours": 48})
+    bst = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "seed": 1, "nthread": 1},
+                    xgb.DMatrix(x, label=y, missing=np.nan), num_boost_round=30)
+    S.insert_model(conn, "parity_cov_xgb", "1", "icu_admission", S.xgboost_spec(bst, inputs),
+                   training={"horizon_hours": 48})
+    with conn.cursor() as cur:
+        cur.execute("SELECT icu_predict.risk(NULL, icu_predict.admission_covariates(a.admission_id, p.as_of),"
+                    "         pg_catalog.date_part('epoch', p.as_of - a.admitted_at) / 3600.0, NULL,"
+                    "         'parity_cov_lr', '1'),"
+                    "       icu_predict.risk(NULL, icu_predict.admission_covariates(a.admission_id, p.as_of),"
+                    "         NULL, NULL, 'parity_cov_xgb', '1')"
+                    "  FROM icu_predict.admission a"
+                    " CROSS JOIN (SELECT '2020-04-02 08:00+00'::timestamptz AS as_of) p"
+                    " WHERE a.admission_id BETWEEN 700000 AND 700999 ORDER BY a.admission_id")
+        got = np.array(cur.fetchall(), dtype=float)
+    expected_lr = pipe.predict_proba(S.preprocess(lin_inputs, x))[:, 1]
+    expected_xgb = bst.predict(xgb.DMatrix(x, missing=np.nan))
+    assert expected_lr.std() > 0.02 and expected_xgb.std() > 0.02
+    assert np.max(np.abs(got[:, 0] - expected_lr)) <= 1e-7
+    assert np.max(np.abs(got[:, 1] - expected_xgb)) <= 1e-7

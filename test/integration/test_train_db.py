@@ -207,14 +207,14 @@ def test_cohort_without_icu_events(tmp_path, capsys):
 
 def test_task_error_is_one_line_and_deploys_nothing(db1k, tmp_path, capsys, monkeypatch):
     # a covariate the tasks do not offer, as a hospital's fork might add by hand
-    monkeypatch.setattr(T, "RISK_COVARIATES", T.RISK_COVARIATES + ("bmi",))
+    monkeypatch.setattr(T, "RISK_COVARIATES", T.RISK_COVARIATES + ("unit_kind_icu",))
     conn = psycopg2.connect(dbname=db1k)
     n0 = len(_models(conn))
     try:
         rc = TR.main(["--dbname", db1k, "--out", str(tmp_path / "c"), "--deploy", "--activate"])
         err = capsys.readouterr().err
         assert rc == 2
-        assert err.splitlines()[-1] == "error: covariate bmi is not offered for training"
+        assert err.splitlines()[-1] == "error: covariate unit_kind_icu is not offered for training"
         assert "Traceback" not in err
         assert len(_models(conn)) == n0
     finally:

@@ -2,7 +2,7 @@
 -- JSON path), hostile specs, SQLSTATEs, deploy/rollback, cache invalidation,
 -- hand-checked xgboost and linear scores, TreeSHAP sums.
 BEGIN;
-SELECT plan(58);
+SELECT plan(71);
 
 CREATE TEMP TABLE t_spec (name text PRIMARY KEY, spec jsonb);
 INSERT INTO t_spec VALUES
@@ -159,8 +159,48 @@ SELECT ok(icu_predict.covariate_value('sex_male', 70, 'unknown', 5, 'ward') IS N
           AND icu_predict.covariate_value('unit_kind_icu', 70, 'male', 5, NULL) IS NULL
           AND icu_predict.covariate_value('age_years', NULL, 'male', 5, 'ward') IS NULL,
           'covariate_value is NULL when the covariate is missing');
-SELECT throws_ok($$SELECT icu_predict.covariate_value('bmi', 70, 'male', 5, 'ward')$$, '22023', NULL,
+SELECT throws_ok($$SELECT icu_predict.covariate_value('weight_kg', 70, 'male', 5, 'ward')$$, '22023', NULL,
                  'an unknown covariate is 22023');
+
+-- admission covariates: unknown age, BMI, diagnoses, comorbidity groups
+SELECT has_table('icu_predict', 'diagnosis', 'table diagnosis exists');
+SELECT col_is_null('icu_predict', 'admission', 'age_years', 'admission.age_years may be NULL (unknown)');
+SELECT is((SELECT count(*)::int FROM icu_predict.comorbidity_groups()), 17, '17 Charlson groups');
+SELECT is((SELECT count(*)::int FROM icu_predict.comorbidity_code WHERE builtin), 289,
+          '289 shipped ICD-10 prefixes');
+SELECT is((SELECT count(DISTINCT comorbidity)::int FROM icu_predict.comorbidity_code WHERE builtin), 17,
+          'every group has codes');
+SELECT ok(icu_predict.covariate_value('bmi', NULL::float8, 'male', 5, 'ward') IS NULL
+          AND icu_predict.covariate_value('bmi_missing', NULL::float8, 'male', 5, 'ward') = 1
+          AND icu_predict.covariate_value('age_missing', NULL::float8, 'male', 5, 'ward') = 1
+          AND icu_predict.covariate_value('age_missing', 0, 'male', 5, 'ward') = 0,
+          'positional covariates: BMI missing, indicators 0/1 (age 0 is known)');
+SELECT is(icu_predict.covariate_value('charlson_index',
+              ROW(70, 'male', 30, ARRAY['diabetes', 'diabetes_complicated', 'metastatic_tumour', 'malignancy'])
+                ::icu_predict.admission_covariates, 5, 'ward'), 8::float8,
+          'Charlson index: superseded groups not counted (2 + 6)');
+SELECT ok(icu_predict.covariate_value('comorbidity_renal',
+              ROW(70, 'male', 30, NULL)::icu_predict.admission_covariates, 5, 'ward') IS NULL
+          AND icu_predict.covariate_value('comorbidity_renal',
+              ROW(70, 'male', 30, '{}')::icu_predict.admission_covariates, 5, 'ward') = 0,
+          'comorbidities NULL = unknown (missing), empty = none (0)');
+SELECT throws_ok($$SELECT icu_predict.covariate_value('charlson_index',
+                     ROW(70, 'male', 30, ARRAY['gout'])::icu_predict.admission_covariates, 5, 'ward')$$,
+                 '22023', 'unknown comorbidity group "gout"', 'an unknown comorbidity group is 22023');
+SELECT throws_ok($$SELECT icu_predict.covariate_value('bmi',
+                     ROW(70, 'male', 'Infinity', NULL)::icu_predict.admission_covariates, 5, 'ward')$$,
+                 '22023', NULL, 'a non-finite BMI is 22023');
+SELECT throws_ok($$WITH a AS (INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years)
+                              VALUES (99001, 'tap-bmi', '2020-04-01', NULL) RETURNING admission_id)
+                   INSERT INTO icu_predict.admission_bmi (admission_id, bmi) SELECT admission_id, 2 FROM a$$,
+                 '23514', NULL, 'BMI outside 5-150: 23514');
+SELECT throws_ok($$INSERT INTO icu_predict.comorbidity_code (icd10_prefix, comorbidity) VALUES ('U07', 'covid')$$,
+                 '23514', NULL, 'a code list row for an unknown group: 23514');
+SELECT throws_ok($$INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+                   ('tap_bad_cov', '1', 'icu_admission', 'linear', 48,
+                    '{"format":"linear","link":"logit","intercept":0,
+                      "inputs":[{"covariate":"comorbidity_gout","impute":0,"coef":1}]}')$$,
+                 '22023', NULL, 'a spec reading an unknown comorbidity: 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

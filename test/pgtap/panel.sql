@@ -1,6 +1,6 @@
 -- lab_panel contracts: bad input raises the right SQLSTATE; text and binary round trips.
 BEGIN;
-SELECT plan(53);
+SELECT plan(57);
 SET LOCAL search_path = icu_predict, public;
 SET LOCAL TimeZone = 'UTC';
 
@@ -26,6 +26,16 @@ SELECT throws_ok($$SELECT lab_panel_series(1, 'crp', 'NaN'::float8, '2020-01-01'
                  '22023', NULL, 'NaN in the daily series: 22023');
 SELECT throws_ok($$SELECT lab_panel(1, 'no_such_lab', 1, '2020-01-01', '2020-01-02')$$,
                  '42704', NULL, 'unknown feature in the aggregate: 42704');
+SELECT throws_ok($$SELECT lab_panel(1, 'crp', 1, '2020-01-01', '2020-01-02', interval '5 years')$$,
+                 '22023', 'trend window must be at most 4 years (35064 hours), got 43200 hours',
+                 'trend window over 4 years: 22023');
+SELECT throws_ok($$SELECT lab_panel_series(1, 'crp', 1, '2020-01-01', '2020-01-01', '2020-01-02', interval '5 years')$$,
+                 '22023', NULL, 'trend window over 4 years in the daily series: 22023');
+SELECT is((SELECT ARRAY[lab_value(p, 'ldh', 'count'), lab_value(p, 'ldh', 'rejected')]
+             FROM (SELECT lab_panel(1, 'crp', 5, '2020-01-01', '2020-01-02') AS p) x), ARRAY[0, 0]::float8[],
+          'count and rejected of a feature the panel lacks are 0');
+SELECT ok(NOT p.proisstrict, 'lab_value is not STRICT: a NULL panel has count 0')
+  FROM pg_proc p WHERE p.oid = 'icu_predict.lab_value(icu_predict.lab_panel, text, text)'::regprocedure;
 SELECT is((SELECT lab_panel(1, 'crp', NULL, '2020-01-01', '2020-01-02')::text),
           '{"admission_id": 1, "as_of": "2020-01-02T00:00:00+00:00", "trend_window_hours": 72, "features": {}}',
           'NULL value is skipped');

@@ -30,9 +30,21 @@ typedef enum IcuCovariate
 {
 	ICU_COV_AGE, ICU_COV_SEX_MALE, ICU_COV_HOURS_SINCE_ADMISSION,
 	ICU_COV_UNIT_WARD, ICU_COV_UNIT_ICU, ICU_COV_UNIT_MC, ICU_COV_UNIT_ED,
-	ICU_COV_UNIT_OR, ICU_COV_UNIT_OTHER
+	ICU_COV_UNIT_OR, ICU_COV_UNIT_OTHER,
+	/* missing indicators: 1 when the covariate is unknown, never missing */
+	ICU_COV_AGE_MISSING, ICU_COV_SEX_MISSING, ICU_COV_BMI_MISSING,
+	ICU_COV_BMI,
+	ICU_COV_CHARLSON,			/* Charlson comorbidity index (weights, hierarchy) */
+	ICU_COV_COMORBIDITY			/* first of ICU_COMORBIDITY_NUM 0/1 flags */
 } IcuCovariate;
-#define ICU_COV_NUM 9
+#define ICU_COMORBIDITY_NUM 17
+#define ICU_COV_NUM (ICU_COV_COMORBIDITY + ICU_COMORBIDITY_NUM)
+
+/* comorbidity.c: the Charlson groups (names, weights, hierarchy), defined once */
+extern const char *icu_comorbidity_name(int k);			/* NULL if out of range */
+extern int	icu_comorbidity_from_name(const char *name, int len);	/* -1 if unknown */
+extern int	icu_comorbidity_weight(int k);
+extern int	icu_comorbidity_superseded_by(int k);	/* group that replaces k in the index, or -1 */
 
 typedef struct IcuModelInput
 {

@@ -23,27 +23,53 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
-static const char *const covariate_names[ICU_COV_NUM] = {
+static const char *const covariate_names[ICU_COV_COMORBIDITY] = {
 	"age_years", "sex_male", "hours_since_admission",
 	"unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
-	"unit_kind_or", "unit_kind_other"
+	"unit_kind_or", "unit_kind_other",
+	"age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index"
 };
+StaticAssertDecl(lengthof(covariate_names) == ICU_COV_COMORBIDITY, "one name per covariate");
+
+/* comorbidity_<group>: the group names of comorbidity.c, prefixed once */
+#define COMORBIDITY_PREFIX "comorbidity_"
+static const char *comorbidity_covariates[ICU_COMORBIDITY_NUM];
 
 int
 icu_model_covariate_from_name(const char *name)
 {
-	for (int i = 0; i < ICU_COV_NUM; i++)
+	for (int i = 0; i < ICU_COV_COMORBIDITY; i++)
 		if (strcmp(name, covariate_names[i]) == 0)
 			return i;
+	if (strncmp(name, COMORBIDITY_PREFIX, strlen(COMORBIDITY_PREFIX)) == 0)
+	{
+		const char *g = name + strlen(COMORBIDITY_PREFIX);
+		int			k = icu_comorbidity_from_name(g, strlen(g));
+
+		if (k >= 0)
+			return ICU_COV_COMORBIDITY + k;
+	}
 	return -1;
 }
 
 const char *
 icu_model_covariate_name(int covariate)
 {
-	return covariate >= 0 && covariate < ICU_COV_NUM ? covariate_names[covariate] : NULL;
+	if (covariate >= 0 && covariate < ICU_COV_COMORBIDITY)
+		return covariate_names[covariate];
+	if (covariate >= ICU_COV_COMORBIDITY && covariate < ICU_COV_NUM)
+	{
+		int			k = covariate - ICU_COV_COMORBIDITY;
+
+		if (comorbidity_covariates[k] == NULL)
+			comorbidity_covariates[k] = MemoryContextStrdup(TopMemoryContext,
+															psprintf(COMORBIDITY_PREFIX "%s", icu_comorbidity_name(k)));
+		return comorbidity_covariates[k];
+	}
+	return NULL;
 }
 
 static const char *const kind_names[] = {"icu_admission", "icu_stay"};
@@ -323,10 +349,7 @@ parse_input(SpecCtx *c, JsonbContainer *obj, IcuModelInput *in, bool linear)
 
 		as_string(c, v, buf, sizeof(buf));
 		in->is_covariate = true;
-		in->covariate = -1;
-		for (int i = 0; i < ICU_COV_NUM; i++)
-			if (strcmp(buf, covariate_names[i]) == 0)
-				in->covariate = i;
+		in->covariate = icu_model_covariate_from_name(buf);
 		if (in->covariate < 0)
 			spec_error(c, "unknown covariate \"%s\"", buf);
 		path_pop(c, old);

@@ -3,10 +3,12 @@
  * the model runtime) and the SQL accessors lab_value, lab_last_at,
  * lab_as_of, lab_admission, lab_features, lab_layout_id.
  *
- * lab_value(p, feature, stat): NULL when the panel has no value for a known
- * feature (or the statistic is not available: prev with one value, trend
- * from fewer than two); an unknown feature is 42704 and an unknown
- * statistic 22023.  The statistic name and the catalogue are cached per
+ * lab_value(p, feature, stat): count and rejected are 0 for a known feature
+ * the panel lacks (and for a NULL panel), as the scorer reads them; other
+ * statistics are NULL when the panel has no value for a known feature (or
+ * the statistic is not available: prev with one value, trend from fewer than
+ * two values or a span under the minimum); an unknown feature is 42704 and
+ * an unknown statistic 22023.  The statistic name and the catalogue are cached per
  * call site in fn_extra.
  */
 #include "panel_int.h"
@@ -240,17 +242,44 @@ feature_index(FunctionCallInfo fcinfo, const LabPanel *p, text *feature)
 	return k;
 }
 
+/*
+ * lab_value(panel, feature, stat) — not STRICT: a NULL panel is a panel
+ * without labs (as for risk()), so count and rejected are 0 for it as for
+ * any feature the panel lacks; NULL feature or stat give NULL.
+ */
 PG_FUNCTION_INFO_V1(icu_lab_value);
 Datum
 icu_lab_value(PG_FUNCTION_ARGS)
 {
-	LabPanel   *p = panel_fetch(PG_GETARG_DATUM(0));
-	text	   *feature = PG_GETARG_TEXT_PP(1);
-	int			stat = stat_arg(fcinfo, PG_GETARG_TEXT_PP(2));
-	int			k = feature_index(fcinfo, p, feature);
+	LabPanel   *p;
+	text	   *feature;
+	int			stat;
+	int			k;
 	double		v;
 
-	if (k < 0 || !icu_panel_value(p, k, (IcuPanelStat) stat, &v))
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	feature = PG_GETARG_TEXT_PP(1);
+	stat = stat_arg(fcinfo, PG_GETARG_TEXT_PP(2));
+	if (PG_ARGISNULL(0))
+	{
+		check_known_feature(fcinfo, feature);
+		k = -1;
+		p = NULL;
+	}
+	else
+	{
+		p = panel_fetch(PG_GETARG_DATUM(0));
+		k = feature_index(fcinfo, p, feature);
+	}
+	if (k < 0)
+	{
+		/* absent feature: no values, so none accepted and none rejected */
+		if (stat == ICU_STAT_COUNT || stat == ICU_STAT_REJECTED)
+			PG_RETURN_FLOAT8(0.0);
+		PG_RETURN_NULL();
+	}
+	if (!icu_panel_value(p, k, (IcuPanelStat) stat, &v))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(v);
 }

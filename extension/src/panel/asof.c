@@ -166,8 +166,7 @@ panel_trans(FunctionCallInfo fcinfo, int adm_arg)
 	{
 		panel_acc_add(&s->acc[slot], t, v);
 		if (t >= s->window_start)
-			panel_trend_add(pstate_trend(s, aggctx, slot),
-					  (double) (t - s->as_of) / USECS_PER_DAY_F, v);
+			panel_trend_add(pstate_trend(s, aggctx, slot), t - s->as_of, v);
 	}
 	PG_RETURN_POINTER(s);
 }
@@ -276,6 +275,18 @@ icu_lab_panel_serialize(PG_FUNCTION_ARGS)
 
 #define BAD_STATE(...) icu_invalid_input(ICU_INPUT_BINARY, "lab_panel aggregate state", __VA_ARGS__)
 
+/* the parts of an exact sum read from a state: a valid count, all finite */
+static bool
+xsum_ok(const double *p, int n)
+{
+	if (n < 0 || n > PANEL_XSUM_K)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return false;
+	return true;
+}
+
 /*
  * The state is built in the current (per-input-tuple) memory context:
  * combine copies what it keeps into the aggregate context.
@@ -338,7 +349,7 @@ icu_lab_panel_deserialize(PG_FUNCTION_ARGS)
 		ok = a->count >= 0 && a->rejected >= 0 && a->trend >= -1 && a->trend < nt;
 		if (ok && a->count > 0)
 			ok = isfinite(a->last_v) && isfinite(a->first_v) && isfinite(a->min) &&
-				isfinite(a->max) && a->min <= a->max && isfinite(a->sum) &&
+				isfinite(a->max) && a->min <= a->max && xsum_ok(a->sum, a->nsum) &&
 				!TIMESTAMP_NOT_FINITE(a->last_t) && !TIMESTAMP_NOT_FINITE(a->first_t) &&
 				a->last_t <= s->as_of &&
 				(a->count < 2 || (isfinite(a->prev_v) && !TIMESTAMP_NOT_FINITE(a->prev_t)));
@@ -347,9 +358,13 @@ icu_lab_panel_deserialize(PG_FUNCTION_ARGS)
 			const TrendSums *t = &s->tr[a->trend];
 
 			ok = !tused[a->trend] && t->n >= 1 && t->n <= a->count &&
-				isfinite(t->sx) && isfinite(t->sy) && isfinite(t->sxx) && isfinite(t->sxy);
+				t->xmin <= t->xmax && t->xmax <= 0 &&
+				t->xmin >= -(int64) (s->window_hours * USECS_PER_HOUR) &&
+				t->sxx >= 0 && xsum_ok(t->sy, t->nsy) && xsum_ok(t->sxy, t->nsxy);
 			tused[a->trend] = true;
 		}
+		if (ok && a->count == 0)
+			ok = a->nsum == 0;
 		if (!ok)
 			BAD_STATE("inconsistent statistics");
 	}

@@ -13,10 +13,20 @@
  *   series.c   the daily series aggregate lab_panel_series(...)
  *   access.c   the C API (icu_predict.h) and the SQL accessors
  *
- * Float semantics (all files): min/max/last/prev/first/count are exact
- * whatever the order of input; mean and trend use sums (trend: Youngs-Cramer
- * updates, as PostgreSQL's regr_slope) whose last bits depend on the order,
- * so a parallel result agrees with the serial one to about 1e-15 relative.
+ * Float semantics (all files): every statistic is a function of the set of
+ * accepted values, never of the order they arrive in (serial, parallel,
+ * shuffled: the same bits).  min/max/last/prev/first/count are exact.  The
+ * sums behind mean and trend are exact: each is kept as a short expansion of
+ * non-overlapping doubles (PanelXSum, Shewchuk's error-free transformations:
+ * two-sum, and fma for products), so the state holds the exact sum and the
+ * final functions round it once.  Values are scaled by a power of two before
+ * they are summed (exact), so no sum of finite values can overflow.  An
+ * expansion has at most PANEL_XSUM_K parts; a sum that would need more
+ * (values spanning more than about 10^60 with cancellation, never lab data)
+ * folds its two smallest parts and is then exact only to ~200 bits.  Trend
+ * times are integer microseconds relative to as_of, their sums int128.
+ * Products of the trend use fma(), so the build must not contract floating
+ * point expressions on its own (the Makefile passes -ffp-contract=off).
  */
 #ifndef ICU_PANEL_INT_H
 #define ICU_PANEL_INT_H
@@ -26,10 +36,27 @@
 
 #include <math.h>
 
+#ifndef HAVE_INT128
+#error "icu_predict needs a compiler with a 128-bit integer type (the exact trend sums)"
+#endif
+
 #define PANEL_VERSION			2	/* on-disk layout (v2: layout_id in the header) */
 #define PANEL_WIRE_VERSION		1	/* binary send/recv format */
-#define PANEL_STATE_VERSION		1	/* serialized aggregate states */
+#define PANEL_STATE_VERSION		2	/* serialized aggregate states (v2: exact sums) */
 #define PANEL_DEFAULT_WINDOW_H	72.0
+#define PANEL_MAX_WINDOW_H		35064.0	/* 4 years: |x| < 2^47 us, so sum x^2 fits int128 */
+/*
+ * The trend needs its accepted values in the window to span at least this
+ * long (last minus first result time); closer values give no trend (NULL),
+ * so two draws minutes apart do not make a slope of thousands per day.
+ */
+#define PANEL_TREND_MIN_SPAN_H	6.0
+#define PANEL_TREND_MIN_SPAN_US	((int64) (PANEL_TREND_MIN_SPAN_H * 3600) * 1000000)
+#define PANEL_XSUM_K			4	/* parts of an exact sum */
+#define PANEL_SUM_SCALE			(-32)	/* values are summed as v * 2^-32 ... */
+#define PANEL_XY_SCALE			(-96)	/* ... and trend products as v * 2^-96 * t_us */
+#define PANEL_SUM_MUL			0x1p-32	/* 2^PANEL_SUM_SCALE: exact scaling */
+#define PANEL_XY_MUL			0x1p-96	/* 2^PANEL_XY_SCALE */
 #define USECS_PER_DAY_F			86400000000.0
 
 #define PF_HAS_PREV		0x01
@@ -114,8 +141,8 @@ extern int	panel_catalog_find(const PanelCatalog *cat, const char *s, int len);
 ICU_NORETURN extern void panel_unknown_feature(const PanelCatalog *cat, const char *s, int len);
 
 /*
- * accum.c: the accumulator of one feature (aggregate states).  88 bytes per
- * feature an admission has; the trend sums (40 bytes) live in a separate
+ * accum.c: the accumulator of one feature (aggregate states).  112 bytes per
+ * feature an admission has; the trend sums (128 bytes) live in a separate
  * array and exist only for features with a value inside the trend window.
  */
 typedef struct PanelAcc
@@ -124,7 +151,8 @@ typedef struct PanelAcc
 	int32		rejected;		/* implausible values */
 	int16		feat;			/* catalogue index */
 	int16		trend;			/* index of the feature's TrendSums, -1: none */
-	int32		reserved;
+	int16		nsum;			/* parts of sum in use */
+	int16		reserved;
 	double		last_v;
 	TimestampTz last_t;
 	double		prev_v;
@@ -133,17 +161,27 @@ typedef struct PanelAcc
 	TimestampTz first_t;
 	double		min;
 	double		max;
-	double		sum;
+	double		sum[PANEL_XSUM_K];	/* exact sum of v * 2^PANEL_SUM_SCALE */
 } PanelAcc;
 
-/* Trend: Youngs-Cramer sums of x = days relative to as_of, y = value. */
+/*
+ * Trend: exact least-squares sums of x = result time - as_of (integer
+ * microseconds, -window <= x <= 0) and y = value: n, sum x and sum x^2 as
+ * integers, sum y and sum x*y as exact expansions (scaled), and the earliest
+ * and latest x for the minimum span.
+ */
 typedef struct TrendSums
 {
 	int64		n;
-	double		sx;
-	double		sy;
-	double		sxx;
-	double		sxy;
+	int64		xmin;
+	int64		xmax;
+	int128		sx;
+	int128		sxx;
+	double		sy[PANEL_XSUM_K];	/* sum of y * 2^PANEL_SUM_SCALE */
+	double		sxy[PANEL_XSUM_K];	/* sum of y * 2^PANEL_XY_SCALE * x */
+	int16		nsy;
+	int16		nsxy;
+	int32		reserved;
 } TrendSums;
 
 ICU_NORETURN extern void panel_too_many_values(void);
@@ -164,22 +202,72 @@ panel_point_after(TimestampTz t1, double v1, TimestampTz t2, double v2)
 	return t1 > t2 || (t1 == t2 && v1 > v2);
 }
 
+/*
+ * Add x to the exact sum held in p[0 .. *np-1] (non-overlapping parts in
+ * increasing magnitude; Shewchuk's grow-expansion with two-sum).  When all
+ * PANEL_XSUM_K parts are taken, the two smallest are folded (rounds).
+ */
+extern void panel_xsum_fold(double *p, int16 *np);
+
 static inline void
-panel_trend_add(TrendSums *a, double x, double y)
+panel_xsum_add(double *p, int16 *np, double x)
 {
+	int			i = 0;
+
+	for (int j = 0; j < *np; j++)
+	{
+		double		y = p[j];
+		double		hi,
+					lo;
+
+		if (fabs(x) < fabs(y))
+		{
+			double		t = x;
+
+			x = y;
+			y = t;
+		}
+		hi = x + y;
+		lo = y - (hi - x);
+		if (lo != 0.0)
+			p[i++] = lo;
+		x = hi;
+	}
+	if (x != 0.0)
+	{
+		if (unlikely(i == PANEL_XSUM_K))
+		{
+			*np = (int16) i;
+			panel_xsum_fold(p, np);
+			i = *np;
+		}
+		p[i++] = x;
+	}
+	*np = (int16) i;
+}
+
+/* accum.c: the exact sum rounded once to the nearest double (ties to even) */
+extern double panel_xsum_round(const double *p, int n);
+
+static inline void
+panel_trend_add(TrendSums *a, int64 x, double y)
+{
+	double		yx = y * PANEL_XY_MUL;
+	double		xd = (double) x;	/* exact: |x| < 2^53 */
+	double		prod = yx * xd;
+	double		err = fma(yx, xd, -prod);	/* prod + err = yx * x exactly */
+
+	if (a->n == 0 || x < a->xmin)
+		a->xmin = x;
+	if (a->n == 0 || x > a->xmax)
+		a->xmax = x;
 	a->n++;
 	a->sx += x;
-	a->sy += y;
-	if (a->n > 1)
-	{
-		double		n = (double) a->n;
-		double		tmpx = x * n - a->sx;
-		double		tmpy = y * n - a->sy;
-		double		scale = 1.0 / (n * (n - 1.0));
-
-		a->sxx += tmpx * tmpx * scale;
-		a->sxy += tmpx * tmpy * scale;
-	}
+	a->sxx += (int128) x * x;
+	panel_xsum_add(a->sy, &a->nsy, y * PANEL_SUM_MUL);
+	panel_xsum_add(a->sxy, &a->nsxy, prod);
+	if (err != 0.0)
+		panel_xsum_add(a->sxy, &a->nsxy, err);
 }
 
 /* Add one accepted value (hot: inlined into both aggregates). */
@@ -190,14 +278,15 @@ panel_acc_add(PanelAcc *a, TimestampTz t, double v)
 	{
 		a->last_v = a->first_v = a->min = a->max = v;
 		a->last_t = a->first_t = t;
-		a->sum = v;
+		a->nsum = 0;
+		panel_xsum_add(a->sum, &a->nsum, v * PANEL_SUM_MUL);
 		a->count = 1;
 		return;
 	}
 	if (unlikely(a->count == PG_INT32_MAX))
 		panel_too_many_values();
 	a->count++;
-	a->sum += v;
+	panel_xsum_add(a->sum, &a->nsum, v * PANEL_SUM_MUL);
 	if (v < a->min)
 		a->min = v;
 	if (v > a->max)

@@ -136,7 +136,7 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 	/*
 	 * Rows often arrive in time order: then the final function need not sort.
 	 * Only time order matters to the sweep (per-feature statistics break
-	 * ties by value themselves; sums may round differently, within 1e-12).
+	 * ties by value themselves; sums are exact, so their order is free).
 	 */
 	if (s->npts > 1 && (p - 1)->t > p->t)
 		s->unsorted = true;
@@ -426,7 +426,7 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 			{
 				SeriesPoint *p = &s->pts[fpts[f][j]];
 
-				panel_trend_add(&tr, (double) (p->t - as_of) / USECS_PER_DAY_F, p->v);
+				panel_trend_add(&tr, p->t - as_of, p->v);
 			}
 			panel_acc_to_featin(&acc[f], &tr, cat->names[f], &fi[n++]);
 		}
