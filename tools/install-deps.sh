@@ -10,6 +10,7 @@ PKGS=(
   postgresql-15-cron postgresql-plpython3-15
   python3-numpy python3-pandas python3-scipy python3-sklearn python3-xgboost
   python3-matplotlib python3-psycopg2 python3-pytest
+  debhelper postgresql-server-dev-all   # the Debian package (debian/, tools/check-deb.sh)
 )
 
 missing=()
