@@ -263,7 +263,7 @@ def _report(capsys, what, rows):
     n_rows = sum(v[0] for _, v in counted)
     with capsys.disabled():
         print(f"\n{what}: {len(counted)} tables ({n_rows} user rows) and "
-              f"{len(rows) - len(counted)} sequences compared with 0.1.0, all equal: "
+              f"{len(rows) - len(counted)} sequences compared with 0.1.0, every 0.1.0 row kept as it was: "
               + ", ".join(f"{r.split('.')[-1]} {v[0]}" for r, v in counted))
 
 
