@@ -4,9 +4,9 @@
   mimic          load the MIMIC-III Clinical Database Demo (docs/mimic.md)
   train          train, validate, write the model card; --deploy [--activate]
   deploy         insert the models.json of a run; --activate; --rollback KIND;
-                 or write the default-model SQL part (--default-sql)
+                 or write the default-models data file (--default-data)
   default-model  train on the synthetic cohort in a scratch database and write
-                 extension/sql/25_default_model.sql
+                 extension/icu_predict_default_models.json and the card
 
 Each command is a module with ``add_arguments(parser)`` (its options,
 declared once; the shared ones come from model/options.py) and

@@ -1,4 +1,4 @@
-"""The default models shipped inside the extension.
+"""The default models shipped with the extension.
 
     python3 -m model.default_model [--admissions 20000] [--seed 42]
 
@@ -6,10 +6,12 @@ Reproducible: generates the synthetic cohort (model/synth.py, fixed seed and
 end date) into a scratch database, trains exactly as ``python3 -m model
 train`` does, ships the proposed risk models of BOTH horizons (48 h and 7
 days) and the stay model, writes the model card to docs/default-model/ and
-the install script part extension/sql/25_default_model.sql (INSERT of the
-builtin registry rows), then drops the scratch database.  Needs a server in
-the PG* environment and a role that may create databases; the installed
-icu_predict must already contain everything except this part.
+the data file extension/icu_predict_default_models.json (the builtin
+registry rows that CREATE EXTENSION and ALTER EXTENSION UPDATE load, see
+extension/sql/25_default_model.sql), then drops the scratch database.  A
+model keeps the model_id it had in the file it replaces; no other tracked
+file changes.  Needs a server in the PG* environment with icu_predict
+installed and a role that may create databases.
 """
 from __future__ import annotations
 
@@ -27,13 +29,13 @@ DEFAULT_SEED = 42
 END_DATE = dt.date(2020, 7, 1)       # fixed, so the rows (and the model) are reproducible
 
 
-HELP = "train the shipped default models on the synthetic cohort and write their SQL part"
+HELP = "train the shipped default models on the synthetic cohort and write their data file"
 
 
 def add_arguments(p):
     options.cohort(p, admissions=DEFAULT_ADMISSIONS, seed=DEFAULT_SEED, end_date=False)
-    p.add_argument("--sql", default="extension/sql/25_default_model.sql",
-                   help="the install-script part to write (default: %(default)s)")
+    p.add_argument("--data", default="extension/icu_predict_default_models.json",
+                   help="the data file to write (default: %(default)s)")
     p.add_argument("--card", default="docs/default-model", help="folder for the model card (default: %(default)s)")
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
 
@@ -57,6 +59,9 @@ def command(a):
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("CREATE EXTENSION icu_predict CASCADE")
+            # the models shipped now would collide with the retrained ones
+            cur.execute("UPDATE icu_predict.model SET builtin = false WHERE builtin")
+            cur.execute("DELETE FROM icu_predict.model WHERE NOT builtin")
         train.progress(f"generating the synthetic cohort: {a.admissions} admissions, seed {a.seed}, "
                        f"end {END_DATE}")
         c = synth.generate(a.admissions, a.seed, END_DATE)
@@ -71,10 +76,9 @@ def command(a):
                "   (or: make default-model)")
         for m in models:          # the card path of the scratch run means nothing later
             m["training"]["card"] = "docs/default-model/README.md"
-        with open(a.sql, "w") as f:
-            f.write(deploy.default_model_sql(models, cmd))
+        deploy.write_default_models(a.data, models, cmd)
         os.remove(os.path.join(a.card, "models.json"))
-        train.progress(f"wrote {a.sql} ({os.path.getsize(a.sql) // 1024} KiB) and {a.card}/README.md")
+        train.progress(f"wrote {a.data} ({os.path.getsize(a.data) // 1024} KiB) and {a.card}/README.md")
         conn.close()
     finally:
         if not a.keep_db:

@@ -2,18 +2,20 @@
 
     python3 -m model.deploy --models cards/run1/models.json [--activate]
     python3 -m model.deploy --rollback icu_admission
-    python3 -m model.deploy --default-sql extension/sql/25_default_model.sql \
+    python3 -m model.deploy --default-data extension/icu_predict_default_models.json \
                             --models cards/default/models.json
 
 * deploy_models inserts every model of a training run as a new version in ONE
   transaction (a spec the database rejects leaves no row behind) and calls
   icu_predict.deploy(name, version) for each only when activate is true.
 * rollback(kind) calls icu_predict.rollback(kind).
-* default_model_sql writes the install-script part that ships the default
-  models inside the extension: INSERT of the registry rows with builtin =
-  true.  They are active through the builtin fallback of active_model (no
-  deployment is logged), and pg_dump leaves builtin rows out, so a restore
-  neither duplicates nor re-activates them.
+* default_models_data writes the data file of the default models shipped
+  with the extension (installed beside icu_predict.control and loaded as
+  registry rows with builtin = true by CREATE EXTENSION and ALTER EXTENSION
+  UPDATE, see extension/sql/25_default_model.sql).  They are active through
+  the builtin fallback of active_model (no deployment is logged), and
+  pg_dump leaves builtin rows out, so a restore neither duplicates nor
+  re-activates them.
 """
 from __future__ import annotations
 
@@ -52,49 +54,78 @@ def rollback(conn, kind):
     return r[0] if r else None
 
 
-def _dollar(text, tag="m"):
-    t = f"${tag}$"
-    while t in text:
-        tag += "x"
-        t = f"${tag}$"
-    return f"{t}{text}{t}"
+DEFAULT_MODELS_FORMAT = "icu_predict default models 1"
+DEFAULT_MODELS_NOTE = ("TRAINED ON SYNTHETIC DATA: retrain on local data before clinical use "
+                       "(docs/training.md). Generated, do not edit.")
+_MODEL_KEYS = ("model_id", "name", "version", "kind", "format", "horizon_hours", "spec", "training", "metrics")
 
 
-def default_model_sql(models, command):
-    """The SQL part that installs ``models`` as builtin rows at CREATE EXTENSION."""
-    out = [
-        "-- The default models, shipped so that CREATE EXTENSION alone can score.",
-        "--",
-        "-- TRAINED ON SYNTHETIC DATA: retrain on local data before clinical use",
-        "-- (docs/training.md).  Generated, do not edit; reproduce with:",
-        f"--   {command}",
-        "--",
-        "-- builtin = true: active through the builtin fallback of active_model while",
-        "-- no deployment of their slot stands, and left out of pg_dump (CREATE",
-        "-- EXTENSION re-creates them), so dump/restore keeps the user's choice.",
-        "",
-        "SELECT pg_catalog.set_config('icu_predict_install.builtin', 'on', true);",
-    ]
+def default_models_data(models, command, previous=None):
+    """The data file of the shipped default models (icu_predict_default_models.json).
+
+    Every model gets a fixed ``model_id``: the one it had in ``previous`` (the
+    parsed file this one replaces) when name, version and spec are the same,
+    else a new id below every id used so far (negative, so it can never meet an
+    id the registry's sequence hands out).  A model whose name and version were
+    shipped before with another spec gets a version suffix from its spec's
+    hash: one version label never names two models.  One model per line, so a
+    retrain's diff shows which models changed."""
+    import hashlib
+    prev = {(p["name"], p["version"]): p for p in (previous or {}).get("models", [])}
+    used = [p["model_id"] for p in prev.values()]
+    low = min([0] + used)
+    out_models = []
     for m in models:
         hz = m.get("horizon_hours")
         if hz is None and m["kind"] == "icu_admission":
             hz = (m.get("training") or {}).get("horizon_hours")
-        out.append(
-            "INSERT INTO @extschema@.model (name, version, kind, format, horizon_hours, builtin, spec, training, metrics)\n"
-            f"VALUES ({_lit(m['name'])}, {_lit(m['version'])}, {_lit(m['kind'])}, "
-            f"{_lit(m['spec']['format'])}, {'NULL' if hz is None else int(hz)}, true,\n"
-            f"        {_dollar(json.dumps(m['spec'], separators=(',', ':')))}::jsonb,\n"
-            f"        {_dollar(json.dumps(m.get('training') or {}, separators=(',', ':'), default=str))}::jsonb,\n"
-            f"        {_dollar(json.dumps(m.get('metrics') or {}, separators=(',', ':'), default=str))}::jsonb);")
-    out.append("SELECT pg_catalog.set_config('icu_predict_install.builtin', '', true);")
-    return "\n".join(out) + "\n"
+        row = {"name": m["name"], "version": m["version"], "kind": m["kind"], "format": m["spec"]["format"],
+               "horizon_hours": None if hz is None else int(hz), "spec": m["spec"],
+               "training": m.get("training") or {}, "metrics": m.get("metrics") or {}}
+        digest = hashlib.md5(json.dumps(row["spec"], sort_keys=True).encode()).hexdigest()[:8]
+        suffixed = (row["name"], f"{row['version']}-{digest}")
+        old = prev.get((row["name"], row["version"]))
+        if suffixed in prev:
+            row["version"], old = suffixed[1], prev[suffixed]
+        elif old is not None and old["spec"] != row["spec"]:
+            row["version"], old = suffixed[1], None
+        if old is not None:
+            row["model_id"] = old["model_id"]
+        elif not prev and not used:
+            row["model_id"] = len(out_models) + 1      # the first file: ids 1, 2, ... as 0.1.0 had them
+        else:
+            low -= 1
+            row["model_id"] = low
+        out_models.append(row)
+    lines = ["{" + f'"format": {json.dumps(DEFAULT_MODELS_FORMAT)},',
+             f' "note": {json.dumps(DEFAULT_MODELS_NOTE)},',
+             f' "command": {json.dumps(command)},',
+             ' "models": [']
+    for i, r in enumerate(out_models):
+        text = json.dumps({k: r[k] for k in _MODEL_KEYS}, separators=(",", ":"), default=str)
+        lines.append(text + ("," if i + 1 < len(out_models) else ""))
+    lines.append("]}")
+    return "\n".join(lines) + "\n"
 
 
-def _lit(s):
-    return "'" + str(s).replace("'", "''") + "'"
+def write_default_models(path, models, command):
+    """Write the data file at ``path``, keeping the model ids of the file there."""
+    import os
+    previous = None
+    if os.path.exists(path):
+        with open(path) as f:
+            try:
+                previous = json.load(f)
+            except ValueError as e:
+                raise DeployError(f"{path} is not a default-models data file: {e}") from None
+        if previous.get("format") != DEFAULT_MODELS_FORMAT:
+            raise DeployError(f"{path} is not in the format {DEFAULT_MODELS_FORMAT!r}")
+    text = default_models_data(models, command, previous)
+    with open(path, "w") as f:
+        f.write(text)
 
 
-HELP = "deploy the models of a training run, roll back, or write the default-model SQL part"
+HELP = "deploy the models of a training run, roll back, or write the default-models data file"
 
 
 def add_arguments(p):
@@ -102,8 +133,9 @@ def add_arguments(p):
     p.add_argument("--models", help="models.json written by the training run")
     options.activate(p)
     p.add_argument("--rollback", metavar="KIND", help="icu_admission or icu_stay")
-    p.add_argument("--default-sql", metavar="PATH", help="write the default-model SQL part instead of deploying")
-    p.add_argument("--command", default="make default-model", help="command recorded in the SQL header")
+    p.add_argument("--default-data", metavar="PATH",
+                   help="write the default-models data file instead of deploying (ids kept from the file there)")
+    p.add_argument("--command", default="make default-model", help="command recorded in the data file")
 
 
 def _read_models(path):
@@ -116,13 +148,12 @@ def _read_models(path):
 
 def command(a):
     """``python3 -m model deploy``: errors follow the policy of model/cli.py."""
-    if a.default_sql:
+    if a.default_data:
         if not a.models:
-            raise DeployError("--default-sql needs --models")
+            raise DeployError("--default-data needs --models")
         models = _read_models(a.models)
-        with open(a.default_sql, "w") as f:
-            f.write(default_model_sql(models, a.command))
-        print(f"wrote {a.default_sql}")
+        write_default_models(a.default_data, models, a.command)
+        print(f"wrote {a.default_data}")
         return 0
     if not (a.rollback or a.models):
         raise DeployError("nothing to do: give --models or --rollback")

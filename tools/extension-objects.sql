@@ -15,7 +15,8 @@
 -- (objects and columns), initial privileges (pg_init_privs), the tables
 -- registered with pg_extension_config_dump and their conditions, the
 -- comments of the roles the extension creates, and the shipped rows of
--- feature and model.  OIDs and creation order are left out on purpose.
+-- feature and model (builtin; rows users add are data, not the extension).
+-- OIDs and creation order are left out on purpose.
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
@@ -134,11 +135,11 @@ facts AS (
     SELECT 'depends-on-extension', pg_describe_object(d.classid, d.objid, 0), ''
       FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'x'
     UNION ALL
-    -- the shipped rows
-    SELECT 'row-feature', f.name, row(f.*)::text FROM icu_predict.feature f
+    -- the shipped rows (the user's own rows are data, compared by the upgrade test)
+    SELECT 'row-feature', f.name, row(f.*)::text FROM icu_predict.feature f WHERE f.builtin
     UNION ALL
     SELECT 'row-model', m.name || ' ' || m.version,
            concat_ws(' ', m.kind, m.format, m.horizon_hours, m.builtin, m.content_hash, md5(m.training::text), md5(m.metrics::text), md5(m.features::text))
-      FROM icu_predict.model m
+      FROM icu_predict.model m WHERE m.builtin
 )
 SELECT k || ' | ' || obj || ' | ' || replace(detail, E'\n', E'\n    ') FROM facts ORDER BY k, obj, detail;

@@ -11,6 +11,7 @@ PKGS=(
   python3-numpy python3-pandas python3-scipy python3-sklearn python3-xgboost
   python3-matplotlib python3-psycopg2 python3-pytest
   odbc-postgresql unixodbc python3-pyodbc
+  debhelper postgresql-server-dev-all   # the Debian package (debian/, tools/check-deb.sh)
 )
 # tools/pg-versions.sh (PostgreSQL 17 and 18, run by CI) fetches their server
 # binaries with npm; a nodejs that brings its own npm (NodeSource) is enough.

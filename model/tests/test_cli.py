@@ -34,7 +34,7 @@ def test_module_entry_point_has_the_options_of_the_command(command):
 def test_deploy_command_offers_every_option_of_deploy():
     # python3 -m model deploy once re-declared deploy's options and lost two
     opts = _options(_subparser("deploy"))
-    for o in ("--models", "--activate", "--rollback", "--default-sql", "--command", "--dbname", "--dsn"):
+    for o in ("--models", "--activate", "--rollback", "--default-data", "--command", "--dbname", "--dsn"):
         assert o in opts
 
 
@@ -85,7 +85,7 @@ def test_a_bug_keeps_its_traceback():
 
 
 @pytest.mark.parametrize("argv", [
-    ["-m", "model.deploy", "--models", "/nonexistent/models.json", "--default-sql", "/nonexistent/x.sql"],
+    ["-m", "model.deploy", "--models", "/nonexistent/models.json", "--default-data", "/nonexistent/x.json"],
     ["-m", "model", "deploy"],
     ["-m", "model.train", "--activate"],
     ["-m", "model", "train", "--train-fraction", "0.99"],

@@ -1,4 +1,4 @@
-"""The default models shipped in the install script (25_default_model.sql):
+"""The default models shipped with the extension (icu_predict_default_models.json, loaded by 25_default_model.sql):
 CREATE EXTENSION alone gives active, scoring builtin models: ICU-admission
 risk within 48 hours and within 7 days, and ICU length of stay.  Their model
 card is checked without a server in model/tests/test_default_card.py."""

@@ -1,0 +1,428 @@
+"""ALTER EXTENSION icu_predict UPDATE from the released 0.1.0 with a hospital's
+data in it, and a pg_dump taken on 0.1.0 restored into the current version.
+
+The server runs the library just built; the 0.1.0 install script
+(extension/icu_predict--0.1.0.sql, kept as shipped) is installed beside the
+current one, so ``CREATE EXTENSION icu_predict VERSION '0.1.0'`` gives what
+hospitals have, served by the new library, as after a package upgrade.
+
+The module builds one 0.1.0 database with a cohort, a user feature and lab
+mappings, user models with deployments and a rollback, an edit of a shipped
+model's metrics, ward access, a policy row and a refresh history, takes a
+pg_dump of it, and snapshots every user row (each table and sequence the
+0.1.0 extension registers with pg_extension_config_dump, with its dump
+condition and its 0.1.0 columns) and the scores.  The tests then update it
+in place and restore the dump, by the commands of README.md's "Upgrading"
+section, read from the README and run as written, and compare.  The counts
+compared are printed.
+"""
+import os
+import pathlib
+import re
+import subprocess
+
+import psycopg2
+import pytest
+
+import scratch_db
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OLD = "0.1.0"
+REF = "2020-04-03 08:00+00"
+REFS = ["2020-04-02 08:00+00", "2020-04-02 20:00+00", REF]
+
+# The 0.1.0 objects only: everything here must load into the released script.
+DATA_010 = """
+SET timezone = 'UTC';
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, discharged_at, age_years, sex) VALUES
+    (1, 'p1', '2020-03-30 10:00+00', NULL, 70, 'male'),
+    (2, 'p2', '2020-03-31 10:00+00', NULL, 60, 'female'),
+    (3, 'p3', '2020-04-01 11:00+00', NULL, 50, 'female'),
+    (4, 'p4', '2020-04-01 12:00+00', NULL, 81, 'male'),
+    (5, 'p5', '2020-03-20 09:00+00', '2020-03-28 09:00+00', 45, 'male'),
+    (6, 'p6', '2020-04-02 09:00+00', NULL, 38, 'unknown');
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at, ended_at) VALUES
+    (1, 'W1', 'ward', 'droplet', '2020-03-30 10:00+00', '2020-04-01 12:00+00'),
+    (1, 'IC', 'icu', 'strict', '2020-04-01 12:00+00', NULL),
+    (2, 'W1', 'ward', 'none', '2020-03-31 10:00+00', NULL),
+    (3, 'W2', 'ward', 'contact', '2020-04-01 11:00+00', NULL),
+    (4, 'W2', 'ward', 'droplet', '2020-04-01 12:00+00', NULL),
+    (5, 'W1', 'ward', 'none', '2020-03-20 09:00+00', '2020-03-22 09:00+00'),
+    (5, 'IC', 'icu', 'none', '2020-03-22 09:00+00', '2020-03-27 09:00+00'),
+    (5, 'W1', 'ward', 'none', '2020-03-27 09:00+00', '2020-03-28 09:00+00'),
+    (6, 'ED', 'ed', 'unknown', '2020-04-02 09:00+00', NULL);
+INSERT INTO icu_predict.icu_capacity VALUES ('IC', '2020-01-01', 4, 6), ('IC', '2020-04-01', 5, 8);
+
+-- a feature of the hospital's own and its mappings (one with unit conversion)
+INSERT INTO icu_predict.feature (name, loinc, description, unit, plausible_min, plausible_max)
+VALUES ('esr', '4537-7', 'Erythrocyte sedimentation rate', 'mm/h', 0, 200);
+INSERT INTO icu_predict.lab_map (local_code, unit, feature, factor, note) VALUES
+    ('CRP', 'mg/L', 'crp', 1, 'lab system code'),
+    ('CRP', 'mg/dL', 'crp', 10, 'old analyser'),
+    ('LD', 'U/L', 'ldh', 1, NULL),
+    ('BSE', 'mm/h', 'esr', 1, 'local feature');
+INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, sampled_at, resulted_at) VALUES
+    (1, 'CRP', 120, 'mg/L', '2020-03-31 06:00+00', '2020-03-31 07:00+00'),
+    (1, 'CRP', 21, 'mg/dL', '2020-04-01 06:00+00', '2020-04-01 07:00+00'),
+    (1, 'LD', 480, 'U/L', '2020-04-01 06:00+00', '2020-04-01 07:30+00'),
+    (2, 'CRP', 40, 'mg/L', '2020-04-01 06:00+00', '2020-04-01 07:00+00'),
+    (2, 'CRP', 85, 'mg/L', '2020-04-02 06:00+00', '2020-04-02 07:00+00'),
+    (2, 'BSE', 35, 'mm/h', '2020-04-02 06:00+00', '2020-04-02 08:00+00'),
+    (3, 'CRP', 8, 'mg/L', '2020-04-02 06:00+00', '2020-04-02 07:00+00'),
+    (4, 'CRP', 15, 'mg/dL', '2020-04-02 06:00+00', '2020-04-02 07:00+00'),
+    (4, 'LD', 700, 'U/L', '2020-04-02 06:00+00', '2020-04-02 07:00+00'),
+    (4, 'XYZ', 1, 'g', '2020-04-02 06:00+00', '2020-04-02 07:00+00');
+
+-- the hospital's models: two versions of a risk model (the second rolled back)
+-- and a stay model, all deployed
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec, training, metrics) VALUES
+  ('hosp_risk', '1', 'icu_admission', 'linear', 48,
+   '{"format": "linear", "link": "logit", "intercept": -3,
+     "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.012},
+                {"feature": "esr", "stat": "last", "impute": 10, "coef": 0.01},
+                {"covariate": "age_years", "impute": 60, "coef": 0.02}]}',
+   '{"rows": 1200}', '{"auroc": 0.74}'),
+  ('hosp_risk', '2', 'icu_admission', 'linear', 48,
+   '{"format": "linear", "link": "logit", "intercept": -2.5,
+     "inputs": [{"feature": "crp", "stat": "max", "impute": 0, "coef": 0.01}]}', '{}', '{}'),
+  ('hosp_stay', '1', 'icu_stay', 'linear', NULL,
+   '{"format": "linear", "link": "log", "intercept": 2.1,
+     "stay": {"distribution": "extreme", "sigma": 0.8},
+     "inputs": [{"covariate": "age_years", "impute": 60, "coef": 0.004}]}', '{}', '{}');
+SELECT icu_predict.deploy('hosp_risk', '1');
+SELECT icu_predict.deploy('hosp_stay', '1');
+SELECT icu_predict.deploy('hosp_risk', '2');
+SELECT icu_predict.rollback('icu_admission');
+
+-- the local validation of a shipped model, written into its row
+UPDATE icu_predict.model SET metrics = metrics || '{"local_validation": {"auroc": 0.69, "n": 412}}'
+ WHERE builtin AND name = 'default_risk_7d_xgb';
+
+INSERT INTO icu_predict.ward_access (role_name, ward) VALUES
+    ('icu_bi_reader', '*'), ('ward_w1_team', 'W1'), ('ward_w2_team', 'W2');
+INSERT INTO icu_predict.capacity_policy (id, scale_up_probability, scale_down_spare_beds, risk_band_high)
+VALUES (true, 0.2, 1, 0.4);
+"""
+
+# Sections of the upgrade script that migrate user rows on purpose name the
+# table here with what they change; its rows are then compared by count only.
+MIGRATED = {}
+
+
+def _connect(dbname):
+    c = psycopg2.connect(dbname=dbname)
+    c.autocommit = True
+    return c
+
+
+def _run(sql, db):
+    c = _connect(db)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SET client_min_messages = warning")
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else None
+    finally:
+        c.close()
+
+
+def _version(db):
+    return _run("SELECT extversion FROM pg_extension WHERE extname = 'icu_predict'", db)[0][0]
+
+
+def _config_relations(db):
+    """The 0.1.0 user data: each relation registered with pg_extension_config_dump,
+    its dump condition, and its columns (in order)."""
+    return _run("""
+        SELECT x.rel::regclass::text, c.relkind::text, x.cond,
+               (SELECT array_agg(quote_ident(a.attname) ORDER BY a.attnum) FROM pg_attribute a
+                 WHERE a.attrelid = x.rel AND a.attnum > 0 AND NOT a.attisdropped)
+          FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(rel, cond)
+          JOIN pg_class c ON c.oid = x.rel
+         WHERE e.extname = 'icu_predict' ORDER BY 1""", db)
+
+
+def _snapshot(db, relations):
+    """Per relation: (rows, md5 of the rows' text over its 0.1.0 columns); a
+    sequence: its state."""
+    c = _connect(db)
+    out = {}
+    try:
+        with c.cursor() as cur:
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute("SET extra_float_digits = 3")
+            for rel, kind, cond, cols in relations:
+                if kind == "S":
+                    cur.execute(f"SELECT last_value, is_called FROM {rel}")
+                    out[rel] = cur.fetchone()
+                    continue
+                cur.execute(f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+                            f"  FROM (SELECT {', '.join(cols)} FROM ONLY {rel} {cond or ''}) t")
+                out[rel] = cur.fetchone()
+    finally:
+        c.close()
+    return out
+
+
+def _scores(db):
+    """The analyst's scores of every admission at REF, and the daily views'
+    scores after a refresh at REF."""
+    c = _connect(db)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SET client_min_messages = warning")
+            cur.execute("SET icu_predict.reference_time = %s", (REF,))
+            cur.execute("CALL icu_predict.refresh()")
+            cur.execute("""SELECT a.admission_id, p.risk, p.expected_stay_days, p.stay_p10_days, p.stay_p90_days,
+                                  p.risk_model_version, p.stay_model_version
+                             FROM icu_predict.admission a, icu_predict.predict(a.admission_id, %s) p
+                            ORDER BY 1""", (REF,))
+            predict = cur.fetchall()
+            cur.execute("""SELECT admission_id, day_date, risk, forecast_risk, risk_model_version
+                             FROM icu_predict.patient_status WHERE unit_kind = 'ward' ORDER BY 1, 2""")
+            status = cur.fetchall()
+            cur.execute("""SELECT kind, horizon_hours, name, version, source FROM icu_predict.active_model
+                            ORDER BY 1, 2""")
+            active = cur.fetchall()
+    finally:
+        c.close()
+    return {"predict": predict, "patient_status": status, "active_model": active}
+
+
+def _readme_blocks():
+    """The sh blocks of README.md's "Upgrading" section, as written."""
+    text = (REPO / "README.md").read_text()
+    m = re.search(r"^## Upgrading\n(.*?)^## ", text, re.S | re.M)
+    assert m, 'README.md has an "## Upgrading" section'
+    blocks = re.findall(r"^```sh\n(.*?)^```", m.group(1), re.S | re.M)
+    assert len(blocks) == 2, "README Upgrading: the in-place block and the pg_dump block"
+    return blocks
+
+
+def _sh(block, cwd, **env):
+    e = dict(os.environ, **env)
+    # the data's "now": refreshes in the README's commands run as of REF
+    e["PGOPTIONS"] = (e.get("PGOPTIONS", "") + f" -c icu_predict.reference_time={REF.replace(' ', 'T')}"
+                      " -c client_min_messages=warning")
+    p = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=cwd, env=e,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"README command block failed:\n{block}\n{p.stdout}\n{p.stderr}"
+    return p.stdout
+
+
+def _same_catalog(a, b):
+    import difflib
+    diff = list(difflib.unified_diff(b, a, "fresh", "updated", lineterm="", n=1))
+    assert not diff, "the extension's objects differ from a fresh install:\n" + "\n".join(diff[:60])
+
+
+def _catalog(db):
+    p = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", db, "-f",
+                        str(REPO / "tools" / "extension-objects.sql")],
+                       capture_output=True, text=True, check=True)
+    return p.stdout.splitlines()
+
+
+def _make_old_db():
+    """A 0.1.0 database with the data, and the scores and user rows taken on 0.1.0."""
+    db = scratch_db.create("icu_upg_", extension=False)
+    try:
+        _run(f"CREATE EXTENSION icu_predict VERSION '{OLD}' CASCADE", db)
+        _run(DATA_010, db)
+        c = _connect(db)
+        with c.cursor() as cur:
+            cur.execute("SET client_min_messages = warning")
+            for ref in REFS[:-1]:
+                cur.execute("SET icu_predict.reference_time = %s", (ref,))
+                cur.execute("CALL icu_predict.refresh()")
+        c.close()
+        scores = _scores(db)              # the last refresh of the history, at REF
+        relations = _config_relations(db)
+        return {"db": db, "relations": relations, "rows": _snapshot(db, relations), "scores": scores}
+    except Exception:
+        scratch_db.drop(db)
+        raise
+
+
+@pytest.fixture(scope="module")
+def old():
+    state = _make_old_db()
+    yield state
+    scratch_db.drop(state["db"])
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    db = scratch_db.create("icu_upg_fresh_")
+    yield db
+    scratch_db.drop(db)
+
+
+def _report(capsys, what, rows):
+    counted = [(r, v) for r, v in rows.items() if len(v) == 2 and isinstance(v[0], int) and not isinstance(v[1], bool)]
+    n_rows = sum(v[0] for _, v in counted)
+    with capsys.disabled():
+        print(f"\n{what}: {len(counted)} tables ({n_rows} user rows) and "
+              f"{len(rows) - len(counted)} sequences compared with 0.1.0, every 0.1.0 row kept as it was: "
+              + ", ".join(f"{r.split('.')[-1]} {v[0]}" for r, v in counted))
+
+
+def test_new_library_serves_0_1_0(old):
+    """Before ALTER EXTENSION UPDATE: the 0.1.0 SQL objects on the new library
+    refresh (the three CALL refresh() of the history) and score."""
+    db = old["db"]
+    assert _version(db) == OLD
+    assert _run("SELECT count(*), bool_and(succeeded) FROM icu_predict.refresh_log", db) == [(len(REFS), True)]
+    assert _run("SELECT count(DISTINCT reference_time) FROM icu_predict.refresh_log", db) == [(len(REFS),)]
+    assert _run("SELECT probin FROM pg_proc WHERE proname = 'model_predict' "
+                "AND pronamespace = 'icu_predict'::regnamespace", db) == [("$libdir/icu_predict",)]
+    s = old["scores"]
+    assert len(s["predict"]) == 6 and all(r[1] is not None and 0 < r[1] < 1 for r in s["predict"])
+    # the user's deployments hold in 0.1.0: hosp_risk 1 (2 was rolled back), hosp_stay 1
+    assert ("icu_admission", 48, "hosp_risk", "1", "deployed") in s["active_model"]
+    assert ("icu_stay", None, "hosp_stay", "1", "deployed") in s["active_model"]
+    assert len(s["patient_status"]) > 0
+
+
+def test_update_in_place_keeps_every_user_row_and_score(old, fresh, capsys, tmp_path):
+    db = old["db"]
+    # README "Upgrading", step 2, as written
+    out = _sh(_readme_blocks()[0], tmp_path, DB=db)
+    version = _version(db)
+    assert version != OLD and version in out.split()
+    assert _run("SELECT succeeded FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1", db) == [(True,)]
+
+    # every user row kept
+    after = _snapshot(db, old["relations"])
+    for rel, before in old["rows"].items():
+        if rel in MIGRATED:
+            assert after[rel][0] == before[0], f"{rel}: rows kept ({MIGRATED[rel]})"
+        elif rel == "icu_predict.refresh_log":
+            # the README's refresh after the update appends one run; the 0.1.0 runs are kept as they were
+            assert after[rel][0] == before[0] + 1
+            assert _snapshot_where(db, old, rel, f"run_id <= {before[0]}") == before
+        elif rel == "icu_predict.refresh_log_run_id_seq":
+            assert after[rel][0] == before[0] + 1
+        else:
+            assert after[rel] == before, f"{rel}: user rows changed by the update"
+    assert old["rows"]["icu_predict.lab_result"][0] == 10 and old["rows"]["icu_predict.model"][0] == 3
+    _report(capsys, "update in place", old["rows"])
+
+    # the edit of the shipped model is kept and now recorded, so pg_dump keeps it
+    assert _run("SELECT name, metrics->'local_validation'->>'n' FROM icu_predict.shipped_model_edit", db) == [
+        ("default_risk_7d_xgb", "412")]
+    assert _run("SELECT metrics->'local_validation'->>'n' FROM icu_predict.model "
+                "WHERE name = 'default_risk_7d_xgb'", db) == [("412",)]
+
+    # scores identical where the model did not change (none did), and the views refresh
+    scores = _scores(db)
+    assert scores == old["scores"]
+    assert _run("SELECT count(*) > 0 FROM icu_predict.capacity_forecast", db) == [(True,)]
+    assert _run("SELECT count(*) > 0 FROM icu_bi.capacity_forecast", db) == [(True,)]
+
+    # the extension's objects, with their signatures, equal a fresh install; the
+    # shipped rows too, except the one the hospital edited
+    edited = "row-model | default_risk_7d_xgb synthetic-42-20000 |"
+    a = [x for x in _catalog(db) if not x.startswith(edited)]
+    b = [x for x in _catalog(fresh) if not x.startswith(edited)]
+    _same_catalog(a, b)
+    with capsys.disabled():
+        print(f"update in place: {len(a)} catalog lines equal a fresh {version} install")
+
+
+def _snapshot_where(db, old, rel, where):
+    (r,) = [x for x in old["relations"] if x[0] == rel]
+    c = _connect(db)
+    try:
+        with c.cursor() as cur:
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute("SET extra_float_digits = 3")
+            cur.execute(f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+                        f"  FROM (SELECT {', '.join(r[3])} FROM ONLY {rel} WHERE {where}) t")
+            return cur.fetchone()
+    finally:
+        c.close()
+
+
+def test_dump_from_0_1_0_restored_and_updated(fresh, capsys, tmp_path):
+    """README "Upgrading", the pg_dump block as written: the dump taken on
+    0.1.0 restored into 0.1.0 on the new files, then updated.  The edit of a
+    shipped row is not in a 0.1.0 dump (README says to update before dumping
+    to keep it)."""
+    src = _make_old_db()
+    new = "icu_upg_new_" + os.urandom(4).hex()
+    old = src
+    try:
+        _sh(_readme_blocks()[1], tmp_path, OLD_DB=src["db"], NEW_DB=new)
+        assert _version(src["db"]) == OLD, "the old database is left as it was"
+        version = _version(new)
+        assert version != OLD
+        after = _snapshot(new, old["relations"])
+        for rel, before in old["rows"].items():
+            if rel in MIGRATED:
+                assert after[rel][0] == before[0], rel
+            elif rel == "icu_predict.refresh_log":
+                assert after[rel][0] == before[0] + 1
+                assert _snapshot_where(new, old, rel, f"run_id <= {before[0]}") == before
+            elif rel == "icu_predict.refresh_log_run_id_seq":
+                assert after[rel][0] == before[0] + 1
+            else:
+                assert after[rel] == before, f"{rel}: rows differ after dump, restore and update"
+        _report(capsys, "pg_dump on 0.1.0, restored and updated", old["rows"])
+        # 0.1.0 never dumped shipped rows, so its dump cannot hold the edit of one (README)
+        assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
+                    "WHERE name = 'default_risk_7d_xgb'", new) == [(False,)]
+        assert _scores(new) == old["scores"]
+        edited = "row-model | default_risk_7d_xgb synthetic-42-20000 |"
+        _same_catalog([x for x in _catalog(new) if not x.startswith(edited)],
+                      [x for x in _catalog(fresh) if not x.startswith(edited)])
+    finally:
+        scratch_db.drop(new)
+        scratch_db.drop(src["db"])
+
+
+def test_plain_restore_of_a_0_1_0_dump_into_the_current_version(fresh, capsys, tmp_path):
+    """README: a plain pg_restore of a 0.1.0 dump into an empty database creates
+    the extension at the current version and keeps every 0.1.0 row (the edit
+    of a shipped row is not in a 0.1.0 dump)."""
+    src = _make_old_db()
+    dump = tmp_path / "icu_010.dump"
+    target = scratch_db.create("icu_upg_plain_", extension=False)
+    try:
+        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src["db"]], check=True)
+        subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True,
+                       capture_output=True)
+        assert _version(target) != OLD
+        after = _snapshot(target, src["relations"])
+        for rel, before in src["rows"].items():
+            assert after[rel][0] == before[0] if rel in MIGRATED else after[rel] == before, rel
+        _report(capsys, "plain pg_restore of the 0.1.0 dump", src["rows"])
+        assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
+                    "WHERE name = 'default_risk_7d_xgb'", target) == [(False,)]
+        scores = _scores(target)
+        assert scores["predict"] == src["scores"]["predict"]
+        assert scores["active_model"] == src["scores"]["active_model"]
+    finally:
+        scratch_db.drop(target)
+        scratch_db.drop(src["db"])
+
+
+def test_dump_of_the_updated_database_keeps_shipped_model_edits(old, tmp_path):
+    """After the update, a dump and a plain restore (CREATE EXTENSION at the
+    current version) keep the user's rows and the edit of the shipped row."""
+    db = old["db"]
+    if _version(db) == OLD:
+        _run("ALTER EXTENSION icu_predict UPDATE", db)
+    dump = tmp_path / "icu_new.dump"
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), db], check=True)
+    target = scratch_db.create("icu_upg_rst_", extension=False)
+    try:
+        subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True,
+                       capture_output=True)
+        assert _snapshot(target, old["relations"]) == _snapshot(db, old["relations"])
+        assert _run("SELECT model_id, metrics->'local_validation'->>'n', builtin FROM icu_predict.model "
+                    "WHERE name = 'default_risk_7d_xgb'", target) == [(2, "412", True)]
+        assert _run("SELECT count(*) FROM icu_predict.shipped_model_edit", target) == [(1,)]
+        assert _scores(target)["active_model"] == old["scores"]["active_model"]
+    finally:
+        scratch_db.drop(target)

@@ -1,0 +1,153 @@
+"""The default models as data (extension/sql/25_default_model.sql): what
+load_default_models() does at CREATE EXTENSION and at ALTER EXTENSION UPDATE,
+and how shipped rows stay apart from the user's through pg_dump/pg_restore.
+
+An update to a version that ships other default models is simulated by
+changing the shipped rows the way an older version would have left them
+(icu_predict_install.builtin is the loader's own switch) and running the
+loader, as the next upgrade script will."""
+import contextlib
+import json
+import pathlib
+import subprocess
+
+import psycopg2
+import pytest
+
+import scratch_db
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SHIPPED = json.loads((REPO / "extension" / "icu_predict_default_models.json").read_text())["models"]
+
+USER_RISK = """INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+  ('u_risk', '1', 'icu_admission', 'linear', 48,
+   '{"format": "linear", "link": "logit", "intercept": -2,
+     "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.01}]}')"""
+
+
+@pytest.fixture
+def db():
+    name = scratch_db.create("icu_dm_")
+    yield name
+    scratch_db.drop(name)
+
+
+@contextlib.contextmanager
+def _cursor(db):
+    c = psycopg2.connect(dbname=db)
+    c.autocommit = True
+    try:
+        with c.cursor() as cur:
+            yield cur
+    finally:
+        c.close()
+
+
+def _all(cur, sql, args=None):
+    cur.execute(sql, args)
+    return cur.fetchall()
+
+
+def test_create_extension_loads_the_data_file_under_its_fixed_ids(db):
+    with _cursor(db) as cur:
+        rows = _all(cur, "SELECT model_id, name, version, builtin, spec FROM icu_predict.model ORDER BY model_id")
+        assert [(r[0], r[1], r[2], r[3]) for r in rows] == \
+            [(m["model_id"], m["name"], m["version"], True) for m in sorted(SHIPPED, key=lambda m: m["model_id"])]
+        assert all(r[4] == m["spec"] for r, m in zip(rows, sorted(SHIPPED, key=lambda m: m["model_id"])))
+        # user models continue after the shipped ids
+        cur.execute(USER_RISK + " RETURNING model_id")
+        assert cur.fetchone()[0] == max(m["model_id"] for m in SHIPPED) + 1
+        # a second load changes nothing
+        assert sorted(r[1] for r in _all(cur, "SELECT * FROM icu_predict.load_default_models()")) == \
+            sorted(m["name"] for m in SHIPPED)
+        assert {r[0] for r in _all(cur, "SELECT action FROM icu_predict.load_default_models()")} == {"kept"}
+
+
+def test_update_keeps_deployments_and_retires_models_no_longer_shipped(db):
+    with _cursor(db) as cur:
+        cur.execute("SET client_min_messages = warning")
+        cur.execute(USER_RISK)
+        cur.execute("SELECT icu_predict.deploy('u_risk', '1')")
+        # as an older version would have left it: a shipped model this version
+        # no longer ships, deployed by the hospital, and a shipped model missing
+        cur.execute("SELECT set_config('icu_predict_install.builtin', 'on', false)")
+        cur.execute("""INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, builtin, spec)
+                       SELECT 'default_stay_old', 'synthetic-1', kind, format, horizon_hours, true, spec
+                         FROM icu_predict.model WHERE model_id = 3 RETURNING model_id""")
+        retired = cur.fetchone()[0]
+        cur.execute("DELETE FROM icu_predict.model WHERE model_id = 2")
+        cur.execute("SELECT set_config('icu_predict_install.builtin', '', false)")
+        # deployed by the hospital (the first deploy makes the builtin fallback's pick explicit)
+        cur.execute("SELECT icu_predict.deploy('default_stay_xgb', 'synthetic-42-20000')")
+        cur.execute("SELECT icu_predict.deploy('default_stay_old', 'synthetic-1')")
+        log = _all(cur, "SELECT * FROM icu_predict.model_deployment ORDER BY deployment_id")
+        deployed = "SELECT * FROM icu_predict.active_model WHERE source = 'deployed' ORDER BY kind, horizon_hours"
+        active = _all(cur, deployed)
+
+        actions = {(r[1], r[3]) for r in _all(cur, "SELECT * FROM icu_predict.load_default_models()")}
+        assert ("default_risk_7d_xgb", "installed") in actions
+        assert ("default_stay_old", "no longer shipped: kept as a user model") in actions
+        assert _all(cur, "SELECT builtin FROM icu_predict.model WHERE model_id = %s", (retired,)) == [(False,)]
+        assert _all(cur, "SELECT model_id, builtin FROM icu_predict.model WHERE name = 'default_risk_7d_xgb'") == \
+            [(2, True)]
+        # the log and what it made active are untouched
+        assert _all(cur, "SELECT * FROM icu_predict.model_deployment ORDER BY deployment_id") == log
+        assert _all(cur, deployed) == active
+        assert ("icu_stay", None, retired, "default_stay_old", "synthetic-1") in [r[:5] for r in active]
+
+
+def test_a_changed_shipped_row_is_not_overwritten(db):
+    with _cursor(db) as cur:
+        cur.execute("SELECT set_config('icu_predict_install.builtin', 'on', false)")
+        cur.execute("UPDATE icu_predict.model SET version = 'edited' WHERE model_id = 1")
+        cur.execute("SELECT set_config('icu_predict_install.builtin', '', false)")
+        cur.execute("SET client_min_messages = error")
+        rows = {r[0]: r[3] for r in _all(cur, "SELECT * FROM icu_predict.load_default_models()")}
+        assert rows[1] == "skipped: model_id taken"
+        # the changed row is the user's now, and dumped with the user's models
+        assert _all(cur, "SELECT name, version, builtin FROM icu_predict.model WHERE model_id = 1") == \
+            [("default_risk_48h_xgb", "edited", False)]
+
+
+def test_shipped_rows_keep_their_identity(db):
+    with _cursor(db) as cur:
+        for sql in ("DELETE FROM icu_predict.model WHERE model_id = 1",
+                    "UPDATE icu_predict.model SET version = 'mine' WHERE model_id = 1",
+                    "UPDATE icu_predict.model SET spec = spec || '{\"base_score\": 0.9}' WHERE model_id = 1"):
+            with pytest.raises(psycopg2.Error) as e:
+                cur.execute(sql)
+            assert e.value.pgcode == "42501", sql
+        # training and metrics can be edited, and the edit is recorded
+        cur.execute("UPDATE icu_predict.model SET metrics = metrics || '{\"local\": 1}' WHERE model_id = 1")
+        assert _all(cur, "SELECT model_id, name, metrics->>'local' FROM icu_predict.shipped_model_edit") == \
+            [(1, "default_risk_48h_xgb", "1")]
+        # a user's own rows are not guarded
+        cur.execute(USER_RISK)
+        cur.execute("DELETE FROM icu_predict.model WHERE name = 'u_risk'")
+        # the loader is superuser-only: it reads a server file
+        assert _all(cur, "SELECT has_function_privilege('public', 'icu_predict.load_default_models(boolean)', "
+                         "'EXECUTE')") == [(False,)]
+
+
+def test_edits_of_shipped_rows_survive_dump_and_restore(db, tmp_path):
+    with _cursor(db) as cur:
+        cur.execute("UPDATE icu_predict.model SET metrics = metrics || '{\"local\": {\"auroc\": 0.71}}', "
+                    "training = training || '{\"note\": \"validated on 2021\"}' WHERE model_id = 3")
+        cur.execute("UPDATE icu_predict.model SET metrics = metrics || '{\"local\": {\"auroc\": 0.72}}' "
+                    "WHERE model_id = 3")
+        cur.execute(USER_RISK)
+        before = _all(cur, "SELECT model_id, name, version, builtin, training, metrics FROM icu_predict.model "
+                           "ORDER BY model_id")
+    dump = tmp_path / "m.dump"
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), db], check=True)
+    target = scratch_db.create("icu_dm_rst_", extension=False)
+    try:
+        subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True, capture_output=True)
+        with _cursor(target) as cur:
+            after = _all(cur, "SELECT model_id, name, version, builtin, training, metrics FROM icu_predict.model "
+                              "ORDER BY model_id")
+            assert after == before
+            assert after[2][5]["local"] == {"auroc": 0.72} and after[2][4]["note"] == "validated on 2021"
+            assert _all(cur, "SELECT count(*) FROM icu_predict.shipped_model_edit") == [(1,)]
+    finally:
+        scratch_db.drop(target)
