@@ -92,7 +92,8 @@ SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
        x.outcome, x.synthetic_default
   FROM (SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
                'deployed'::text AS source, d.deployment_id, 0 AS prio, m.outcome,
-               (m.builtin AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
+               ((m.builtin OR m.training->>'shipped_default' = 'true')
+                AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
           FROM @extschema@.model_deployment d
           JOIN @extschema@.model m ON m.model_id = d.model_id
          WHERE d.rolled_back_at IS NULL
@@ -108,7 +109,7 @@ COMMENT ON VIEW @extschema@.active_model IS
 COMMENT ON COLUMN @extschema@.active_model.kind IS 'icu_admission, death, event or icu_stay.';
 COMMENT ON COLUMN @extschema@.active_model.horizon_hours IS 'Risk horizon of the slot (NULL for icu_stay).';
 COMMENT ON COLUMN @extschema@.active_model.outcome IS 'What the slot predicts (model.outcome): icu_admission, death, icu_stay, or the name of an event.';
-COMMENT ON COLUMN @extschema@.active_model.synthetic_default IS 'True when the active model is a shipped default trained on synthetic data (builtin, training->>''synthetic''): its values must not be read as validated on this hospital''s patients.';
+COMMENT ON COLUMN @extschema@.active_model.synthetic_default IS 'True when the active model is a shipped default trained on synthetic data (builtin, or shipped by an earlier version: training->>''shipped_default''; and training->>''synthetic''): its values must not be read as validated on this hospital''s patients.';
 COMMENT ON COLUMN @extschema@.active_model.model_id IS 'The active model.';
 COMMENT ON COLUMN @extschema@.active_model.name IS 'Its name.';
 COMMENT ON COLUMN @extschema@.active_model.version IS 'Its version.';

@@ -220,7 +220,9 @@ BEGIN
                 m->>'name', m->>'version', id, cur.name, cur.version,
                 CASE WHEN cur.builtin THEN ' (a changed shipped row, now kept as a model of yours)' ELSE '' END;
             IF cur.builtin THEN
-                UPDATE @extschema@.model x SET builtin = false WHERE x.model_id = id;
+                UPDATE @extschema@.model x SET builtin = false,
+                       training = x.training || '{"shipped_default": true}'::jsonb
+                 WHERE x.model_id = id;
                 DELETE FROM @extschema@.shipped_model_edit e WHERE e.model_id = id;
             END IF;
             RETURN QUERY SELECT id, m->>'name', m->>'version', 'skipped: model_id taken'::text;
@@ -229,7 +231,9 @@ BEGIN
     -- shipped by an earlier version only: the user's from now on (dumped), deployments untouched
     FOR cur IN SELECT x.model_id, x.name, x.version FROM @extschema@.model x
                 WHERE x.builtin AND x.model_id <> ALL (ids) ORDER BY x.model_id LOOP
-        UPDATE @extschema@.model x SET builtin = false WHERE x.model_id = cur.model_id;
+        UPDATE @extschema@.model x SET builtin = false,
+                   training = x.training || '{"shipped_default": true}'::jsonb
+             WHERE x.model_id = cur.model_id;
         DELETE FROM @extschema@.shipped_model_edit e WHERE e.model_id = cur.model_id;
         RAISE NOTICE 'model "%" version "%" is no longer shipped: kept as a model of yours (dumped from now on)',
             cur.name, cur.version;

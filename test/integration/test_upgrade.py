@@ -55,12 +55,12 @@ INSERT INTO icu_predict.icu_capacity VALUES ('IC', '2020-01-01', 4, 6), ('IC', '
 
 -- a feature of the hospital's own and its mappings (one with unit conversion)
 INSERT INTO icu_predict.feature (name, loinc, description, unit, plausible_min, plausible_max)
-VALUES ('esr', '4537-7', 'Erythrocyte sedimentation rate', 'mm/h', 0, 200);
+VALUES ('esr_local', '4537-7', 'Erythrocyte sedimentation rate', 'mm/h', 0, 200);
 INSERT INTO icu_predict.lab_map (local_code, unit, feature, factor, note) VALUES
     ('CRP', 'mg/L', 'crp', 1, 'lab system code'),
     ('CRP', 'mg/dL', 'crp', 10, 'old analyser'),
     ('LD', 'U/L', 'ldh', 1, NULL),
-    ('BSE', 'mm/h', 'esr', 1, 'local feature');
+    ('BSE', 'mm/h', 'esr_local', 1, 'local feature');
 INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, sampled_at, resulted_at) VALUES
     (1, 'CRP', 120, 'mg/L', '2020-03-31 06:00+00', '2020-03-31 07:00+00'),
     (1, 'CRP', 21, 'mg/dL', '2020-04-01 06:00+00', '2020-04-01 07:00+00'),
@@ -79,7 +79,7 @@ INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec,
   ('hosp_risk', '1', 'icu_admission', 'linear', 48,
    '{"format": "linear", "link": "logit", "intercept": -3,
      "inputs": [{"feature": "crp", "stat": "last", "impute": 0, "coef": 0.012},
-                {"feature": "esr", "stat": "last", "impute": 10, "coef": 0.01},
+                {"feature": "esr_local", "stat": "last", "impute": 10, "coef": 0.01},
                 {"covariate": "age_years", "impute": 60, "coef": 0.02}]}',
    '{"rows": 1200}', '{"auroc": 0.74}'),
   ('hosp_risk', '2', 'icu_admission', 'linear', 48,
