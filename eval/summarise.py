@@ -68,7 +68,14 @@ def pool(group):
     hs = sorted({r["h"] for r in records})
     table = backtest.summarise(records, hs, int(a["block_days"]), int(a["step"]),
                                int(a["replicates"]), int(a["seed"]))
-    rep = dict(first["rep"], records=records, table=table,
+    # the oracle is pooled over the same seeds, or left out when a report lacks it
+    oracle = []
+    if all(g["rep"].get("oracle_records") for g in group):
+        orecs = [dict(r, series=(g["rep"].get("scenario") or {}).get("seed"))
+                 for g in group for r in g["rep"]["oracle_records"] if r["scored"]]
+        oracle = backtest.summarise(orecs, hs, int(a["block_days"]), int(a["step"]),
+                                    int(a["replicates"]), int(a["seed"]))
+    rep = dict(first["rep"], records=records, table=table, oracle=oracle,
                timing_s=dict(first["rep"]["timing_s"], replay_wall=wall))
     return {"name": first["name"], "rep": rep, "variants": first["variants"], "seeds": seeds,
             "table": {(r["variant"], r["unit"], int(r["h"])): r for r in table}}
