@@ -122,11 +122,12 @@ backtest:
 
 # Ablation on the scenario presets (eval/backtest_presets.sh): small_two_waves,
 # steady, fast_surge, large_wave (20000), daily origins, horizons 1-14, the
-# inflow variants default / nb / trend / trend_nb; on the server named by the
+# variants default / cal / cal28 (calibration from the replay's log; VARIANTS
+# overrides, e.g. the inflow ablation of docs/backtest.md); on the server named by the
 # PG* environment (icu_predict installed there; databases btp_<preset>,
 # re-created and dropped), writes eval/out/<preset>.json and the tables and
-# plots of docs/backtest/.  Not part of CI.  PRESETS, BT_ARGS, BT_LARGE_ARGS,
-# BT_DB_PREFIX, BT_KEEP override.
+# plots of docs/backtest/ (BT_DOCS).  Not part of CI.  PRESETS, BT_ARGS, BT_LARGE_ARGS,
+# BT_DB_PREFIX, BT_KEEP, VARIANTS, BT_DOCS override.
 .PHONY: backtest-presets
 backtest-presets:
 	sh eval/backtest_presets.sh

@@ -58,6 +58,7 @@ import psycopg2
 
 PS_CUT = "CROSS JOIN LATERAL unnest(sr.s) WITH ORDINALITY u(panel, n))"
 CF_SOURCE = "icu_predict.patient_status ps"
+LOG_SOURCE = "icu_predict.forecast_log "
 TOTAL = "All ICU units"
 
 
@@ -70,9 +71,60 @@ def view_sql(cur):
     if ps.count(PS_CUT) != 1 or cf.count(CF_SOURCE) != 1:
         raise SystemExit("backtest: the view definitions changed; update PS_CUT / CF_SOURCE "
                          "(or use --refresh to run CALL icu_predict.refresh() per day)")
+    if cf.count(LOG_SOURCE) < 1:
+        raise SystemExit("backtest: capacity_forecast no longer reads forecast_log; update LOG_SOURCE")
     ps = ps.replace(PS_CUT, PS_CUT + "\n WHERE u.n = pg_catalog.cardinality(sr.s)")
     cf = cf.replace(CF_SOURCE, "pg_temp.bt_ps_today ps")
     return ps, cf
+
+
+# The replay's own forecast log, one per variant: the columns capacity_forecast
+# reads from forecast_log (the calibration's graded past, the previous action
+# of the hysteresis).  Each replayed day appends its forecast, as refresh()
+# does, so that every origin is calibrated on the earlier origins only.
+LOG_COLUMNS = """run_id bigint, reference_time timestamptz, reference_date date,
+    forecast_at timestamptz, unit text, is_total boolean, horizon_day integer,
+    is_replay boolean, of_record boolean, recommended_action text,
+    icu_mean float8, icu_var float8, ward_mean float8, ward_var float8,
+    arrivals_mean float8, arrivals_var float8"""
+
+
+def log_table(i):
+    return f"bt_log_{i}"
+
+
+def create_logs(conn, n):
+    """Empty replay logs bt_log_0 .. bt_log_{n-1} (session temp tables,
+    committed, so that they outlive each day's rolled-back transaction)."""
+    with conn.cursor() as cur:
+        for i in range(n):
+            cur.execute(f"DROP TABLE IF EXISTS pg_temp.{log_table(i)}")
+            cur.execute(f"CREATE TEMP TABLE {log_table(i)} ({LOG_COLUMNS})")
+            cur.execute(f"CREATE INDEX ON pg_temp.{log_table(i)} (forecast_at)")
+    conn.commit()
+
+
+def with_log(cf_sql, i):
+    return cf_sql.replace(LOG_SOURCE, f"pg_temp.{log_table(i)} ")
+
+
+def append_log(conn, i, run_id, ref, rows):
+    """The day's forecast rows of variant i into its replay log (as refresh()
+    writes forecast_log: replay rows, of record, one run per origin)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO pg_temp.{log_table(i)} SELECT %s, %s::timestamptz, "
+            f"(%s::timestamptz)::date, %s::timestamptz + make_interval(days => h), u, u = %s, h, "
+            f"true, true, a, im, iv, wm, wv, am, av "
+            f"FROM unnest(%s::text[], %s::int[], %s::text[], %s::float8[], %s::float8[], "
+            f"%s::float8[], %s::float8[], %s::float8[], %s::float8[]) AS x(u, h, a, im, iv, wm, wv, am, av)",
+            (run_id, ref, ref, ref, TOTAL,
+             [r["unit"] for r in rows], [r["horizon_day"] for r in rows],
+             [r["recommended_action"] for r in rows],
+             [r["icu_mean"] for r in rows], [r["icu_var"] for r in rows],
+             [r["ward_mean"] for r in rows], [r["ward_var"] for r in rows],
+             [r["arrivals_mean"] for r in rows], [r["arrivals_var"] for r in rows]))
+    conn.commit()
 
 
 FORECAST_COLS = """unit, horizon_day, occupied_now, expected_beds,
@@ -113,7 +165,9 @@ def scored_sql(cf_sql):
     cols = ("f.unit, f.horizon_day, f.occupied_now, f.expected_beds, "
             "icu_predict.bed_demand_quantile(f.demand, 0.05) AS p05_beds, "
             "f.p10_beds, f.p50_beds, f.p90_beds, f.p95_beds, f.arrivals_per_day, "
-            "f.icu_mean, f.ward_mean, f.arrivals_mean")
+            "f.icu_mean, f.ward_mean, f.arrivals_mean, f.icu_var, f.ward_var, f.arrivals_var, "
+            "f.recommended_action, f.staffed_beds, f.prob_over_staffed, "
+            "f.calibration_factor, f.calibration_forecasts, f.calibration_status")
     pitc = ", ".join(f"icu_predict.bed_demand_pit_cdf(f.demand, t.y, {z}) AS pitc_{int(round(z * 10))}"
                      for z in PIT_EDGES)
     return (f"WITH t AS (SELECT * FROM unnest(%(units)s::text[], %(hs)s::int[], %(ys)s::int[], "
@@ -138,23 +192,24 @@ def fast_forecast(cur, ps_sql, cf_sql, variants, truth_arrays=None):
     variant)."""
     out, t_ps, t_cf = {}, [], []
     groups = {}
-    for name, settings in variants:
+    for i, (name, settings) in enumerate(variants):
         key = tuple(sorted((k, v) for k, v in settings.items() if k in PS_KEYS))
-        groups.setdefault(key, []).append((name, settings))
+        groups.setdefault(key, []).append((i, name, settings))
     for group in groups.values():
         cur.execute("SAVEPOINT g")
-        set_policy(cur, group[0][1])
+        set_policy(cur, group[0][2])
         t0 = time.monotonic()
         cur.execute("CREATE TEMP TABLE bt_ps_today AS " + ps_sql)
         t_build = time.monotonic() - t0
-        for name, settings in group:
+        for i, name, settings in group:
             cur.execute("SAVEPOINT v")
             set_policy(cur, settings)
             t1 = time.monotonic()
+            sql = with_log(cf_sql, i)
             if truth_arrays is None:
-                cur.execute(f"SELECT {FORECAST_COLS} FROM ({cf_sql}) f ORDER BY unit, horizon_day")
+                cur.execute(f"SELECT {FORECAST_COLS} FROM ({sql}) f ORDER BY unit, horizon_day")
             else:
-                cur.execute(scored_sql(cf_sql), truth_arrays)
+                cur.execute(scored_sql(sql), truth_arrays)
             names = [d[0] for d in cur.description]
             out[name] = [dict(zip(names, r)) for r in cur.fetchall()]
             t_ps.append(t_build)
@@ -284,6 +339,42 @@ def summarise(records, horizons, block_days=14, step=1, reps=1000, seed=42):
     return rows
 
 
+def action_summary(actions, truth, staffed, lookahead, first, last):
+    """How the recommended action behaved, per variant and unit.
+    actions: {(variant, unit, origin day): action}; truth: {(unit, census
+    day): census}; staffed: {(unit, census day): staffed beds}.  Origins from
+    first to last count; an origin D's lookahead covers the census days
+    D + 1 .. D + lookahead.  Per variant and unit: origins, flips (changes of
+    action between consecutive origins), flips per week, the census days in
+    D + 1 .. last whose census exceeded the staffed beds, and those of them
+    without a "scale up" at any origin D in T - lookahead .. T - 1
+    ("unwarned")."""
+    out = []
+    keys = sorted({(v, u) for v, u, _ in actions}, key=lambda k: (k[0], k[1] != TOTAL, k[1]))
+    for v, u in keys:
+        days = sorted(d for vv, uu, d in actions if vv == v and uu == u and first <= d <= last)
+        if not days:
+            continue
+        seq = [actions[(v, u, d)] for d in days]
+        flips = sum(1 for a, b in zip(seq, seq[1:]) if a != b)
+        span = (days[-1] - days[0]).days
+        over, unwarned = [], []
+        for t in (days[0] + dt.timedelta(days=k) for k in range(1, span + 2)):
+            y, cap = truth.get((u, t)), staffed.get((u, t))
+            if y is None or cap is None or y <= cap:
+                continue
+            over.append(t)
+            if not any(actions.get((v, u, t - dt.timedelta(days=j))) == "scale up"
+                       for j in range(1, lookahead + 1)):
+                unwarned.append(t)
+        out.append({"variant": v, "unit": u, "origins": len(days), "flips": flips,
+                    "flips_per_week": 7.0 * flips / span if span > 0 else 0.0,
+                    "days_over_staffed": len(over), "unwarned": len(unwarned),
+                    "unwarned_days": [str(t) for t in unwarned],
+                    "scale_up_share": sum(1 for a in seq if a == "scale up") / len(seq)})
+    return out
+
+
 def format_table(rows):
     out = [f"{'variant':<10} {'unit':<14} {'h':>2} {'n':>4} {'P10-P90':>8} {'P5-P95':>7} "
            f"{'rPIT80':>6} {'[95% CI]':>13} {'rPIT90':>6} {'width':>6} "
@@ -329,12 +420,14 @@ def plot(records, variant, path, title):
     fig.savefig(path, dpi=110)
 
 
-def check_asof(conn, ps_sql, cf_sql, ref, tz):
-    """Forecast as of ref on the full data vs on the data cut at ref."""
+def check_asof(conn, ps_sql, cf_sql, ref, tz, variant=("default", {})):
+    """Forecast as of ref on the full data vs on the data cut at ref, with
+    the first variant's policy and its replay log as filled so far (the log
+    is not cut: rows made after ref are ignored by the forecast's rules)."""
     with conn.cursor() as cur:
         cur.execute("SET LOCAL TimeZone = %s", (tz,))
         set_reference(cur, ref)
-        full, _, _ = fast_forecast(cur, ps_sql, cf_sql, [("default", {})])
+        full, _, _ = fast_forecast(cur, ps_sql, cf_sql, [variant])
         cut_counts = {}
         for label, sql in [
             ("labs resulted after", "DELETE FROM icu_predict.lab_result WHERE resulted_at > %(t)s"),
@@ -346,10 +439,10 @@ def check_asof(conn, ps_sql, cf_sql, ref, tz):
         ]:
             cur.execute(sql, {"t": ref})
             cut_counts[label] = cur.rowcount
-        cut, _, _ = fast_forecast(cur, ps_sql, cf_sql, [("default", {})])
+        cut, _, _ = fast_forecast(cur, ps_sql, cf_sql, [variant])
         cur.execute("ROLLBACK")
-    a = {(r["unit"], r["horizon_day"]): r for r in full["default"]}
-    b = {(r["unit"], r["horizon_day"]): r for r in cut["default"]}
+    a = {(r["unit"], r["horizon_day"]): r for r in full[variant[0]]}
+    b = {(r["unit"], r["horizon_day"]): r for r in cut[variant[0]]}
     diffs = {}
     for k in set(a) | set(b):
         if k not in a or k not in b:
@@ -391,6 +484,15 @@ def verify_view(conn, ps_sql, cf_sql, ref, tz):
     mism = sum(1 for x, y in zip(view, fast["default"]) if not same_row(x, y)) \
         + abs(len(view) - len(fast["default"]))
     return secs, ps_rows, cf_rows, mism
+
+
+def log_rows(conn, i, ref):
+    """Rows of variant i's replay log made before ref."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM pg_temp.{log_table(i)} WHERE reference_time < %s", (ref,))
+        n = cur.fetchone()[0]
+    conn.commit()
+    return n
 
 
 def same_row(x, y):
@@ -471,6 +573,9 @@ def main(argv=None):
     ap.add_argument("--plot", help="PNG: hospital-wide truth vs forecast for h = 3 and 7")
     ap.add_argument("--plot-variant", default=None, help="variant to plot (default: the first)")
     ap.add_argument("--title", default="ICU occupancy backtest")
+    ap.add_argument("--oracle", action="store_true",
+                    help="also score the oracle forecaster of a synthetic cohort (eval/oracle.py: the "
+                         "generator's true risks, stays and arrival intensity; all ICU units only)")
     ap.add_argument("--scenario", default=None,
                     help="the synthetic scenario the loaded cohort must come from (icu_synth.scenario)")
     args = ap.parse_args(argv)
@@ -481,6 +586,7 @@ def main(argv=None):
     with conn.cursor() as cur:
         ps_sql, cf_sql = view_sql(cur)
     conn.commit()
+    create_logs(conn, len(variants))
 
     def ref_of(day):
         return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=None)
@@ -504,16 +610,19 @@ def main(argv=None):
         print(line, flush=True)
         report["checks"].append(line)
 
-    for day in args.check_asof:
-        counts, diffs, n = check_asof(conn, ps_sql, cf_sql, ref_tz(day), args.timezone)
-        line = (f"check-asof {day}: data cut at the reference time ("
-                + ", ".join(f"{k}: {v}" for k, v in counts.items())
-                + f"); forecast rows compared: {n}, differing: {len(diffs)}")
-        print(line, flush=True)
-        for k, v in sorted(diffs.items(), key=str)[:10]:
-            print(f"   {k}: {v}")
-        report["checks"].append(line)
-        report.setdefault("asof_diffs", {})[str(day)] = {str(k): str(v) for k, v in diffs.items()}
+    def run_check_asof():
+        for day in args.check_asof:
+            counts, diffs, n = check_asof(conn, ps_sql, cf_sql, ref_tz(day), args.timezone, variants[0])
+            line = (f"check-asof {day}: data cut at the reference time ("
+                    + ", ".join(f"{k}: {v}" for k, v in counts.items())
+                    + f"); variant {variants[0][0]}, replay log rows before: "
+                    + f"{log_rows(conn, 0, ref_tz(day))}; forecast rows compared: {n}, "
+                    + f"differing: {len(diffs)}")
+            print(line, flush=True)
+            for k, v in sorted(diffs.items(), key=str)[:10]:
+                print(f"   {k}: {v}")
+            report["checks"].append(line)
+            report.setdefault("asof_diffs", {})[str(day)] = {str(k): str(v) for k, v in diffs.items()}
 
     days = []
     d = args.start
@@ -521,6 +630,7 @@ def main(argv=None):
         days.append(d)
         d += dt.timedelta(days=args.step)
     if not days:
+        run_check_asof()
         conn.close()
         return 0
     truth_end = args.truth_end
@@ -541,6 +651,18 @@ def main(argv=None):
     import numpy as np
     rng = np.random.default_rng(args.seed)
     records, timings = [], []
+    actions, staffed = {}, {}
+    oracle_records, sigmas = [], None
+    if args.oracle:
+        import oracle
+        with conn.cursor() as cur:
+            if not oracle.available(cur):
+                raise SystemExit("backtest: --oracle needs a synthetic cohort with its truth tables "
+                                 "(icu_synth.oracle_course, scenario_icu_start_lag)")
+            sigmas = oracle.los_sigmas(cur)
+        conn.commit()
+        if args.timezone != "UTC":
+            raise SystemExit("backtest: --oracle works on UTC days (the scenario tables' days)")
     t_replay = time.monotonic()
     for day in days:
         ref = ref_tz(day)
@@ -557,16 +679,33 @@ def main(argv=None):
             set_reference(cur, ref)
             fc, t_ps, t_cf = fast_forecast(cur, ps_sql, cf_sql, variants, ta)
         conn.rollback()
+        for i, (vname, _) in enumerate(variants):
+            append_log(conn, i, len(timings) + 1, ref, fc[vname])
+        if args.oracle and (TOTAL, day) in truth:
+            ty = {h: y for (u, h), y in zip(keys, ta["ys"]) if u == TOTAL}
+            tu = {h: x for (u, h), x in zip(keys, ta["us"]) if u == TOTAL}
+            with conn.cursor() as cur:
+                orows = oracle.forecast(cur, ref, day + dt.timedelta(days=1), horizons, sigmas, ty, tu)
+            conn.commit()
+            for o in orows:
+                oracle_records.append(dict(o, variant="oracle", unit=TOTAL, day=day,
+                                           target=day + dt.timedelta(days=o["h"]), truth=ty[o["h"]],
+                                           u=tu[o["h"]], scored=day >= scored_from,
+                                           persistence=truth[(TOTAL, day)]))
         timings.append((t_ps, t_cf))
         for vname, rows in fc.items():
             for r in rows:
+                target = day + dt.timedelta(days=r["horizon_day"])
+                if r["horizon_day"] == 0:
+                    actions[(vname, r["unit"], day)] = r["recommended_action"]
+                if r["staffed_beds"] is not None:
+                    staffed.setdefault((r["unit"], target), r["staffed_beds"])
                 persistence = truth.get((r["unit"], day))
                 if r["horizon_day"] == 0 and persistence is not None and r["occupied_now"] != persistence:
                     print(f"  note: {day} {r['unit']}: occupied_now {r['occupied_now']} "
                           f"!= icu_occupancy {persistence}", file=sys.stderr)
                 if r["horizon_day"] not in horizons or r["y"] is None or persistence is None:
                     continue
-                target = day + dt.timedelta(days=r["horizon_day"])
                 records.append({"variant": vname, "unit": r["unit"], "h": r["horizon_day"],
                                 "day": day, "target": target, "truth": r["y"],
                                 "scored": day >= scored_from,
@@ -578,11 +717,16 @@ def main(argv=None):
                                 # at D, ward patients at D, patients not yet admitted
                                 "icu_mean": r["icu_mean"], "ward_mean": r["ward_mean"],
                                 "arrivals_mean": r["arrivals_mean"],
+                                "action": r["recommended_action"], "staffed": r["staffed_beds"],
+                                "prob_over_staffed": r["prob_over_staffed"],
+                                "calibration_factor": r["calibration_factor"],
+                                "calibration_forecasts": r["calibration_forecasts"],
                                 "crps": r["crps"], "pit": r["pit"], "u": r["u"],
                                 "pitc": [r[f"pitc_{k}"] for k in range(1, 10)]})
         print(f"{day}: today's rows {t_ps:.1f} s, forecast {t_cf:.2f} s (per variant)", flush=True)
 
     t_replay = time.monotonic() - t_replay
+    run_check_asof()
     t_sum = time.monotonic()
     table = summarise([r for r in records if r["scored"]], horizons, args.block_days,
                       args.step, args.replicates, args.seed)
@@ -598,8 +742,28 @@ def main(argv=None):
     for name, settings in variants:
         print(f"variant {name}: {settings or 'capacity_policy defaults'}")
     print(format_table(table))
+    oracle_table = []
+    if args.oracle:
+        oracle_table = summarise([r for r in oracle_records if r["scored"]], horizons, args.block_days,
+                                 args.step, args.replicates, args.seed)
+        print()
+        print("oracle forecaster (the generator's true risks, stays and arrival intensity; all ICU units):")
+        print(format_table(oracle_table))
+    lookahead = {name: int(st.get("action_lookahead_days", 3)) for name, st in variants}
+    act = []
+    for name, _ in variants:
+        act += action_summary({k: a for k, a in actions.items() if k[0] == name}, truth, staffed,
+                              lookahead[name], scored_from, truth_end)
+    print()
+    print("recommended action (scored origins): flips between consecutive origins, census days over the "
+          "staffed beds, of them without a 'scale up' in the days before (lookahead)")
+    for a in act:
+        print(f"  {a['variant']:<10} {a['unit']:<14} origins {a['origins']:>3}  flips {a['flips']:>3} "
+              f"({a['flips_per_week']:.2f}/week)  scale up {100 * a['scale_up_share']:.0f}%  "
+              f"over staffed {a['days_over_staffed']:>3}  unwarned {a['unwarned']:>3}")
     if args.json:
-        report.update({"table": table, "records": records, "horizons": horizons,
+        report.update({"table": table, "records": records, "horizons": horizons, "actions": act,
+                       "oracle": oracle_table, "oracle_records": oracle_records,
                        "truth_end": truth_end, "scored_from": scored_from,
                        "variants": [{"name": n, "settings": st} for n, st in variants],
                        "origins": len(days),

@@ -3,7 +3,7 @@
 # the scenario presets").  For each preset: a database on the server named by
 # the PG* environment (icu_predict must be installable there), the cohort
 # (seed 42, or each of SEEDS; end 2020-06-01; large_wave with 20000 admissions), a daily replay
-# with horizons 1-14 and the four inflow variants, eval/out/<preset>.json and
+# with horizons 1-14 and the variants (VARIANTS), eval/out/<preset>.json and
 # eval/out/<preset>.log; then eval/summarise.py writes the tables and plots
 # into docs/backtest/.
 #
@@ -14,6 +14,11 @@
 #   BT_LARGE_ARGS extra arguments for large_wave only (e.g. --step 2)
 #   SEEDS         cohort seeds (default 42); seed 42 writes eval/out/<preset>.json,
 #                 another seed S eval/out/<preset>_sS.json; summarise.py pools them
+#   VARIANTS      the variants compared, NAME[:policy_column=value,...] each
+#                 (default: today's defaults, + recalibration from the replay's
+#                 log with the 112-day window, and with a 28-day window); the
+#                 first is the reference of the paired CRPS changes
+#   BT_DOCS       where summarise.py writes the tables and plots (default docs/backtest)
 set -eu
 cd "$(dirname "$0")/.."
 PRESETS=${PRESETS:-"small_two_waves steady fast_surge large_wave"}
@@ -23,6 +28,9 @@ BT_LARGE_ARGS=${BT_LARGE_ARGS:-}
 PY=/usr/bin/python3
 mkdir -p eval/out
 SEEDS=${SEEDS:-42}
+VARIANTS=${VARIANTS:-"default cal:calibration=true cal28:calibration=true,calibration_window_days=28"}
+vargs=""
+for v in $VARIANTS; do vargs="$vargs --variant $v"; done
 for p in $PRESETS; do
  for seed in $SEEDS; do
   db="${BT_DB_PREFIX}${p}"
@@ -39,13 +47,10 @@ for p in $PRESETS; do
   # shellcheck disable=SC2086
   $PY eval/backtest.py --dsn "dbname=$db" --scenario "$p" --start "$start" --end 2020-05-24 \
       --horizons 1-14 --burn-in 28 --seed 42 \
-      --variant default \
-      --variant nb:inflow_overdispersion=true \
-      --variant trend:inflow_trend=true \
-      --variant trend_nb:inflow_trend=true,inflow_overdispersion=true \
+      $vargs \
       --json "eval/out/$out.json" --title "$p, cohort seed $seed" $extra >"eval/out/$out.log"
   echo "$p seed $seed: replay $(( $(date +%s) - t0 )) s -> eval/out/$out.json"
   [ "${BT_KEEP:-0}" = 1 ] || dropdb "$db"
  done
 done
-$PY eval/summarise.py --out docs/backtest eval/out/*.json
+$PY eval/summarise.py --out "${BT_DOCS:-docs/backtest}" eval/out/*.json

@@ -68,7 +68,14 @@ def pool(group):
     hs = sorted({r["h"] for r in records})
     table = backtest.summarise(records, hs, int(a["block_days"]), int(a["step"]),
                                int(a["replicates"]), int(a["seed"]))
-    rep = dict(first["rep"], records=records, table=table,
+    # the oracle is pooled over the same seeds, or left out when a report lacks it
+    oracle = []
+    if all(g["rep"].get("oracle_records") for g in group):
+        orecs = [dict(r, series=(g["rep"].get("scenario") or {}).get("seed"))
+                 for g in group for r in g["rep"]["oracle_records"] if r["scored"]]
+        oracle = backtest.summarise(orecs, hs, int(a["block_days"]), int(a["step"]),
+                                    int(a["replicates"]), int(a["seed"]))
+    rep = dict(first["rep"], records=records, table=table, oracle=oracle,
                timing_s=dict(first["rep"]["timing_s"], replay_wall=wall))
     return {"name": first["name"], "rep": rep, "variants": first["variants"], "seeds": seeds,
             "table": {(r["variant"], r["unit"], int(r["h"])): r for r in table}}
@@ -272,13 +279,64 @@ def tables(presets):
                     + ["–" if r is None else f"{r['bias']:+.2f}" for r in rs]) + " |")
     out.append("")
 
+    if any(p["rep"].get("oracle") for p in presets):
+        out.append("### Sharpness and the oracle forecaster (all ICU units)")
+        out.append("")
+        out.append("The oracle knows the generator's true ICU probabilities, stay and time-to-ICU laws "
+                   "and arrival intensity (eval/oracle.py). width: mean P90 − P10 in beds; ratio: the "
+                   "variant's width over the oracle's (target ≤ 1.5); MAE ratio: the variant's MAE over "
+                   "the oracle's (steady-state target ≤ 1.1).")
+        out.append("")
+        hs = (1, 3, 7, 14)
+        out += header(["preset", "forecaster"] + [f"width {h} d" for h in hs] + [f"ratio {h} d" for h in hs]
+                      + [f"MAE {h} d" for h in hs] + [f"MAE ratio {h} d" for h in hs]
+                      + [f"rPIT80 {h} d" for h in (1, 3, 7)] + [f"bias {h} d" for h in (1, 7)])
+        for p in presets:
+            orc = {int(r["h"]): r for r in (p["rep"].get("oracle") or []) if r["unit"] == TOTAL}
+            if not orc:
+                continue
+            for v in ["oracle"] + p["variants"]:
+                rs = {h: (orc.get(h) if v == "oracle" else p["table"].get((v, TOTAL, h))) for h in hs}
+                out.append("| " + " | ".join(
+                    [p["name"], v]
+                    + ["–" if rs[h] is None else f"{rs[h]['width80']:.1f}" for h in hs]
+                    + ["–" if rs[h] is None or orc.get(h) is None or not orc[h]["width80"]
+                       else f"{rs[h]['width80'] / orc[h]['width80']:.2f}" for h in hs]
+                    + ["–" if rs[h] is None else f"{rs[h]['mae']:.2f}" for h in hs]
+                    + ["–" if rs[h] is None or orc.get(h) is None or not orc[h]["mae"]
+                       else f"{rs[h]['mae'] / orc[h]['mae']:.2f}" for h in hs]
+                    + [cov_cell(rs.get(h) or (orc.get(h) if v == "oracle" else None), "pit_cov80")
+                       if h in rs else "–" for h in (1, 3, 7)]
+                    + ["–" if rs.get(h) is None else f"{rs[h]['bias']:+.2f}" for h in (1, 7)]) + " |")
+        out.append("")
+
+    if any(p["rep"].get("actions") for p in presets):
+        out.append("### The recommended action (scored origins)")
+        out.append("")
+        out.append("flips/week: changes of a unit's action between consecutive daily origins, per week; "
+                   "over staffed: census days on which the census exceeded the staffed beds; unwarned: "
+                   "of those, days without a 'scale up' at any of the origins of the "
+                   "action_lookahead_days (3) days before; scale up: share of origins with 'scale up'.")
+        out.append("")
+        out += header(["preset", "variant", "unit", "origins", "flips/week", "scale up",
+                       "over staffed", "unwarned"])
+        for p in presets:
+            if len(p.get("seeds") or [None]) > 1:
+                continue
+            for a in p["rep"].get("actions") or []:
+                out.append("| " + " | ".join([
+                    p["name"], a["variant"], a["unit"], str(a["origins"]), f"{a['flips_per_week']:.2f}",
+                    f"{100 * a['scale_up_share']:.0f} %", str(a["days_over_staffed"]), str(a["unwarned"])]) + " |")
+        out.append("")
+
     out.append("### Acceptance checks of issue 12 (all ICU units)")
     out.append("")
     out.append("cov: the bootstrap interval of rPIT80 contains 80 and that of rPIT90 contains 90, "
                "at 1, 3 and 7 d; ±≤5: every such half-width at most 5 points; MAE −20 %: MAE skill "
                "≥ 20 % at 3 and 7 d (epidemic presets); CRPS < pers.: CRPS skill > 0 at every "
                "horizon 1..14 (epidemic presets); steady: MAE no worse than persistence at every "
-               "horizon. The oracle comparisons (sharpness, steady-state MAE) are not measured.")
+               "horizon. The oracle comparisons (sharpness, steady-state MAE) are in the table above, where the "
+               "report has them.")
     out.append("")
     out += header(["preset", "variant", "cov", "±≤5", "MAE −20 % (3, 7 d)", "CRPS < pers. (1..14)",
                    "steady: MAE ≤ pers."])

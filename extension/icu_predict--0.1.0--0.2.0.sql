@@ -911,7 +911,9 @@ BEGIN
                 staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
                 arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
                 policy, risk_model_version, stay_model_version,
-                is_replay, of_record, logged_at)
+                is_replay, of_record, logged_at,
+                calibration_factor, calibration_forecasts, calibration_effective_forecasts,
+                calibration_status)
         WITH census AS (
             -- the census at the reference time and at 1..7 days before it
             SELECT c.at, c.unit, c.patients
@@ -956,7 +958,9 @@ BEGIN
                        AND f.reference_date = r.reference_date
                        AND f.horizon_day = r.horizon_day
                        AND f.is_replay = v_replay),
-               pg_catalog.clock_timestamp()
+               pg_catalog.clock_timestamp(),
+               r.calibration_factor, r.calibration_forecasts, r.calibration_effective_forecasts,
+               r.calibration_status
           FROM fc r;
 
         -- retention of live rows (replay rows are kept)
@@ -3008,7 +3012,9 @@ BEGIN
                 staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
                 arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
                 policy, risk_model_version, stay_model_version,
-                is_replay, of_record, logged_at)
+                is_replay, of_record, logged_at,
+                calibration_factor, calibration_forecasts, calibration_effective_forecasts,
+                calibration_status)
         WITH census AS (
             -- the census at the reference time and at 1..7 days before it
             SELECT c.at, c.unit, c.patients
@@ -3053,7 +3059,9 @@ BEGIN
                        AND f.reference_date = r.reference_date
                        AND f.horizon_day = r.horizon_day
                        AND f.is_replay = v_replay),
-               pg_catalog.clock_timestamp()
+               pg_catalog.clock_timestamp(),
+               r.calibration_factor, r.calibration_forecasts, r.calibration_effective_forecasts,
+               r.calibration_status
           FROM fc r;
 
         -- retention of live rows (replay rows are kept)
@@ -3122,6 +3130,162 @@ BEGIN
     PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
 END
 $$;
+-- 16. issue 12: calibration from the forecast log (new): bed_demand_widen,
+--     bed_demand_calibration_factor, capacity_policy.calibration*,
+--     forecast_log.calibration_*  (refresh() in section 9 and
+--     capacity_forecast in section 7 carry the calibration in place)
+-- ===========================================================================
+-- Bed demand: recalibration from the forecast log
+-- (C: extension/src/demand/calibrate.c; docs/demand.md, docs/views.md).
+--
+-- bed_demand_calibration_factor(mean_sq_z, effective_forecasts) is the
+-- widening factor learnt from the standardised squared errors of past
+-- forecasts, shrunk toward 1; bed_demand_widen(demand, factor) scales a
+-- distribution around its mean by it.  capacity_forecast
+-- (45_capacity_forecast.sql) applies both per unit and horizon before it
+-- reads quantiles, P(demand > staffed beds) and the recommended action.
+
+CREATE FUNCTION @extschema@.bed_demand_calibration_factor(mean_sq_z float8, effective_forecasts float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_calibration_factor'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_calibration_factor(float8, float8) IS
+    'Widening factor k of a forecast from its graded past: mean_sq_z is the mean of (realised - mean)^2 / variance over past forecasts (1 for a calibrated forecast), effective_forecasts the number of independent errors it rests on; k^2 = (n_eff * mean_sq_z + 4) / (n_eff + 4) (shrunk toward 1 with the weight of 4 forecasts), kept within [0.5, 5]. Both arguments finite and >= 0, else 22023.';
+
+CREATE FUNCTION @extschema@.bed_demand_widen(demand @extschema@.bed_demand, factor float8)
+RETURNS @extschema@.bed_demand
+AS 'MODULE_PATHNAME', 'icu_bed_demand_widen'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_widen(@extschema@.bed_demand, float8) IS
+    'The distribution of m + factor (X - m), m the mean of X: each count''s mass moves to m + factor (x - m) and is split linearly between the two integers around it, so the mean is kept and the variance becomes factor^2 times it plus at most 1/4; mass that would fall below 0 goes to 0. factor = 1 returns the input. factor in (0, 100], else 22023.';
+
+-- capacity_policy: the calibration switch, window and cold start (the
+-- BEGIN ATOMIC body of capacity_settings() forbids the ALTER: see section 6)
+CREATE OR REPLACE FUNCTION @extschema@.capacity_settings()
+RETURNS @extschema@.capacity_policy
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $body$
+    SELECT p FROM @extschema@.capacity_policy p WHERE p.id
+$body$;
+ALTER TABLE @extschema@.capacity_policy
+    ADD COLUMN calibration             boolean NOT NULL DEFAULT false,
+    ADD COLUMN calibration_window_days integer NOT NULL DEFAULT 112,
+    ADD COLUMN calibration_min_forecasts integer NOT NULL DEFAULT 14,
+    ADD CONSTRAINT capacity_policy_calibration_window_days_range
+        CHECK (calibration_window_days BETWEEN 7 AND 3650),
+    ADD CONSTRAINT capacity_policy_calibration_min_forecasts_range
+        CHECK (calibration_min_forecasts BETWEEN 1 AND 1000);
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration IS 'Recalibrate each forecast distribution per unit and horizon from the graded forecasts of record in forecast_log (live rows for a live refresh, replay rows for a replay): widened or narrowed around its mean by bed_demand_calibration_factor() before quantiles, P(demand > staffed beds) and the recommended action are read (default false; docs/views.md, "Calibration from the log").';
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration_window_days IS 'Past forecasts whose moment lies in this many days before the reference time are graded for the calibration (default 112: a 28-day window holds only about four independent 7-day errors and follows the last regime; docs/backtest.md).';
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration_min_forecasts IS 'Cold start: a unit and horizon with fewer graded forecasts of record than this in the window is not calibrated (factor 1, calibration_status ''cold start'') (default 14).';
+CREATE OR REPLACE FUNCTION @extschema@.capacity_settings()
+RETURNS @extschema@.capacity_policy
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(
+        (SELECT p FROM @extschema@.capacity_policy p WHERE p.id),
+        ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
+            0.10::float8, 0.30::float8, 0, 2::float8,
+            false, 7::float8, true, 0,
+            730, '00:00'::time, 3, true,
+            false, 112, 14)::@extschema@.capacity_policy);
+END;
+
+-- forecast_log: the calibration each forecast was published with
+ALTER TABLE @extschema@.forecast_log
+    ADD COLUMN calibration_factor  float8,
+    ADD COLUMN calibration_forecasts integer,
+    ADD COLUMN calibration_effective_forecasts float8,
+    ADD COLUMN calibration_status  text;
+COMMENT ON COLUMN @extschema@.forecast_log.variance_beds IS 'Variance of the occupied beds (of demand, after calibration; the components'' variances add up to the variance before it).';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_factor IS 'The calibration factor the forecast was widened by (capacity_forecast.calibration_factor); NULL when calibration was off or for rows logged before it existed.';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_forecasts IS 'Graded past forecasts the factor rested on (capacity_forecast.calibration_forecasts).';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_effective_forecasts IS 'Independent errors among them (capacity_forecast.calibration_effective_forecasts).';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_status IS 'calibrated, cold start, census now or off (capacity_forecast.calibration_status).';
+-- forecast_grades() expands f.* of forecast_log when it is created: again,
+-- with the new columns (its result type does not change)
+CREATE OR REPLACE FUNCTION @extschema@.forecast_grades(
+    since timestamptz DEFAULT '-infinity',
+    live_only boolean DEFAULT false,
+    of_record_only boolean DEFAULT false)
+RETURNS TABLE (
+    run_id             bigint,
+    reference_time     timestamptz,
+    reference_date     date,
+    forecast_at        timestamptz,
+    forecast_date      date,
+    unit               text,
+    is_total           boolean,
+    horizon_day        integer,
+    is_replay          boolean,
+    of_record          boolean,
+    demand             @extschema@.bed_demand,
+    expected_beds      float8,
+    p05_beds           integer,
+    p10_beds           integer,
+    p50_beds           integer,
+    p90_beds           integer,
+    p95_beds           integer,
+    realised           integer,
+    in_p10_p90         boolean,
+    in_p05_p95         boolean,
+    pit_u              float8,
+    pit                float8,
+    crps               float8,
+    error              float8,
+    abs_error          float8,
+    persistence        integer,
+    persistence_abs_error float8,
+    persistence_crps   float8,
+    mean_7d            float8,
+    mean_7d_abs_error  float8
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH g AS (
+        SELECT f.*
+          FROM @extschema@.forecast_log f
+         WHERE f.forecast_at <= @extschema@.reference_time()
+           AND f.forecast_at > forecast_grades.since
+           AND (NOT forecast_grades.live_only OR NOT f.is_replay)
+           AND (NOT forecast_grades.of_record_only OR f.of_record)
+    ), census AS (
+        SELECT c.at, c.unit, c.patients
+          FROM @extschema@.icu_census(ARRAY(SELECT DISTINCT g.forecast_at FROM g)) c
+    ), census_total AS (
+        SELECT c.at, pg_catalog.sum(c.patients)::integer AS patients
+          FROM census c GROUP BY c.at
+    ), graded AS (
+        SELECT g.*,
+               CASE WHEN g.is_total THEN ct.patients ELSE coalesce(c.patients, 0) END AS realised,
+               -- a reproducible u in [0, 1) for the randomised PIT: 53 bits of
+               -- a hash of the row's key
+               ((pg_catalog.hashtextextended(g.run_id::text || '/' || g.unit || '/' || g.horizon_day::text, 0)
+                 & 9007199254740991)::float8 / 9007199254740992.0) AS u
+          FROM g
+          LEFT JOIN census c ON c.at = g.forecast_at AND c.unit = g.unit AND NOT g.is_total
+          LEFT JOIN census_total ct ON ct.at = g.forecast_at AND g.is_total
+    )
+    SELECT x.run_id, x.reference_time, x.reference_date, x.forecast_at, x.forecast_date,
+           x.unit, x.is_total, x.horizon_day, x.is_replay, x.of_record, x.demand,
+           x.expected_beds, x.p05_beds, x.p10_beds, x.p50_beds, x.p90_beds, x.p95_beds,
+           x.realised,
+           x.realised BETWEEN x.p10_beds AND x.p90_beds,
+           x.realised BETWEEN x.p05_beds AND x.p95_beds,
+           x.u,
+           @extschema@.bed_demand_pit(x.demand, x.realised, x.u),
+           @extschema@.bed_demand_crps(x.demand, x.realised),
+           x.expected_beds - x.realised,
+           pg_catalog.abs(x.expected_beds - x.realised),
+           x.census_now,
+           pg_catalog.abs(x.census_now - x.realised)::float8,
+           pg_catalog.abs(x.census_now - x.realised)::float8,
+           x.census_mean_7d,
+           pg_catalog.abs(x.census_mean_7d - x.realised)
+      FROM graded x
+     WHERE x.realised IS NOT NULL
+     ORDER BY x.forecast_at, x.is_total, x.unit, x.horizon_day, x.run_id;
+END;
 
 -- ===========================================================================
 -- 7. capacity_forecast: bed_demand_* names, day_zone(), the inflow and
@@ -3468,8 +3632,82 @@ WITH ref AS (
               FROM (SELECT 'icu'::text AS src, ip.p FROM icu_p ip WHERE ip.d = h.d
                     UNION ALL
                     SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
-), all_rows AS (
+), uncalibrated AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
+), calib_hist AS MATERIALIZED (
+    -- the graded past of the calibration (capacity_policy.calibration): the
+    -- forecasts of record of the same kind (live, or replay) whose moment
+    -- lies in the window, with the mean and variance of the forecast as it
+    -- was computed, before its calibration (the sums of its components)
+    SELECT f.unit, f.is_total, f.horizon_day, f.reference_date, f.forecast_at,
+           f.icu_mean + f.ward_mean + f.arrivals_mean AS m,
+           f.icu_var + f.ward_var + f.arrivals_var AS v
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON (ref.pol).calibration
+       AND f.of_record
+       AND f.horizon_day >= 1
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+       AND f.forecast_at <= ref.t
+       AND f.forecast_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days)
+), calib_census AS MATERIALIZED (
+    -- the census those forecasts met (the grading rule, icu_census)
+    SELECT c.at, c.unit, c.patients
+      FROM @extschema@.icu_census(ARRAY(SELECT DISTINCT h.forecast_at FROM calib_hist h)) c
+), calib AS (
+    -- per unit and horizon: n graded forecasts, the mean of their squared
+    -- standardised errors z^2 = (y - m)^2 / v (each held at 100, so one
+    -- wild day cannot set the factor alone), and the number of independent
+    -- errors: daily h-day forecasts overlap, so about one per h days of
+    -- reference days spanned, n_eff = min(n, span / h + 1)
+    SELECT h.unit, h.horizon_day,
+           pg_catalog.count(*)::integer AS n,
+           least(pg_catalog.count(*)::float8,
+                 (pg_catalog.max(h.reference_date) - pg_catalog.min(h.reference_date))::float8
+                     / h.horizon_day + 1) AS n_eff,
+           pg_catalog.avg(least(100.0::float8,
+                                (CASE WHEN h.is_total THEN ct.patients ELSE coalesce(c.patients, 0) END
+                                 - h.m) ^ 2 / h.v)) AS mean_sq_z
+      FROM calib_hist h
+      LEFT JOIN calib_census c ON c.at = h.forecast_at AND c.unit = h.unit AND NOT h.is_total
+      LEFT JOIN (SELECT cc.at, pg_catalog.sum(cc.patients)::integer AS patients
+                   FROM calib_census cc GROUP BY cc.at) ct
+        ON ct.at = h.forecast_at AND h.is_total
+     WHERE h.v > 0
+     GROUP BY h.unit, h.horizon_day
+), calib_rule AS (
+    -- the factor of every row: off; day 0 (the census now, not a forecast);
+    -- cold start (fewer than calibration_min_forecasts graded forecasts:
+    -- factor 1, uncalibrated); else bed_demand_calibration_factor
+    SELECT r.unit, r.d,
+           CASE WHEN NOT (ref.pol).calibration THEN 'off'
+                WHEN r.d = 0 THEN 'census now'
+                WHEN coalesce(k.n, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
+                ELSE 'calibrated' END AS status,
+           k.n, k.n_eff, k.mean_sq_z
+      FROM uncalibrated r
+      CROSS JOIN ref
+      LEFT JOIN calib k ON k.unit = r.unit AND k.horizon_day = r.d
+), all_rows AS (
+    -- the forecast as published: every distribution recalibrated before
+    -- anything is read from it
+    SELECT r.unit, r.d, r.is_total,
+           CASE WHEN cr.status = 'calibrated'
+                THEN @extschema@.bed_demand_widen(r.demand,
+                         @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff))
+                ELSE r.demand END AS demand,
+           r.occupied_now, r.staffed_beds, r.surge_beds, r.arrivals_per_day,
+           r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+           r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
+           CASE WHEN cr.status = 'off' THEN NULL
+                WHEN cr.status = 'calibrated'
+                THEN @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff)
+                ELSE 1.0::float8 END AS calibration_factor,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,
+           cr.status AS calibration_status
+      FROM uncalibrated r
+      JOIN calib_rule cr ON cr.unit = r.unit AND cr.d = r.d
 ), scored AS (
     SELECT r.unit, r.d, r.staffed_beds,
            CASE WHEN r.staffed_beds IS NOT NULL THEN
@@ -3560,7 +3798,11 @@ SELECT r.unit,
        (SELECT gs.rate_s FROM growth_s gs) AS inflow_growth_per_day,
        r.demand,
        ref.t AS reference_time,
-       pg_catalog.now() AS refreshed_at
+       pg_catalog.now() AS refreshed_at,
+       r.calibration_factor,
+       r.calibration_forecasts,
+       r.calibration_effective_forecasts,
+       r.calibration_status
   FROM all_rows r
   CROSS JOIN ref
   LEFT JOIN unit_action ua ON ua.unit = r.unit
@@ -3589,16 +3831,20 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS 'The unit'
 COMMENT ON COLUMN @extschema@.capacity_forecast.action_reason IS 'Why: the figures the recommended action rests on, in words.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.icu_mean IS 'Component: expected beds at forecast_at of the patients in this ICU unit at the reference time (sum of their remaining-stay probabilities).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)). The components describe the forecast as computed, before its calibration: their variances add up to the variance of demand only when calibration_factor is 1 or NULL.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.ward_mean IS 'Component: expected beds at forecast_at of the patients in hospital but not in an ICU at the reference time (their ICU-admission curve through their stay survival, routed to this unit).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.ward_var IS 'Component: variance of that count (sum of p (1 - p)).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_mean IS 'Component: expected beds at forecast_at of patients not yet in hospital at the reference time.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_var IS 'Component: variance of that count: the mean for a Poisson inflow, mean + mean^2 / arrivals_shape for the negative binomial.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_shape IS 'Gamma shape of the inflow rate''s uncertainty (negative-binomial inflow, capacity_policy.inflow_overdispersion); NULL: Poisson inflow.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.inflow_growth_per_day IS 'Growth of the ICU inflow used, per day on the log scale (the 14-day fit after shrinkage; 0 without capacity_policy.inflow_trend).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots), after the calibration when capacity_policy.calibration is on; the quantiles, expected beds and probabilities are read from it.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_factor IS 'Factor by which the distribution was widened (> 1) or narrowed (< 1) around its mean, learnt from the graded forecasts of record of this unit and horizon (bed_demand_calibration_factor); 1 at day 0 and in the cold start; NULL when capacity_policy.calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of record (this unit and horizon, in capacity_policy.calibration_window_days) the factor rests on; NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_effective_forecasts IS 'How many independent errors those are: daily h-day forecasts overlap, so min(forecasts, days spanned / h + 1); NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_status IS '''calibrated''; ''cold start'' (fewer graded forecasts than capacity_policy.calibration_min_forecasts: factor 1, the forecast as computed); ''census now'' (day 0); ''off'' (capacity_policy.calibration false).';
 
 CREATE VIEW icu_bi.capacity_forecast AS
     SELECT cf.unit::text                  AS unit,

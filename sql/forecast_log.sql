@@ -291,11 +291,169 @@ SELECT is_replay, count(DISTINCT run_id) AS runs, bool_and(of_record) FILTER (WH
 SELECT unit, horizon_day, n_forecasts, round(mean_crps::numeric, 6) AS crps, round(mae::numeric, 6) AS mae
   FROM icu_predict.forecast_skill(28) ORDER BY is_total, unit, horizon_day;
 
+-- ---------------------------------------------------------------- calibration
+-- bed_demand_widen by hand.  pmf 1/4, 1/2, 1/4 on 2, 3, 4 (mean 3):
+--   factor 1.5: 2 -> 1.5 (1/8 on 1, 1/8 on 2), 3 -> 3, 4 -> 4.5 (1/8 on 4,
+--   1/8 on 5): mean 3, variance 4/8 + 1/8 + 1/8 + 4/8 = 1.25 = 1.5^2 * 0.5
+--   + 0.125 (the splits);
+--   factor 0.5: 2 -> 2.5, 4 -> 3.5: 1/8, 3/4, 1/8 on 2, 3, 4, variance 0.25.
+-- pmf 1/4, 1/2, 1/4 on 0, 1, 2 (mean 1), factor 1.5: 0 -> -0.5 is held at
+--   0, 2 -> 2.5: 1/4, 1/2, 1/8, 1/8 on 0..3, mean 1.125 (the mass held at 0
+--   raises it by 1/4 * 1/2).
+SELECT f, beds, probability
+  FROM (VALUES (1.5::float8), (0.5)) v(f),
+       icu_predict.bed_demand_pmf(icu_predict.bed_demand_widen('{"offset": 2, "pmf": [0.25, 0.5, 0.25]}', f))
+ ORDER BY f DESC, beds;
+SELECT icu_predict.bed_demand_mean(w) AS mean, icu_predict.bed_demand_variance(w) AS variance
+  FROM (VALUES (1.5::float8), (0.5)) v(f),
+       LATERAL (SELECT icu_predict.bed_demand_widen('{"offset": 2, "pmf": [0.25, 0.5, 0.25]}', f) AS w) x
+ ORDER BY f DESC;
+SELECT x.beds, x.probability FROM two, icu_predict.bed_demand_pmf(icu_predict.bed_demand_widen(two.d, 1.5)) x ORDER BY x.beds;
+SELECT icu_predict.bed_demand_mean(icu_predict.bed_demand_widen(d, 1.5)) AS mean_held_at_0 FROM two;
+-- factor 1 gives the input; a point mass stays where it is
+SELECT icu_predict.bed_demand_widen(d, 1)::text = d::text AS unchanged FROM dists WHERE name = 'binomial';
+SELECT icu_predict.bed_demand_widen('{"offset": 5, "pmf": [1]}', 3)::text AS point_mass;
+-- the factor: k^2 = (n_eff mean_sq_z + 4) / (n_eff + 4), within [0.5, 5]
+--   (1, 10) -> 1;  (4, 4) -> sqrt(20 / 8) = 1.581139;  (9, 0) -> 1 (no
+--   history);  (0, 1000) -> sqrt(4 / 1004) = 0.063 -> 0.5;
+--   (100, 1000) -> sqrt(100004 / 1004) = 9.98 -> 5
+SELECT msz, neff, round(icu_predict.bed_demand_calibration_factor(msz, neff)::numeric, 6) AS factor
+  FROM (VALUES (1::float8, 10::float8), (4, 4), (9, 0), (0, 1000), (100, 1000)) v(msz, neff);
+\set VERBOSITY terse
+SELECT icu_predict.bed_demand_widen(d, -1) FROM two;
+SELECT icu_predict.bed_demand_calibration_factor('NaN', 1);
+INSERT INTO icu_predict.capacity_policy (calibration_window_days) VALUES (3);
+\set VERBOSITY default
+
+-- The calibration on a hand-made graded past.  Patient D 8004 enters the
+-- ICU FL-A on 06-01 00:00 (admitted then); the forecast is made as of
+-- 06-01 08:00, with calibration on, a 7-day window and a cold start below
+-- 3 graded forecasts.  Before 06-01 every unit's census is 0.
+UPDATE icu_predict.capacity_policy
+   SET calibration = true, calibration_window_days = 7, calibration_min_forecasts = 3;
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years) VALUES
+    (8004, 'f4', '2020-06-01 00:00+00', 65);
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at) VALUES
+    (8004, 'FL-A', 'icu', 'none', '2020-06-01 00:00+00');
+SET icu_predict.reference_time = '2020-06-01 08:00+00';
+-- No graded history in the window (the replay rows of April are older):
+-- every row is the forecast as computed, 'cold start' with factor 1 and 0
+-- forecasts, day 0 'census now'.
+CALL icu_predict.refresh();
+SELECT calibration_status, count(*) AS n, min(calibration_factor) AS factor_min,
+       max(calibration_factor) AS factor_max, max(calibration_forecasts) AS forecasts
+  FROM icu_predict.capacity_forecast GROUP BY calibration_status ORDER BY calibration_status;
+CREATE TEMP TABLE fl_raw AS SELECT unit, horizon_day, demand FROM icu_predict.capacity_forecast;
+-- The graded past: forecasts of record (replays) whose moment lies in the
+-- window, each with mean m and variance v (as icu_mean and icu_var) and met
+-- by a census of 0, so z^2 = m^2 / v:
+--   FL-A h1: 4 forecasts, moments 05-28 .. 05-31, m 1, v 0.5: z^2 = 2;
+--            reference days span 3 days: n_eff = min(4, 3 / 1 + 1) = 4;
+--            k = sqrt((4 * 2 + 4) / 8) = 1.224745
+--   FL-A h2: 3 forecasts, moments 05-29 .. 05-31, m 2, v 1: z^2 = 4; span
+--            2 days: n_eff = min(3, 2 / 2 + 1) = 2; k = sqrt(12 / 6) = 1.414214
+--   FL-A h3: 2 forecasts (m 1, v 1): below the minimum of 3: cold start
+--   FL-B h1: 3 forecasts, m 20, v 1: z^2 = 400, held at 100; n_eff 3;
+--            k = sqrt(304 / 7) = 6.59, held at 5
+--   total h1: 3 forecasts, m 1, v 4: z^2 = 0.25; n_eff 3;
+--            k = sqrt(4.75 / 7) = 0.823754 (narrower)
+--   FL-B h2 and the other horizons: no history: cold start
+-- and rows that must not count (FL-A, wild m = 9): a live row, a replay
+-- row not of record, one older than the window (05-20), and one at h3
+-- whose moment (06-03) has not come yet.
+INSERT INTO icu_predict.forecast_log
+       (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+        horizon_day, demand, expected_beds, variance_beds,
+        p05_beds, p10_beds, p50_beds, p90_beds, p95_beds, occupied_now, census_now, census_mean_7d,
+        staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+        arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+        policy, risk_model_version, stay_model_version, is_replay, of_record, logged_at)
+SELECT 7000 + row_number() OVER (), v.at - make_interval(days => v.h), (v.at - make_interval(days => v.h))::date,
+       v.at, v.at::date, v.unit, v.unit = 'All ICU units', v.h, t.demand, v.m, v.v,
+       t.p05_beds, t.p10_beds, t.p50_beds, t.p90_beds, t.p95_beds, 0, 0, 0,
+       NULL, NULL, NULL, NULL, 'hold', 0, v.m, v.v, 0, 0, 0, 0,
+       t.policy, NULL, NULL, v.replay, v.of_record, now()
+  FROM icu_predict.forecast_log t,
+       (VALUES ('FL-A', 1, '2020-05-28 08:00+00'::timestamptz, 1::float8, 0.5::float8, true, true),
+               ('FL-A', 1, '2020-05-29 08:00+00', 1, 0.5, true, true),
+               ('FL-A', 1, '2020-05-30 08:00+00', 1, 0.5, true, true),
+               ('FL-A', 1, '2020-05-31 08:00+00', 1, 0.5, true, true),
+               ('FL-A', 2, '2020-05-29 08:00+00', 2, 1, true, true),
+               ('FL-A', 2, '2020-05-30 08:00+00', 2, 1, true, true),
+               ('FL-A', 2, '2020-05-31 08:00+00', 2, 1, true, true),
+               ('FL-A', 3, '2020-05-30 08:00+00', 1, 1, true, true),
+               ('FL-A', 3, '2020-05-31 08:00+00', 1, 1, true, true),
+               ('FL-B', 1, '2020-05-29 08:00+00', 20, 1, true, true),
+               ('FL-B', 1, '2020-05-30 08:00+00', 20, 1, true, true),
+               ('FL-B', 1, '2020-05-31 08:00+00', 20, 1, true, true),
+               ('All ICU units', 1, '2020-05-29 08:00+00', 1, 4, true, true),
+               ('All ICU units', 1, '2020-05-30 08:00+00', 1, 4, true, true),
+               ('All ICU units', 1, '2020-05-31 08:00+00', 1, 4, true, true),
+               ('FL-A', 1, '2020-05-30 08:00+00', 9, 0.5, false, true),
+               ('FL-A', 1, '2020-05-30 12:00+00', 9, 0.5, true, false),
+               ('FL-A', 1, '2020-05-20 08:00+00', 9, 0.5, true, true),
+               ('FL-A', 3, '2020-06-03 08:00+00', 9, 0.5, true, true))
+            AS v(unit, h, at, m, v, replay, of_record)
+ WHERE t.run_id = 101 AND t.unit = 'FL-A' AND t.horizon_day = 0;
+CALL icu_predict.refresh();
+SELECT unit, horizon_day, calibration_status, round(calibration_factor::numeric, 6) AS factor,
+       calibration_forecasts AS forecasts, round(calibration_effective_forecasts::numeric, 6) AS n_eff
+  FROM icu_predict.capacity_forecast WHERE horizon_day <= 3
+ ORDER BY is_total, unit, horizon_day;
+-- the published distribution is the computed one widened by the factor, and
+-- the quantiles, P(demand > staffed) and P(demand > surge) are read from it
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE cf.demand::text
+                        = icu_predict.bed_demand_widen(r.demand, cf.calibration_factor)::text) AS widened_as_stated,
+       count(*) FILTER (WHERE cf.calibration_status = 'calibrated'
+                          AND cf.demand::text <> r.demand::text) AS changed,
+       count(*) FILTER (WHERE cf.p10_beds = icu_predict.bed_demand_quantile(cf.demand, 0.1)
+                          AND cf.p90_beds = icu_predict.bed_demand_quantile(cf.demand, 0.9)
+                          AND cf.p95_beds = icu_predict.bed_demand_quantile(cf.demand, 0.95)
+                          AND abs(cf.expected_beds - icu_predict.bed_demand_mean(cf.demand)) < 1e-12
+                          AND cf.prob_over_staffed = icu_predict.bed_demand_prob_exceeds(cf.demand, cf.staffed_beds)
+                          AND cf.prob_over_surge = icu_predict.bed_demand_prob_exceeds(cf.demand, cf.surge_beds))
+           AS read_from_calibrated
+  FROM icu_predict.capacity_forecast cf
+  JOIN fl_raw r USING (unit, horizon_day);
+-- FL-B h1 widened by 5, against the rule computed here from the computed
+-- pmf: each count x to m + 5 (x - m), held at 0, split between the integers
+-- around it (the mean is kept but for the mass held at 0)
+WITH r AS (SELECT demand FROM fl_raw WHERE unit = 'FL-B' AND horizon_day = 1),
+     m AS (SELECT sum(beds * probability) / sum(probability) AS m FROM r, icu_predict.bed_demand_pmf(r.demand)),
+     img AS (SELECT probability AS p, greatest(0, m.m + 5 * (beds - m.m)) AS x
+               FROM r, m, icu_predict.bed_demand_pmf(r.demand)),
+     brute AS (SELECT k AS beds, sum(q) AS probability
+                 FROM (SELECT floor(x)::int AS k, p * (1 - (x - floor(x))) AS q FROM img
+                       UNION ALL
+                       SELECT floor(x)::int + 1, p * (x - floor(x)) FROM img) z
+                GROUP BY k),
+     cf AS (SELECT x.* FROM icu_predict.capacity_forecast c, icu_predict.bed_demand_pmf(c.demand) x
+             WHERE c.unit = 'FL-B' AND c.horizon_day = 1)
+SELECT count(*) AS counts, max(abs(coalesce(cf.probability, 0) - coalesce(b.probability, 0))) < 1e-10 AS as_the_rule,
+       (SELECT m FROM m) > 0 AS nondegenerate,
+       (SELECT icu_predict.bed_demand_variance(c.demand) FROM icu_predict.capacity_forecast c
+         WHERE c.unit = 'FL-B' AND c.horizon_day = 1)
+       > 4 * (SELECT icu_predict.bed_demand_variance(r.demand) FROM r) AS much_wider
+  FROM brute b FULL JOIN cf USING (beds);
+-- the log records what was published, and earlier runs say they were uncalibrated
+SELECT count(*) AS rows, count(*) FILTER (WHERE l.calibration_factor IS NOT DISTINCT FROM cf.calibration_factor
+                                              AND l.calibration_forecasts = cf.calibration_forecasts
+                                              AND l.calibration_status = cf.calibration_status
+                                              AND l.demand::text = cf.demand::text) AS as_published
+  FROM icu_predict.forecast_log l
+  JOIN icu_predict.capacity_forecast cf USING (unit, horizon_day)
+ WHERE l.run_id = (SELECT max(run_id) FROM icu_predict.refresh_log);
+SELECT calibration_status, calibration_factor IS NULL AS no_factor, count(DISTINCT run_id) AS runs
+  FROM icu_predict.forecast_log WHERE run_id < 7000 AND reference_date < '2020-05-01'
+ GROUP BY 1, 2 ORDER BY 1;
+RESET icu_predict.reference_time;
+
 -- clean up: the regression database is shared
 DELETE FROM icu_predict.forecast_log;
 DELETE FROM icu_predict.refresh_log;
 DELETE FROM icu_predict.capacity_policy;
-DELETE FROM icu_predict.admission WHERE admission_id IN (8001, 8002, 8003);
+DELETE FROM icu_predict.admission WHERE admission_id IN (8001, 8002, 8003, 8004);
 DELETE FROM icu_predict.icu_capacity WHERE unit IN ('FL-A', 'FL-B');
 DELETE FROM icu_predict.model_deployment WHERE model_id IN
     (SELECT model_id FROM icu_predict.model WHERE name = 'fl_stay');

@@ -29,6 +29,9 @@ CREATE TABLE @extschema@.capacity_policy (
     forecast_of_record_after    time    NOT NULL DEFAULT '00:00',
     action_lookahead_days   integer NOT NULL DEFAULT 3,
     action_hysteresis       boolean NOT NULL DEFAULT true,
+    calibration             boolean NOT NULL DEFAULT false,
+    calibration_window_days integer NOT NULL DEFAULT 112,
+    calibration_min_forecasts integer NOT NULL DEFAULT 14,
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -56,7 +59,11 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_forecast_log_retention_days_range
         CHECK (forecast_log_retention_days BETWEEN 0 AND 36500),
     CONSTRAINT capacity_policy_action_lookahead_days_range
-        CHECK (action_lookahead_days BETWEEN 1 AND 14)
+        CHECK (action_lookahead_days BETWEEN 1 AND 14),
+    CONSTRAINT capacity_policy_calibration_window_days_range
+        CHECK (calibration_window_days BETWEEN 7 AND 3650),
+    CONSTRAINT capacity_policy_calibration_min_forecasts_range
+        CHECK (calibration_min_forecasts BETWEEN 1 AND 1000)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -76,6 +83,9 @@ COMMENT ON COLUMN @extschema@.capacity_policy.forecast_log_retention_days IS 'Li
 COMMENT ON COLUMN @extschema@.capacity_policy.forecast_of_record_after IS 'Time of day (in icu_predict.day_timezone) from which a refresh can give the forecast of record of its reference day: the first successful run at or after it, per unit and horizon, is of record (default 00:00 = the day''s first run). A day with runs only before it has no forecast of record.';
 COMMENT ON COLUMN @extschema@.capacity_policy.action_lookahead_days IS 'Days ahead the recommended action looks at: scale up when P(demand > staffed beds) reaches scale_up_probability on any of days 1 to this, scale down when scale_down_spare_beds beds are spare at the P95 on each of days 0 to this (default 3).';
 COMMENT ON COLUMN @extschema@.capacity_policy.action_hysteresis IS 'Keep an action until its condition clearly ends: scale up until P(demand > staffed beds) falls below half of scale_up_probability, scale down while one bed fewer than scale_down_spare_beds is spare; the previous action is the unit''s latest earlier forecast in forecast_log within two days (default true).';
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration IS 'Recalibrate each forecast distribution per unit and horizon from the graded forecasts of record in forecast_log (live rows for a live refresh, replay rows for a replay): widened or narrowed around its mean by bed_demand_calibration_factor() before quantiles, P(demand > staffed beds) and the recommended action are read (default false; docs/views.md, "Calibration from the log").';
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration_window_days IS 'Past forecasts whose moment lies in this many days before the reference time are graded for the calibration (default 112: a 28-day window holds only about four independent 7-day errors and follows the last regime; docs/backtest.md).';
+COMMENT ON COLUMN @extschema@.capacity_policy.calibration_min_forecasts IS 'Cold start: a unit and horizon with fewer graded forecasts of record than this in the window is not calibrated (factor 1, calibration_status ''cold start'') (default 14).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -89,7 +99,8 @@ BEGIN ATOMIC
         ROW(true, 0.10::float8, 2, 48, 168, 7, 0.05::float8,
             0.10::float8, 0.30::float8, 0, 2::float8,
             false, 7::float8, true, 0,
-            730, '00:00'::time, 3, true)::@extschema@.capacity_policy);
+            730, '00:00'::time, 3, true,
+            false, 112, 14)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

@@ -117,6 +117,10 @@ CREATE TABLE @extschema@.forecast_log (
     is_replay           boolean     NOT NULL,
     of_record           boolean     NOT NULL,
     logged_at           timestamptz NOT NULL,
+    calibration_factor  float8,
+    calibration_forecasts integer,
+    calibration_effective_forecasts float8,
+    calibration_status  text,
     CONSTRAINT forecast_log_pkey PRIMARY KEY (run_id, unit, horizon_day),
     CONSTRAINT forecast_log_horizon_day_range CHECK (horizon_day >= 0),
     CONSTRAINT forecast_log_dates_agree CHECK (forecast_date = reference_date + horizon_day),
@@ -141,7 +145,7 @@ COMMENT ON COLUMN @extschema@.forecast_log.is_total IS 'True for the hospital-wi
 COMMENT ON COLUMN @extschema@.forecast_log.horizon_day IS 'Days ahead of the reference time (0 = now).';
 COMMENT ON COLUMN @extschema@.forecast_log.demand IS 'The forecast distribution of occupied beds at forecast_at (bed_demand), as capacity_forecast.demand.';
 COMMENT ON COLUMN @extschema@.forecast_log.expected_beds IS 'Expected occupied beds (mean of demand).';
-COMMENT ON COLUMN @extschema@.forecast_log.variance_beds IS 'Variance of the occupied beds (of demand).';
+COMMENT ON COLUMN @extschema@.forecast_log.variance_beds IS 'Variance of the occupied beds (of demand, after calibration; the components'' variances add up to the variance before it).';
 COMMENT ON COLUMN @extschema@.forecast_log.p05_beds IS '5th percentile of occupied beds.';
 COMMENT ON COLUMN @extschema@.forecast_log.p10_beds IS '10th percentile of occupied beds.';
 COMMENT ON COLUMN @extschema@.forecast_log.p50_beds IS 'Median of occupied beds.';
@@ -168,6 +172,10 @@ COMMENT ON COLUMN @extschema@.forecast_log.stay_model_version IS 'Name and versi
 COMMENT ON COLUMN @extschema@.forecast_log.is_replay IS 'True when the reference time was not the wall clock (icu_predict.reference_time set to another moment: a replay or backtest). Live grading uses rows with false only.';
 COMMENT ON COLUMN @extschema@.forecast_log.of_record IS 'True for the forecast of record of its unit, reference day and horizon: the first successful run of the day (live and replay apart) whose reference time is at or after capacity_policy.forecast_of_record_after. Grading and calibration use these rows, so frequent refreshes do not weigh more.';
 COMMENT ON COLUMN @extschema@.forecast_log.logged_at IS 'Wall-clock time the row was written.';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_factor IS 'The calibration factor the forecast was widened by (capacity_forecast.calibration_factor); NULL when calibration was off or for rows logged before it existed.';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_forecasts IS 'Graded past forecasts the factor rested on (capacity_forecast.calibration_forecasts).';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_effective_forecasts IS 'Independent errors among them (capacity_forecast.calibration_effective_forecasts).';
+COMMENT ON COLUMN @extschema@.forecast_log.calibration_status IS 'calibrated, cold start, census now or off (capacity_forecast.calibration_status).';
 
 -- Rows are facts about past forecasts: never changed.  (Deleting, by the
 -- retention rule or by the owner, stays possible.)

@@ -58,6 +58,20 @@
 -- (is_total, unit 'All ICU units') uses every patient's unsplit p and so is
 -- the distribution of the hospital-wide count, not a sum of unit quantiles.
 --
+-- Calibration from the log (capacity_policy.calibration; docs/views.md,
+-- "Calibration from the log").  Per unit and horizon day d >= 1, the
+-- forecasts of record of the same kind (live or replay) whose moment lies in
+-- the last calibration_window_days days (default 112) are graded against the
+-- census they met (icu_census): with m and v the mean and variance of each
+-- as computed (the sums of its components, before its own calibration),
+-- z^2 = (y - m)^2 / v, held at 100.  With n of them, spanning s reference
+-- days, n_eff = min(n, s / d + 1) independent errors, the factor is
+-- bed_demand_calibration_factor(mean z^2, n_eff) and the distribution is
+-- bed_demand_widen(demand, factor), before quantiles, P(demand > staffed),
+-- P(demand > surge) and the action are read.  Fewer than
+-- calibration_min_forecasts graded forecasts (default 14): cold start,
+-- factor 1.  Day 0 (the census now) is never changed.
+--
 -- Recommended action per unit (capacity_policy, see capacity_settings()),
 -- the same on each of the unit's rows, from the next L =
 -- action_lookahead_days days (day 0 is the census now):
@@ -378,8 +392,82 @@ WITH ref AS (
               FROM (SELECT 'icu'::text AS src, ip.p FROM icu_p ip WHERE ip.d = h.d
                     UNION ALL
                     SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
-), all_rows AS (
+), uncalibrated AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
+), calib_hist AS MATERIALIZED (
+    -- the graded past of the calibration (capacity_policy.calibration): the
+    -- forecasts of record of the same kind (live, or replay) whose moment
+    -- lies in the window, with the mean and variance of the forecast as it
+    -- was computed, before its calibration (the sums of its components)
+    SELECT f.unit, f.is_total, f.horizon_day, f.reference_date, f.forecast_at,
+           f.icu_mean + f.ward_mean + f.arrivals_mean AS m,
+           f.icu_var + f.ward_var + f.arrivals_var AS v
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON (ref.pol).calibration
+       AND f.of_record
+       AND f.horizon_day >= 1
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+       AND f.forecast_at <= ref.t
+       AND f.forecast_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days)
+), calib_census AS MATERIALIZED (
+    -- the census those forecasts met (the grading rule, icu_census)
+    SELECT c.at, c.unit, c.patients
+      FROM @extschema@.icu_census(ARRAY(SELECT DISTINCT h.forecast_at FROM calib_hist h)) c
+), calib AS (
+    -- per unit and horizon: n graded forecasts, the mean of their squared
+    -- standardised errors z^2 = (y - m)^2 / v (each held at 100, so one
+    -- wild day cannot set the factor alone), and the number of independent
+    -- errors: daily h-day forecasts overlap, so about one per h days of
+    -- reference days spanned, n_eff = min(n, span / h + 1)
+    SELECT h.unit, h.horizon_day,
+           pg_catalog.count(*)::integer AS n,
+           least(pg_catalog.count(*)::float8,
+                 (pg_catalog.max(h.reference_date) - pg_catalog.min(h.reference_date))::float8
+                     / h.horizon_day + 1) AS n_eff,
+           pg_catalog.avg(least(100.0::float8,
+                                (CASE WHEN h.is_total THEN ct.patients ELSE coalesce(c.patients, 0) END
+                                 - h.m) ^ 2 / h.v)) AS mean_sq_z
+      FROM calib_hist h
+      LEFT JOIN calib_census c ON c.at = h.forecast_at AND c.unit = h.unit AND NOT h.is_total
+      LEFT JOIN (SELECT cc.at, pg_catalog.sum(cc.patients)::integer AS patients
+                   FROM calib_census cc GROUP BY cc.at) ct
+        ON ct.at = h.forecast_at AND h.is_total
+     WHERE h.v > 0
+     GROUP BY h.unit, h.horizon_day
+), calib_rule AS (
+    -- the factor of every row: off; day 0 (the census now, not a forecast);
+    -- cold start (fewer than calibration_min_forecasts graded forecasts:
+    -- factor 1, uncalibrated); else bed_demand_calibration_factor
+    SELECT r.unit, r.d,
+           CASE WHEN NOT (ref.pol).calibration THEN 'off'
+                WHEN r.d = 0 THEN 'census now'
+                WHEN coalesce(k.n, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
+                ELSE 'calibrated' END AS status,
+           k.n, k.n_eff, k.mean_sq_z
+      FROM uncalibrated r
+      CROSS JOIN ref
+      LEFT JOIN calib k ON k.unit = r.unit AND k.horizon_day = r.d
+), all_rows AS (
+    -- the forecast as published: every distribution recalibrated before
+    -- anything is read from it
+    SELECT r.unit, r.d, r.is_total,
+           CASE WHEN cr.status = 'calibrated'
+                THEN @extschema@.bed_demand_widen(r.demand,
+                         @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff))
+                ELSE r.demand END AS demand,
+           r.occupied_now, r.staffed_beds, r.surge_beds, r.arrivals_per_day,
+           r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+           r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
+           CASE WHEN cr.status = 'off' THEN NULL
+                WHEN cr.status = 'calibrated'
+                THEN @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff)
+                ELSE 1.0::float8 END AS calibration_factor,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,
+           cr.status AS calibration_status
+      FROM uncalibrated r
+      JOIN calib_rule cr ON cr.unit = r.unit AND cr.d = r.d
 ), scored AS (
     SELECT r.unit, r.d, r.staffed_beds,
            CASE WHEN r.staffed_beds IS NOT NULL THEN
@@ -470,7 +558,11 @@ SELECT r.unit,
        (SELECT gs.rate_s FROM growth_s gs) AS inflow_growth_per_day,
        r.demand,
        ref.t AS reference_time,
-       pg_catalog.now() AS refreshed_at
+       pg_catalog.now() AS refreshed_at,
+       r.calibration_factor,
+       r.calibration_forecasts,
+       r.calibration_effective_forecasts,
+       r.calibration_status
   FROM all_rows r
   CROSS JOIN ref
   LEFT JOIN unit_action ua ON ua.unit = r.unit
@@ -499,13 +591,17 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS 'The unit'
 COMMENT ON COLUMN @extschema@.capacity_forecast.action_reason IS 'Why: the figures the recommended action rests on, in words.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.icu_mean IS 'Component: expected beds at forecast_at of the patients in this ICU unit at the reference time (sum of their remaining-stay probabilities).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)). The components describe the forecast as computed, before its calibration: their variances add up to the variance of demand only when calibration_factor is 1 or NULL.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.ward_mean IS 'Component: expected beds at forecast_at of the patients in hospital but not in an ICU at the reference time (their ICU-admission curve through their stay survival, routed to this unit).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.ward_var IS 'Component: variance of that count (sum of p (1 - p)).';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_mean IS 'Component: expected beds at forecast_at of patients not yet in hospital at the reference time.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_var IS 'Component: variance of that count: the mean for a Poisson inflow, mean + mean^2 / arrivals_shape for the negative binomial.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_shape IS 'Gamma shape of the inflow rate''s uncertainty (negative-binomial inflow, capacity_policy.inflow_overdispersion); NULL: Poisson inflow.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.inflow_growth_per_day IS 'Growth of the ICU inflow used, per day on the log scale (the 14-day fit after shrinkage; 0 without capacity_policy.inflow_trend).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots), after the calibration when capacity_policy.calibration is on; the quantiles, expected beds and probabilities are read from it.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_factor IS 'Factor by which the distribution was widened (> 1) or narrowed (< 1) around its mean, learnt from the graded forecasts of record of this unit and horizon (bed_demand_calibration_factor); 1 at day 0 and in the cold start; NULL when capacity_policy.calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of record (this unit and horizon, in capacity_policy.calibration_window_days) the factor rests on; NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_effective_forecasts IS 'How many independent errors those are: daily h-day forecasts overlap, so min(forecasts, days spanned / h + 1); NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_status IS '''calibrated''; ''cold start'' (fewer graded forecasts than capacity_policy.calibration_min_forecasts: factor 1, the forecast as computed); ''census now'' (day 0); ''off'' (capacity_policy.calibration false).';

@@ -155,7 +155,9 @@ BEGIN
                 staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
                 arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
                 policy, risk_model_version, stay_model_version,
-                is_replay, of_record, logged_at)
+                is_replay, of_record, logged_at,
+                calibration_factor, calibration_forecasts, calibration_effective_forecasts,
+                calibration_status)
         WITH census AS (
             -- the census at the reference time and at 1..7 days before it
             SELECT c.at, c.unit, c.patients
@@ -200,7 +202,9 @@ BEGIN
                        AND f.reference_date = r.reference_date
                        AND f.horizon_day = r.horizon_day
                        AND f.is_replay = v_replay),
-               pg_catalog.clock_timestamp()
+               pg_catalog.clock_timestamp(),
+               r.calibration_factor, r.calibration_forecasts, r.calibration_effective_forecasts,
+               r.calibration_status
           FROM fc r;
 
         -- retention of live rows (replay rows are kept)

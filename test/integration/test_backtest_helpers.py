@@ -79,3 +79,31 @@ def test_summarise_pools_series():
     assert row["pit_cov80"] == pytest.approx(0.5)
     lo, hi, half = row["boot"]["pit_cov80"]
     assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5) and half == pytest.approx(0.0)
+
+
+def test_action_summary():
+    """Flips and the census days over the staffed beds without an earlier
+    'scale up', on a hand-made week of one unit (lookahead 2 days)."""
+    d = [dt.date(2020, 3, 1) + dt.timedelta(days=k) for k in range(8)]
+    seq = ["hold", "scale up", "scale up", "hold", "hold", "hold", "scale down", "hold"]
+    actions = {("v", "IC", day): a for day, a in zip(d, seq)}
+    # census over the 10 staffed beds on d[3] (scale up at d[1] and d[2]:
+    # warned) and on d[6] (d[4], d[5] hold: unwarned); d[7] has no capacity
+    truth = {("IC", day): 8 for day in d}
+    truth[("IC", d[3])] = 11
+    truth[("IC", d[6])] = 12
+    truth[("IC", d[7])] = 30
+    staffed = {("IC", day): 10 for day in d[:7]}
+    (row,) = backtest.action_summary(actions, truth, staffed, 2, d[0], d[7])
+    # hold>up, up>hold, hold>down, down>hold: 4 flips over 7 days
+    assert row["origins"] == 8 and row["flips"] == 4
+    assert row["flips_per_week"] == pytest.approx(4.0)
+    assert row["days_over_staffed"] == 2
+    assert row["unwarned"] == 1 and row["unwarned_days"] == [str(d[6])]
+    assert row["scale_up_share"] == pytest.approx(2 / 8)
+    # with a lookahead of 3, d[6] is still unwarned (d[3..5] hold), d[3] warned
+    (row3,) = backtest.action_summary(actions, truth, staffed, 3, d[0], d[7])
+    assert row3["unwarned"] == 1
+    # origins before `first` do not count
+    (late,) = backtest.action_summary(actions, truth, staffed, 2, d[4], d[7])
+    assert late["origins"] == 4 and late["flips"] == 2 and late["days_over_staffed"] == 1

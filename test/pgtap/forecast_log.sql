@@ -2,7 +2,7 @@
 -- properties of the scores, SQLSTATEs, and privileges (a non-owner refresh
 -- writes the log; the BI role reads icu_bi.forecast_quality, not the log).
 BEGIN;
-SELECT plan(47);
+SELECT plan(64);
 
 SET LOCAL timezone = 'UTC';
 
@@ -118,6 +118,48 @@ SELECT throws_ok($$SELECT * FROM icu_predict.forecast_skill(28, NULL)$$, '22023'
 SELECT throws_ok($$INSERT INTO icu_predict.capacity_policy (forecast_log_retention_days) VALUES (-1)$$,
     '23514', NULL, 'a negative retention violates the policy CHECK');
 SELECT is_empty('SELECT * FROM icu_predict.forecast_skill()', 'an empty log grades to no rows, not NaN');
+
+-- ------------------------------------------------------------ calibration
+SELECT has_function('icu_predict', 'bed_demand_widen', ARRAY['icu_predict.bed_demand', 'double precision']);
+SELECT has_function('icu_predict', 'bed_demand_calibration_factor', ARRAY['double precision', 'double precision']);
+SELECT is_empty($$
+    SELECT p.proname FROM pg_proc p
+     WHERE p.pronamespace = 'icu_predict'::regnamespace
+       AND p.proname IN ('bed_demand_widen', 'bed_demand_calibration_factor')
+       AND NOT (p.provolatile = 'i' AND p.proisstrict AND p.proparallel = 's')$$,
+    'the calibration functions are IMMUTABLE STRICT PARALLEL SAFE');
+SELECT columns_are('icu_predict', 'capacity_forecast',
+    ARRAY['unit', 'horizon_day', 'forecast_date', 'forecast_at', 'is_total', 'occupied_now',
+          'expected_beds', 'p10_beds', 'p50_beds', 'p90_beds', 'p95_beds', 'staffed_beds',
+          'surge_beds', 'prob_over_staffed', 'prob_over_surge', 'recommended_action',
+          'action_reason', 'arrivals_per_day', 'icu_mean', 'icu_var', 'ward_mean', 'ward_var',
+          'arrivals_mean', 'arrivals_var', 'arrivals_shape', 'inflow_growth_per_day', 'demand',
+          'reference_time', 'refreshed_at', 'calibration_factor', 'calibration_forecasts',
+          'calibration_effective_forecasts', 'calibration_status'],
+    'capacity_forecast shows the calibration factor and what it rests on');
+SELECT has_column('icu_predict', 'forecast_log', 'calibration_factor', 'the log keeps the calibration factor');
+SELECT has_column('icu_predict', 'forecast_log', 'calibration_forecasts', 'the log keeps how many forecasts it rested on');
+SELECT is((icu_predict.capacity_settings()).calibration_window_days, 112, 'the calibration window defaults to 112 days');
+SELECT is((icu_predict.capacity_settings()).calibration_min_forecasts, 14, 'cold start below 14 graded forecasts by default');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_widen(icu_predict.bed_demand_poisson(1), 0)$$,
+    '22023', NULL, 'widening factor 0: 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_widen(icu_predict.bed_demand_poisson(1), 'NaN')$$,
+    '22023', NULL, 'widening factor NaN: 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_widen(icu_predict.bed_demand_poisson(1), 101)$$,
+    '22023', NULL, 'widening factor above 100: 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_calibration_factor(-1, 4)$$,
+    '22023', NULL, 'a negative mean squared error: 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_calibration_factor(1, 'Infinity')$$,
+    '22023', NULL, 'an infinite number of forecasts: 22023');
+SELECT throws_ok($$INSERT INTO icu_predict.capacity_policy (calibration_window_days) VALUES (3)$$,
+    '23514', NULL, 'a calibration window under 7 days violates the policy CHECK');
+SELECT throws_ok($$INSERT INTO icu_predict.capacity_policy (calibration_min_forecasts) VALUES (0)$$,
+    '23514', NULL, 'a minimum of 0 forecasts violates the policy CHECK');
+SELECT ok(abs(icu_predict.bed_demand_mean(icu_predict.bed_demand_widen(icu_predict.bed_demand_poisson(100), 1.5))
+              - 100) < 1e-6, 'widening keeps the mean when no mass reaches 0');
+SELECT ok(icu_predict.bed_demand_variance(icu_predict.bed_demand_widen(icu_predict.bed_demand_poisson(100), 1.5))
+          BETWEEN 225 - 1e-6 AND 225.25,
+    'widening by 1.5 multiplies the variance by 2.25, plus at most 1/4 for the split');
 
 -- ------------------------------------------------------------ a non-owner refresh writes the log
 INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, age_years) VALUES
