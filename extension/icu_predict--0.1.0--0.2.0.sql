@@ -4022,7 +4022,7 @@ SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
        x.outcome, x.synthetic_default
   FROM (SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
                'deployed'::text AS source, d.deployment_id, 0 AS prio, m.outcome,
-               ((m.builtin OR m.training->>'shipped_default' = 'true')
+               ((m.builtin OR coalesce(m.training->>'shipped_default', 'false') = 'true')
                 AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
           FROM @extschema@.model_deployment d
           JOIN @extschema@.model m ON m.model_id = d.model_id
