@@ -124,3 +124,11 @@ backtest:
 .PHONY: backtest-presets
 backtest-presets:
 	sh eval/backtest_presets.sh
+
+# Memory checking (not CI): pg_regress and the fuzzer's cases against a server
+# under valgrind with PostgreSQL's suppressions (VALGRIND_SUPP = PostgreSQL 15
+# src/tools/valgrind.supp); reports the errors with a frame in icu_predict.so.
+# See docs/fuzzing.md.
+.PHONY: valgrind
+valgrind:
+	test/valgrind/run.sh
