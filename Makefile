@@ -145,3 +145,11 @@ dist:
 	git archive --format=tar.gz --prefix=$(DIST_NAME)/ -o $(DIST_DIR)/$(DIST_NAME).tar.gz $(DIST_REF)
 	git archive --format=zip --prefix=$(DIST_NAME)/ -o $(DIST_DIR)/$(DIST_NAME).zip $(DIST_REF)
 	@echo "make dist: $(DIST_DIR)/$(DIST_NAME).tar.gz and $(DIST_DIR)/$(DIST_NAME).zip from $(DIST_REF)"
+
+# Memory checking (not CI): pg_regress and the fuzzer's cases against a server
+# under valgrind with PostgreSQL's suppressions (VALGRIND_SUPP = PostgreSQL 15
+# src/tools/valgrind.supp); reports the errors with a frame in icu_predict.so.
+# See docs/fuzzing.md.
+.PHONY: valgrind
+valgrind:
+	test/valgrind/run.sh

@@ -4953,3 +4953,391 @@ COMMENT ON FUNCTION @extschema@.load_default_models(boolean) IS
 SELECT pg_catalog.count(*) FROM @extschema@.load_default_models(keep_unrecorded_edits => true);
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.shipped_model_edit', '');
+
+-- ===========================================================================
+-- 17. issue 17: integrity -- admission quarantine, finite scores, the
+--     registry's features, builtin rows, replays of refresh(), the
+--     catalogue limit, the drop guard (new objects of 22_integrity.sql and
+--     49_guard.sql; the
+--     refresh_log columns, refresh() and icu_bi.refresh_status of
+--     48_refresh.sql and 50_bi.sql, all in extension/sql/)
+-- ===========================================================================
+-- ---------------------------------------------------------------------------
+-- Admission quarantine
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.admission_quarantine_reason(admitted_at timestamptz, reference_time timestamptz)
+RETURNS text
+AS 'MODULE_PATHNAME', 'icu_admission_quarantine_reason'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.admission_quarantine_reason(timestamptz, timestamptz) IS
+    'Why an admission open at reference_time cannot be used (NULL when it can): ''non-finite time'' (admitted_at is -infinity or infinity), ''implausible: admitted before 1900'', ''implausible: open for more than 3650 days''. patient_status skips such admissions; view admission_quarantine lists them.';
+
+CREATE VIEW @extschema@.admission_quarantine AS
+    SELECT a.admission_id, a.patient_id, a.admitted_at, q.reason,
+           @extschema@.reference_time() AS reference_time
+      FROM @extschema@.admission a
+     CROSS JOIN LATERAL (SELECT @extschema@.admission_quarantine_reason(
+                                    a.admitted_at, @extschema@.reference_time()) AS reason) q
+     WHERE a.admitted_at <= @extschema@.reference_time()
+       AND (a.discharged_at IS NULL OR a.discharged_at > @extschema@.reference_time())
+       AND q.reason IS NOT NULL;
+COMMENT ON VIEW @extschema@.admission_quarantine IS
+    'Admissions open at icu_predict.reference_time() (default now) that the daily views skip because their admission time is not usable (rule: admission_quarantine_reason()). Correct the row in admission; the next refresh uses it. refresh_log counts them per run.';
+COMMENT ON COLUMN @extschema@.admission_quarantine.admission_id IS 'The admission.';
+COMMENT ON COLUMN @extschema@.admission_quarantine.patient_id IS 'Its pseudonymous patient.';
+COMMENT ON COLUMN @extschema@.admission_quarantine.admitted_at IS 'The admission time as stored.';
+COMMENT ON COLUMN @extschema@.admission_quarantine.reason IS 'Why it is skipped: non-finite time, or implausible (before 1900, or open for more than 3650 days).';
+COMMENT ON COLUMN @extschema@.admission_quarantine.reference_time IS 'The reference time the rule was applied at.';
+
+-- ---------------------------------------------------------------------------
+-- Builtin rows come from the extension's own scripts only
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.installing_extension()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'icu_installing_extension'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.installing_extension() IS
+    'True only while CREATE EXTENSION icu_predict or ALTER EXTENSION icu_predict UPDATE runs its scripts (PostgreSQL''s creating_extension; no session can set it).';
+
+CREATE FUNCTION @extschema@.model_builtin_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.builtin AND (TG_OP = 'INSERT' OR NOT OLD.builtin)
+       AND NOT @extschema@.installing_extension() THEN
+        RAISE EXCEPTION 'builtin models are shipped by CREATE EXTENSION only'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'builtin rows are left out of pg_dump; leave builtin false for your own models.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.model_builtin_guard() IS
+    'Trigger: refuses a builtin model row (insert, or builtin set to true) outside the extension''s own install and update scripts (SQLSTATE 42501), whatever the session''s settings.';
+
+CREATE TRIGGER model_builtin_guard
+    BEFORE INSERT OR UPDATE OF builtin ON @extschema@.model
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.model_builtin_guard();
+
+-- ---------------------------------------------------------------------------
+-- A feature a model reads cannot be renamed or deleted under it
+-- ---------------------------------------------------------------------------
+-- Model specs name their inputs by feature name; model.features (set at
+-- insert) lists them.  Renaming or deleting such a feature would turn the
+-- model's inputs into "missing" without an error, and leave a stored spec
+-- that re-insertion rejects.  So both are refused while any model row reads
+-- the feature (whether deployed, active or kept for the record): the model
+-- registry always re-validates, and model_spec_check and insert agree.
+CREATE FUNCTION @extschema@.feature_in_use_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_models text;
+    v_live   boolean;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.format('"%s" version "%s"%s', m.name, m.version,
+                                     CASE WHEN a.model_id IS NOT NULL THEN ' (active)' ELSE '' END),
+                                 ', ' ORDER BY a.model_id IS NULL, m.name, m.version),
+           pg_catalog.bool_or(a.model_id IS NOT NULL
+                              OR EXISTS (SELECT 1 FROM @extschema@.model_deployment d
+                                          WHERE d.model_id = m.model_id AND d.rolled_back_at IS NULL))
+      INTO v_models, v_live
+      FROM @extschema@.model m
+      LEFT JOIN @extschema@.active_model a ON a.model_id = m.model_id
+     WHERE m.features ? OLD.name;
+    IF v_models IS NOT NULL THEN
+        RAISE EXCEPTION 'feature "%" is read by model %', OLD.name, v_models
+            USING ERRCODE = 'foreign_key_violation',
+                  TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA,
+                  DETAIL = CASE WHEN v_live
+                                THEN 'A deployed or active model would silently score this input as missing.'
+                                ELSE 'Its stored spec would name a feature that no longer exists.' END,
+                  HINT = CASE WHEN TG_OP = 'UPDATE'
+                              THEN 'Add the new name as a feature of its own (and map it in lab_map), then retrain and deploy a model that reads it; delete old models with DELETE FROM icu_predict.model WHERE ... once they are no longer active.'
+                              ELSE 'Deploy a model that does not read it (or roll back), then delete the models that read it from icu_predict.model.' END;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.feature_in_use_guard() IS
+    'Trigger: refuses renaming or deleting a feature that a model in the registry reads (SQLSTATE 23503, naming the models, active ones first).';
+
+CREATE TRIGGER feature_in_use_guard
+    BEFORE UPDATE OF name OR DELETE ON @extschema@.feature
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.feature_in_use_guard();
+
+-- The catalogue limit (1,000 features, 54000 at the insert) is checked by
+-- the feature_write trigger of 03_canonical.sql (feature_catalogue_max()).
+
+ALTER TABLE @extschema@.refresh_log
+    ADD COLUMN is_replay boolean NOT NULL DEFAULT false,
+    ADD COLUMN quarantined_admissions integer,
+    ADD COLUMN quarantine text;
+-- runs before 0.2.0 were replays when their reference time was not their start
+UPDATE @extschema@.refresh_log SET is_replay = true
+ WHERE reference_time IS NOT NULL
+   AND pg_catalog.abs(pg_catalog.date_part('epoch', reference_time - started_at)) > 60;
+COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'Who ran the refresh: the session user (the login, or the pg_cron job''s user); SET ROLE does not change it.';
+COMMENT ON COLUMN @extschema@.refresh_log.is_replay IS 'True when the run was a replay: its reference time (icu_predict.reference_time, which only the extension owner may set for a refresh) was not the time of the run.';
+COMMENT ON COLUMN @extschema@.refresh_log.quarantined_admissions IS 'Open admissions the run skipped because their admission time is not usable (view admission_quarantine); 0 when none.';
+COMMENT ON COLUMN @extschema@.refresh_log.quarantine IS 'The skipped admissions by reason (''reason: count'', separated by ''; ''); NULL when none.';
+
+CREATE OR REPLACE PROCEDURE @extschema@.refresh()
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_started   timestamptz := pg_catalog.clock_timestamp();
+    v_ref       timestamptz;
+    v_mode      text := 'concurrently';
+    v_view      text;
+    v_ps_rows   bigint;
+    v_cf_rows   bigint;
+    v_models    text;
+    v_state     text;
+    v_msg       text;
+    -- the caller: the session user (SET ROLE cannot change it)
+    v_by        text := SESSION_USER::text;
+    v_quarantined integer;
+    v_quarantine  text;
+    -- the run's number, taken first so that forecast_log rows can carry it
+    v_run       bigint := pg_catalog.nextval('@extschema@.refresh_log_run_id_seq'::regclass);
+    v_pol       @extschema@.capacity_policy;
+    v_replay    boolean;
+    v_risk_models text;
+    v_stay_models text;
+    v_wp        @extschema@.ward_policy;
+    v_lab_at    timestamptz;
+    v_data_at   timestamptz;
+    v_lag       text;
+BEGIN
+    -- a reference time other than the wall clock (a replay) is the owner's
+    -- decision only
+    IF coalesce(pg_catalog.current_setting('icu_predict.reference_time', true), '') <> ''
+       AND NOT pg_catalog.pg_has_role(SESSION_USER,
+            (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'icu_predict'),
+            'MEMBER') THEN
+        RAISE EXCEPTION 'only the owner of icu_predict may refresh as of another time (icu_predict.reference_time = %)',
+                pg_catalog.current_setting('icu_predict.reference_time', true)
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'RESET icu_predict.reference_time to refresh as of now; a replay is run by the extension owner and logged with is_replay = true.';
+    END IF;
+    BEGIN
+        v_ref := @extschema@.reference_time();
+        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
+        FOREACH v_view IN ARRAY ARRAY['patient_status', 'capacity_forecast'] LOOP
+            IF (SELECT c.relispopulated FROM pg_catalog.pg_class c
+                 WHERE c.oid = pg_catalog.format('%I.%I', '@extschema@', v_view)::regclass) THEN
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW CONCURRENTLY %I.%I',
+                                          '@extschema@', v_view);
+            ELSE
+                v_mode := 'plain';
+                EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %I.%I', '@extschema@', v_view);
+            END IF;
+        END LOOP;
+        SELECT pg_catalog.count(*) INTO v_ps_rows FROM @extschema@.patient_status;
+        SELECT pg_catalog.count(*) INTO v_cf_rows FROM @extschema@.capacity_forecast;
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version),
+                               (ps.stay_model_version)) AS x(v)
+         WHERE v IS NOT NULL;
+
+        -- how current the data is: the newest lab result, and the newest
+        -- data of any kind, at or before the reference time
+        v_wp := @extschema@.ward_settings();
+        SELECT pg_catalog.max(r.resulted_at) INTO v_lab_at
+          FROM @extschema@.lab_result r WHERE r.resulted_at <= v_ref;
+        SELECT pg_catalog.max(x.t) INTO v_data_at
+          FROM (SELECT v_lab_at AS t
+                UNION ALL
+                SELECT pg_catalog.max(a.admitted_at) FROM @extschema@.admission a
+                 WHERE a.admitted_at <= v_ref
+                UNION ALL
+                SELECT pg_catalog.max(s.started_at) FROM @extschema@.location_stay s
+                 WHERE s.started_at <= v_ref) x;
+        SELECT pg_catalog.string_agg(w, '; ') INTO v_lag
+          FROM (VALUES
+                (CASE WHEN v_lab_at IS NULL
+                           OR v_lab_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_lab_hours * 3600)
+                      THEN pg_catalog.format('no lab result in the %s hours before the reference time %s (newest: %s)',
+                               (v_wp).data_lag_lab_hours, v_ref, coalesce(v_lab_at::text, 'none')) END),
+                (CASE WHEN v_data_at IS NULL
+                           OR v_data_at < v_ref - pg_catalog.make_interval(secs => (v_wp).data_lag_max_hours * 3600)
+                      THEN pg_catalog.format('the newest data (%s) is more than %s hours older than the reference time %s',
+                               coalesce(v_data_at::text, 'none'), (v_wp).data_lag_max_hours, v_ref) END)) AS y(w)
+         WHERE w IS NOT NULL;
+
+        -- the forecast log: what this run forecast, per unit and horizon day
+        v_pol := @extschema@.capacity_settings();
+        SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_risk_models
+          FROM @extschema@.patient_status ps,
+               LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version)) AS x(v)
+         WHERE ps.is_today AND v IS NOT NULL;
+        SELECT pg_catalog.string_agg(DISTINCT ps.stay_model_version, '; ' ORDER BY ps.stay_model_version)
+          INTO v_stay_models
+          FROM @extschema@.patient_status ps
+         WHERE ps.is_today AND ps.stay_model_version IS NOT NULL;
+        INSERT INTO @extschema@.forecast_log
+               (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+                horizon_day, demand, expected_beds, variance_beds,
+                p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+                occupied_now, census_now, census_mean_7d,
+                staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+                arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+                policy, risk_model_version, stay_model_version,
+                is_replay, of_record, logged_at,
+                calibration_factor, calibration_forecasts, calibration_effective_forecasts,
+                calibration_status)
+        WITH census AS (
+            -- the census at the reference time and at 1..7 days before it
+            SELECT c.at, c.unit, c.patients
+              FROM @extschema@.icu_census(ARRAY(
+                       SELECT v_ref - pg_catalog.make_interval(days => j)
+                         FROM pg_catalog.generate_series(0, 7) AS j)) c
+        ), per_unit AS (
+            SELECT c.unit,
+                   pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   pg_catalog.avg(c.patients) FILTER (WHERE c.at < v_ref)::float8 AS mean_7d
+              FROM census c GROUP BY c.unit
+        ), total AS (
+            SELECT pg_catalog.sum(c.patients) FILTER (WHERE c.at = v_ref)::integer AS now,
+                   (pg_catalog.sum(c.patients) FILTER (WHERE c.at < v_ref) / 7.0)::float8 AS mean_7d
+              FROM census c
+        ), fc AS (
+            SELECT cf.*, cf.forecast_date - cf.horizon_day AS reference_date,
+                   CASE WHEN cf.is_total THEN t.now ELSE coalesce(pu.now, 0) END AS census_now,
+                   CASE WHEN cf.is_total THEN t.mean_7d ELSE coalesce(pu.mean_7d, 0) END AS census_mean_7d
+              FROM @extschema@.capacity_forecast cf
+              CROSS JOIN total t
+              LEFT JOIN per_unit pu ON pu.unit = cf.unit AND NOT cf.is_total
+        )
+        SELECT v_run, r.reference_time, r.reference_date, r.forecast_at, r.forecast_date, r.unit,
+               r.is_total, r.horizon_day, r.demand, r.expected_beds,
+               @extschema@.bed_demand_variance(r.demand),
+               @extschema@.bed_demand_quantile(r.demand, 0.05),
+               r.p10_beds, r.p50_beds, r.p90_beds, r.p95_beds,
+               r.occupied_now, r.census_now, r.census_mean_7d,
+               r.staffed_beds, r.surge_beds, r.prob_over_staffed, r.prob_over_surge,
+               r.recommended_action, r.arrivals_per_day,
+               r.icu_mean, r.icu_var, r.ward_mean, r.ward_var, r.arrivals_mean, r.arrivals_var,
+               pg_catalog.to_jsonb(v_pol), v_risk_models, v_stay_models, v_replay,
+               -- of record: the first run of the reference day at or after
+               -- the policy's time of day, per unit and horizon (live and
+               -- replay apart)
+               pg_catalog.timezone(@extschema@.day_zone(), v_ref)::time >= (v_pol).forecast_of_record_after
+               AND NOT EXISTS (
+                    SELECT 1 FROM @extschema@.forecast_log f
+                     WHERE f.of_record
+                       AND f.unit = r.unit
+                       AND f.reference_date = r.reference_date
+                       AND f.horizon_day = r.horizon_day
+                       AND f.is_replay = v_replay),
+               pg_catalog.clock_timestamp(),
+               r.calibration_factor, r.calibration_forecasts, r.calibration_effective_forecasts,
+               r.calibration_status
+          FROM fc r;
+
+        -- retention of live rows (replay rows are kept)
+        IF (v_pol).forecast_log_retention_days > 0 THEN
+            DELETE FROM @extschema@.forecast_log f
+             WHERE NOT f.is_replay
+               AND f.reference_time < pg_catalog.now()
+                                      - pg_catalog.make_interval(days => (v_pol).forecast_log_retention_days);
+        END IF;
+
+        -- the open admissions patient_status skipped, by reason
+        SELECT pg_catalog.sum(q.n)::integer,
+               pg_catalog.string_agg(q.reason || ': ' || q.n, '; ' ORDER BY q.reason)
+          INTO v_quarantined, v_quarantine
+          FROM (SELECT aq.reason, pg_catalog.count(*) AS n
+                  FROM @extschema@.admission_quarantine aq GROUP BY aq.reason) q;
+        v_quarantined := coalesce(v_quarantined, 0);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+        INSERT INTO @extschema@.refresh_log
+               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by,
+                is_replay)
+        VALUES (v_run, v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
+                v_state || ': ' || v_msg, v_by, coalesce(v_replay, true));
+        RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
+            USING ERRCODE = v_state,
+                  HINT = 'The failure is logged in icu_predict.refresh_log.';
+        RETURN;
+    END;
+    INSERT INTO @extschema@.refresh_log
+           (run_id, started_at, finished_at, succeeded, reference_time, mode,
+            patient_status_rows, capacity_forecast_rows, model_versions, run_by,
+            newest_data_at, newest_lab_at, data_lag_warning,
+            is_replay, quarantined_admissions, quarantine)
+    VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
+            v_ps_rows, v_cf_rows, v_models, v_by, v_data_at, v_lab_at, v_lag,
+            v_replay, v_quarantined, v_quarantine);
+    IF v_lag IS NOT NULL THEN
+        -- in the server log (the run itself succeeded; refresh_log and
+        -- icu_bi.refresh_status carry the warning for the dashboards)
+        RAISE LOG 'icu_predict.refresh(): data lags: %', v_lag;
+    END IF;
+    IF v_quarantined > 0 THEN
+        RAISE WARNING 'icu_predict.refresh() skipped % open admissions whose admission time is not usable (%)',
+                v_quarantined, v_quarantine
+            USING HINT = 'SELECT * FROM icu_predict.admission_quarantine lists them; correct admitted_at.';
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.refresh() IS
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now; another time only for the extension owner, logged as a replay), skipping the open admissions of admission_quarantine (counted in refresh_log): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log (with the newest data time and a data-lag warning, ward_policy) and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+
+
+CREATE OR REPLACE VIEW icu_bi.refresh_status AS
+    SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE l.succeeded)::timestamptz AS last_success_at,
+           (SELECT l.newest_data_at FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS data_as_of,
+           (SELECT l.reference_time FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS reference_time,
+           (SELECT l.newest_lab_at FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::timestamptz AS newest_lab_at,
+           (SELECT l.data_lag_warning FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS data_lag_warning,
+           (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+             WHERE NOT l.succeeded)::timestamptz AS last_failure_at,
+           (SELECT NOT l.succeeded FROM @extschema@.refresh_log l
+             ORDER BY l.run_id DESC LIMIT 1)::boolean AS last_run_failed,
+           (SELECT l.model_versions FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS model_versions,
+           (pg_catalog.date_part('epoch', pg_catalog.now()
+               - (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
+                   WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success,
+           (SELECT l.is_replay FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::boolean AS data_is_replay,
+           (SELECT l.quarantined_admissions FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::integer AS quarantined_admissions;
+
+COMMENT ON COLUMN icu_bi.refresh_status.data_is_replay IS 'True when the data in the views comes from a replay (a refresh as of another time than its run), not from a live refresh.';
+COMMENT ON COLUMN icu_bi.refresh_status.quarantined_admissions IS 'Open admissions the last successful refresh skipped because their admission time is not usable (icu_predict.admission_quarantine).';
+
+-- the drop guard (49_guard.sql)
+CREATE FUNCTION @extschema@.drop_guard()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'icu_drop_guard'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.drop_guard() IS
+    'Event trigger function: refuses DROP EXTENSION icu_predict (and DROP SCHEMA of its schema CASCADE, DROP OWNED BY its owner, DROP EXTENSION ... CASCADE of an extension it requires) while its dumped tables hold rows, unless icu_predict.allow_drop_data is on (SQLSTATE 55000).';
+
+CREATE EVENT TRIGGER icu_predict_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION @extschema@.drop_guard();
+COMMENT ON EVENT TRIGGER icu_predict_drop_guard IS
+    'Keeps DROP EXTENSION icu_predict (and the other commands that would drop it) from dropping tables that hold clinical data, unless icu_predict.allow_drop_data = on; see @extschema@.drop_guard().';

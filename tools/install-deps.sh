@@ -7,7 +7,7 @@ PKGS=(
   make gcc
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-  postgresql-15-cron postgresql-plpython3-15
+  postgresql-15-cron postgresql-plpython3-15 postgresql-15-pgaudit
   python3-numpy python3-pandas python3-scipy python3-sklearn python3-xgboost
   python3-matplotlib python3-psycopg2 python3-pytest
   odbc-postgresql unixodbc python3-pyodbc

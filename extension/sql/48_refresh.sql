@@ -14,6 +14,14 @@
 -- subtransaction), logs the error and raises it as a WARNING, so that the log
 -- row survives; check refresh_log (or icu_bi.refresh_status) for
 -- succeeded = false.
+--
+-- The reference time is the wall clock.  A replay (icu_predict.reference_time
+-- set) is the extension owner's policy decision: refresh() refuses it
+-- (42501) for anyone else, so a granted role cannot rewind the dashboards,
+-- and logs it with is_replay = true (icu_bi.refresh_status shows it).
+-- run_by is the session user, which SET ROLE cannot change.  Open
+-- admissions quarantined by the admission rule (22_integrity.sql) are
+-- skipped by patient_status and counted here by reason.
 
 -- ---------------------------------------------------------------------------
 -- refresh_log
@@ -33,6 +41,9 @@ CREATE TABLE @extschema@.refresh_log (
     newest_data_at     timestamptz,
     newest_lab_at      timestamptz,
     data_lag_warning   text,
+    is_replay          boolean     NOT NULL DEFAULT false,
+    quarantined_admissions integer,
+    quarantine         text,
     CONSTRAINT refresh_log_pkey PRIMARY KEY (run_id),
     CONSTRAINT refresh_log_mode_known_value CHECK (mode IN ('plain', 'concurrently')),
     CONSTRAINT refresh_log_error_iff_failed CHECK (succeeded = (error IS NULL))
@@ -50,10 +61,13 @@ COMMENT ON COLUMN @extschema@.refresh_log.patient_status_rows IS 'Rows in patien
 COMMENT ON COLUMN @extschema@.refresh_log.capacity_forecast_rows IS 'Rows in capacity_forecast after the run.';
 COMMENT ON COLUMN @extschema@.refresh_log.model_versions IS 'The model versions that produced the rows (name version, separated by ''; '').';
 COMMENT ON COLUMN @extschema@.refresh_log.error IS 'SQLSTATE and message of the failure; NULL on success.';
+COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'Who ran the refresh: the session user (the login, or the pg_cron job''s user); SET ROLE does not change it.';
 COMMENT ON COLUMN @extschema@.refresh_log.newest_data_at IS 'Newest data time at or before reference_time: the latest lab result, admission or location stay start (NULL without data).';
 COMMENT ON COLUMN @extschema@.refresh_log.newest_lab_at IS 'Newest lab result time (lab_result.resulted_at) at or before reference_time.';
 COMMENT ON COLUMN @extschema@.refresh_log.data_lag_warning IS 'Set when the data lags the reference time: no lab result in ward_policy.data_lag_lab_hours hours before it, or the newest data more than data_lag_max_hours older than it (default 24 each); NULL when current. The run still succeeds; icu_bi.refresh_status shows it.';
-COMMENT ON COLUMN @extschema@.refresh_log.run_by IS 'Who ran the refresh: the role set with SET ROLE, else the session user (e.g. the pg_cron job''s user).';
+COMMENT ON COLUMN @extschema@.refresh_log.is_replay IS 'True when the run was a replay: its reference time (icu_predict.reference_time, which only the extension owner may set for a refresh) was not the time of the run.';
+COMMENT ON COLUMN @extschema@.refresh_log.quarantined_admissions IS 'Open admissions the run skipped because their admission time is not usable (view admission_quarantine); 0 when none.';
+COMMENT ON COLUMN @extschema@.refresh_log.quarantine IS 'The skipped admissions by reason (''reason: count'', separated by ''; ''); NULL when none.';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_log', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.refresh_log_run_id_seq', '');
@@ -76,9 +90,10 @@ DECLARE
     v_models    text;
     v_state     text;
     v_msg       text;
-    -- the caller: the role set with SET ROLE, else the session user
-    v_by        text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
-                                 SESSION_USER::text);
+    -- the caller: the session user (SET ROLE cannot change it)
+    v_by        text := SESSION_USER::text;
+    v_quarantined integer;
+    v_quarantine  text;
     -- the run's number, taken first so that forecast_log rows can carry it
     v_run       bigint := pg_catalog.nextval('@extschema@.refresh_log_run_id_seq'::regclass);
     v_pol       @extschema@.capacity_policy;
@@ -90,8 +105,20 @@ DECLARE
     v_data_at   timestamptz;
     v_lag       text;
 BEGIN
+    -- a reference time other than the wall clock (a replay) is the owner's
+    -- decision only
+    IF coalesce(pg_catalog.current_setting('icu_predict.reference_time', true), '') <> ''
+       AND NOT pg_catalog.pg_has_role(SESSION_USER,
+            (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'icu_predict'),
+            'MEMBER') THEN
+        RAISE EXCEPTION 'only the owner of icu_predict may refresh as of another time (icu_predict.reference_time = %)',
+                pg_catalog.current_setting('icu_predict.reference_time', true)
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'RESET icu_predict.reference_time to refresh as of now; a replay is run by the extension owner and logged with is_replay = true.';
+    END IF;
     BEGIN
         v_ref := @extschema@.reference_time();
+        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
         FOREACH v_view IN ARRAY ARRAY['patient_status', 'capacity_forecast'] LOOP
             IF (SELECT c.relispopulated FROM pg_catalog.pg_class c
                  WHERE c.oid = pg_catalog.format('%I.%I', '@extschema@', v_view)::regclass) THEN
@@ -137,8 +164,6 @@ BEGIN
 
         -- the forecast log: what this run forecast, per unit and horizon day
         v_pol := @extschema@.capacity_settings();
-        -- a replay when "now" is not the wall clock (icu_predict.reference_time set)
-        v_replay := v_ref IS DISTINCT FROM pg_catalog.now();
         SELECT pg_catalog.string_agg(DISTINCT v, '; ' ORDER BY v) INTO v_risk_models
           FROM @extschema@.patient_status ps,
                LATERAL (VALUES (ps.risk_model_version), (ps.forecast_risk_model_version)) AS x(v)
@@ -214,12 +239,21 @@ BEGIN
                AND f.reference_time < pg_catalog.now()
                                       - pg_catalog.make_interval(days => (v_pol).forecast_log_retention_days);
         END IF;
+
+        -- the open admissions patient_status skipped, by reason
+        SELECT pg_catalog.sum(q.n)::integer,
+               pg_catalog.string_agg(q.reason || ': ' || q.n, '; ' ORDER BY q.reason)
+          INTO v_quarantined, v_quarantine
+          FROM (SELECT aq.reason, pg_catalog.count(*) AS n
+                  FROM @extschema@.admission_quarantine aq GROUP BY aq.reason) q;
+        v_quarantined := coalesce(v_quarantined, 0);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
         INSERT INTO @extschema@.refresh_log
-               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by)
+               (run_id, started_at, finished_at, succeeded, reference_time, mode, error, run_by,
+                is_replay)
         VALUES (v_run, v_started, pg_catalog.clock_timestamp(), false, v_ref, v_mode,
-                v_state || ': ' || v_msg, v_by);
+                v_state || ': ' || v_msg, v_by, coalesce(v_replay, true));
         RAISE WARNING 'icu_predict.refresh() failed, the views keep their previous contents: %', v_msg
             USING ERRCODE = v_state,
                   HINT = 'The failure is logged in icu_predict.refresh_log.';
@@ -228,18 +262,25 @@ BEGIN
     INSERT INTO @extschema@.refresh_log
            (run_id, started_at, finished_at, succeeded, reference_time, mode,
             patient_status_rows, capacity_forecast_rows, model_versions, run_by,
-            newest_data_at, newest_lab_at, data_lag_warning)
+            newest_data_at, newest_lab_at, data_lag_warning,
+            is_replay, quarantined_admissions, quarantine)
     VALUES (v_run, v_started, pg_catalog.clock_timestamp(), true, v_ref, v_mode,
-            v_ps_rows, v_cf_rows, v_models, v_by, v_data_at, v_lab_at, v_lag);
+            v_ps_rows, v_cf_rows, v_models, v_by, v_data_at, v_lab_at, v_lag,
+            v_replay, v_quarantined, v_quarantine);
     IF v_lag IS NOT NULL THEN
         -- in the server log (the run itself succeeded; refresh_log and
         -- icu_bi.refresh_status carry the warning for the dashboards)
         RAISE LOG 'icu_predict.refresh(): data lags: %', v_lag;
     END IF;
+    IF v_quarantined > 0 THEN
+        RAISE WARNING 'icu_predict.refresh() skipped % open admissions whose admission time is not usable (%)',
+                v_quarantined, v_quarantine
+            USING HINT = 'SELECT * FROM icu_predict.admission_quarantine lists them; correct admitted_at.';
+    END IF;
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.refresh() IS
-    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log (with the newest data time and a data-lag warning, ward_policy) and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
+    'Refreshes patient_status then capacity_forecast as of icu_predict.reference_time() (default now; another time only for the extension owner, logged as a replay), skipping the open admissions of admission_quarantine (counted in refresh_log): plainly when a view is empty (first run, after pg_restore), CONCURRENTLY otherwise. Logs every run to refresh_log (with the newest data time and a data-lag warning, ward_policy) and its forecast to forecast_log (deleting live rows past capacity_policy.forecast_log_retention_days); on failure the views and forecast_log keep their contents and a WARNING is raised. Runs as the extension owner; EXECUTE is granted to icu_refresher.';
 
 REVOKE ALL ON PROCEDURE @extschema@.refresh() FROM PUBLIC;
 GRANT EXECUTE ON PROCEDURE @extschema@.refresh() TO icu_refresher;

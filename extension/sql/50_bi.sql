@@ -324,7 +324,11 @@ CREATE VIEW icu_bi.refresh_status AS
              WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::text AS model_versions,
            (pg_catalog.date_part('epoch', pg_catalog.now()
                - (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l
-                   WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success;
+                   WHERE l.succeeded)) / 3600.0)::float8 AS hours_since_success,
+           (SELECT l.is_replay FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::boolean AS data_is_replay,
+           (SELECT l.quarantined_admissions FROM @extschema@.refresh_log l
+             WHERE l.succeeded ORDER BY l.run_id DESC LIMIT 1)::integer AS quarantined_admissions;
 
 COMMENT ON VIEW icu_bi.refresh_status IS
     'One row: how fresh the data is (last successful refresh, its reference time beside the newest data it found, a warning when the data lags, the last failure). Show it on every report page so nothing looks current when it is not.';
@@ -337,6 +341,8 @@ COMMENT ON COLUMN icu_bi.refresh_status.last_failure_at IS 'End of the last fail
 COMMENT ON COLUMN icu_bi.refresh_status.last_run_failed IS 'True when the most recent refresh failed (the views show older data).';
 COMMENT ON COLUMN icu_bi.refresh_status.model_versions IS 'Model versions behind the data.';
 COMMENT ON COLUMN icu_bi.refresh_status.hours_since_success IS 'Hours since the last successful refresh.';
+COMMENT ON COLUMN icu_bi.refresh_status.data_is_replay IS 'True when the data in the views comes from a replay (a refresh as of another time than its run), not from a live refresh.';
+COMMENT ON COLUMN icu_bi.refresh_status.quarantined_admissions IS 'Open admissions the last successful refresh skipped because their admission time is not usable (icu_predict.admission_quarantine).';
 
 -- forecast_skill() (44_forecast_log.sql) is SECURITY DEFINER and returns aggregates only:
 -- the BI role may call it for the view below, nobody else.

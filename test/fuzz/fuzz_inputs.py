@@ -284,6 +284,7 @@ class Fuzzer:
         self.stats = collections.defaultdict(collections.Counter)   # target -> outcome -> n
         self.unexpected = collections.defaultdict(list)             # target -> [(code, msg, input)]
         self.crashes = []
+        self.statement_timeout = args.statement_timeout
         self.backend_pids = set()
         self.log_path = args.log or self.find_log()
         self.log_offset = os.path.getsize(self.log_path) if self.log_path and os.path.exists(self.log_path) else 0
@@ -315,7 +316,7 @@ class Fuzzer:
             raise SystemExit("cannot reconnect to the server")
         self.conn.autocommit = True
         self.cur = self.conn.cursor()
-        self.cur.execute("SET statement_timeout = '10s'")
+        self.cur.execute("SET statement_timeout = %s", (self.statement_timeout,))
         self.cur.execute("SET TimeZone = 'UTC'")
         self.cur.execute("SET search_path = icu_predict, public")
         self.cur.execute("SET client_min_messages = error")
@@ -746,6 +747,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=900)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--statement-timeout", default="10s",
+                    help="per statement; a statement over it counts as a hang (make valgrind raises it)")
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--log")
     ap.add_argument("--json")

@@ -87,11 +87,11 @@ SELECT throws_ok('REFRESH MATERIALIZED VIEW icu_predict.patient_status', '42501'
 RESET ROLE;
 
 SELECT results_eq($$
-    SELECT mode, succeeded, patient_status_rows, run_by FROM icu_predict.refresh_log
-     WHERE run_by = 'tap_cron' ORDER BY run_id$$,
-    $$VALUES ('plain'::text, true, 7::bigint, 'tap_cron'::text),
-             ('concurrently', true, 7::bigint, 'tap_cron')$$,
-    'both runs are logged: plain, then concurrently, with row counts and the session user');
+    SELECT mode, succeeded, patient_status_rows, run_by, is_replay FROM icu_predict.refresh_log
+     ORDER BY run_id$$,
+    $$VALUES ('plain'::text, true, 7::bigint, session_user::text COLLATE "default", true),
+             ('concurrently', true, 7::bigint, session_user::text COLLATE "default", true)$$,
+    'both runs are logged: plain, then concurrently, with row counts, the session user (not the role set with SET ROLE) and as replays');
 
 -- ------------------------------------------------------------ the BI role
 -- The ward filter reads the session's login (SESSION_USER): SET SESSION

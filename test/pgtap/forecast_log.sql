@@ -177,10 +177,10 @@ SELECT throws_ok('SELECT * FROM icu_predict.forecast_log', '42501', NULL,
     'but cannot read forecast_log');
 RESET ROLE;
 SELECT results_eq($$
-    SELECT count(*)::integer, bool_and(f.is_replay), bool_and(f.of_record), bool_and(l.run_by = 'tapf_cron')
+    SELECT count(*)::integer, bool_and(f.is_replay), bool_and(f.of_record), bool_and(l.run_by = session_user::text COLLATE "default")
       FROM icu_predict.forecast_log f JOIN icu_predict.refresh_log l USING (run_id)$$,
     $$VALUES (30, true, true, true)$$,
-    'the run logged 15 days x (unit + total), as a replay of record, under its refresh_log run_id');
+    'the run logged 15 days x (unit + total), as a replay of record, under its refresh_log run_id, run_by the session user');
 SELECT is((SELECT census_now FROM icu_predict.forecast_log WHERE unit = 'TAPF-IC' AND horizon_day = 0),
     1, 'persistence is the census at the reference time');
 SELECT throws_ok($$UPDATE icu_predict.forecast_log SET expected_beds = 0$$, '55000', NULL,

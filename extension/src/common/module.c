@@ -23,6 +23,7 @@
  */
 #include "icu_predict.h"
 #include "icu_common.h"
+#include "icu_integrity.h"
 
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -129,6 +130,8 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_reference_time, NULL, NULL);
+
+	icu_integrity_init();		/* icu_predict.allow_drop_data (integrity.c) */
 
 	MarkGUCPrefixReserved("icu_predict");
 }

@@ -18,6 +18,8 @@
 #define ICU_MODEL_MAX_TREE_NODES	1000000
 #define ICU_MODEL_MAX_TOTAL_NODES	4000000
 #define ICU_MODEL_MAX_DEPTH			64
+/* unclipped inputs range over +-this for the margin bound (spec.c) */
+#define ICU_MODEL_INPUT_BOUND		1e300
 #define ICU_MODEL_NAME_BUF			64	/* covariate and stat names in a spec */
 
 typedef enum IcuModelFormat { ICU_FORMAT_LINEAR, ICU_FORMAT_XGBOOST } IcuModelFormat;

@@ -18,6 +18,7 @@
  */
 #include "model.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "fmgr.h"
@@ -884,6 +885,114 @@ parse_xgboost(SpecCtx *c, JsonbContainer *root, IcuModel *m)
 	path_pop(c, old);
 }
 
+/* ---- the margin bound ---------------------------------------------------- */
+
+/*
+ * A model is refused when its margin can leave the range its arithmetic
+ * holds: a margin of +-Infinity (or Infinity - Infinity = NaN) would give a
+ * probability of exactly 1 or 0, or NaN, that says nothing about the
+ * patient.  The bound is taken over the input domain of docs/model-spec.md:
+ * a clipped input lies in its clip range, an unclipped one within
+ * +-ICU_MODEL_INPUT_BOUND (the bound lab_result.value has); the missing
+ * indicator's coefficient is added in full.  Linear models are summed in
+ * float8, so the bound must stay below DBL_MAX; xgboost sums its leaves in
+ * float32 (as xgboost does), so |base margin| + the largest |leaf| of every
+ * tree must stay below FLT_MAX.  The bound is computed in long double, which
+ * holds every product of two float8 values.  At scoring, a margin that is
+ * not finite anyway (an unclipped input beyond the bound) is an error
+ * (sql.c: icu_model_call_margin), never a probability.
+ */
+static void
+check_margin_bound(SpecCtx *c, const IcuModel *m)
+{
+	long double bound;
+	int			worst = -1;
+	long double worst_term = 0;
+
+	if (m->format == ICU_FORMAT_LINEAR)
+	{
+		bound = fabsl((long double) m->intercept);
+		for (int i = 0; i < m->ninputs; i++)
+		{
+			const IcuModelInput *in = &m->inputs[i];
+			long double lo,
+						hi,
+						term;
+
+			if (in->has_clip)
+			{
+				lo = in->clip_lo;
+				hi = in->clip_hi;
+			}
+			else
+			{
+				lo = -ICU_MODEL_INPUT_BOUND;
+				hi = ICU_MODEL_INPUT_BOUND;
+				if (fabs(in->impute) > ICU_MODEL_INPUT_BOUND)
+				{
+					lo = -fabs(in->impute);
+					hi = fabs(in->impute);
+				}
+			}
+			if (in->transform == ICU_TF_LOG)
+			{
+				lo = logl(lo);
+				hi = logl(hi);
+			}
+			else if (in->transform == ICU_TF_LOG1P)
+			{
+				lo = log1pl(lo);
+				hi = log1pl(hi);
+			}
+			/* |coef * (v - mean) / scale| is largest at an end of the range */
+			term = fabsl((long double) in->coef / in->scale)
+				* Max(fabsl(lo - in->mean), fabsl(hi - in->mean))
+				+ fabsl((long double) in->missing_coef);
+			if (term > worst_term)
+			{
+				worst_term = term;
+				worst = i;
+			}
+			bound += term;
+		}
+		if (!(bound <= DBL_MAX))
+		{
+			if (worst >= 0)
+			{
+				path_key(c, "inputs");
+				path_index(c, worst);
+			}
+			spec_error(c, "the margin can reach about 1e%d, beyond the float8 range, so the model could score Infinity or NaN "
+					   "(input %s: |coef / scale| times its range is about 1e%d; an unclipped input ranges over +-%g)",
+					   (int) log10l(bound), worst >= 0 ? m->inputs[worst].label : "-",
+					   (int) log10l(worst_term), ICU_MODEL_INPUT_BOUND);
+		}
+	}
+	else
+	{
+		bound = fabsl((long double) m->base_margin);
+		for (int t = 0; t < m->ntrees; t++)
+		{
+			const IcuTree *tree = &m->trees[t];
+			long double top = 0;
+
+			for (int k = 0; k < tree->nnodes; k++)
+				if (tree->nodes[k].left < 0 && fabsl((long double) tree->nodes[k].value) > top)
+					top = fabsl((long double) tree->nodes[k].value);
+			if (top > worst_term)
+			{
+				worst_term = top;
+				worst = t;
+			}
+			bound += top;
+		}
+		if (!(bound <= FLT_MAX))
+			spec_error(c, "the margin (base margin plus the largest |leaf| of every tree) can reach %g, beyond the float32 range "
+					   "xgboost sums leaves in, so the model could score Infinity or NaN (largest |leaf| %g, in tree %d)",
+					   (double) bound, (double) worst_term, worst);
+	}
+}
+
 /* ---- entry points -------------------------------------------------------- */
 
 IcuModel *
@@ -916,6 +1025,7 @@ icu_model_parse(IcuModelKind kind, IcuModelFormat format, Jsonb *spec)
 		parse_linear(&c, root, m);
 	else
 		parse_xgboost(&c, root, m);
+	check_margin_bound(&c, m);
 	return m;
 }
 

@@ -92,6 +92,26 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	return mc;
 }
 
+/*
+ * The margin bound of spec.c keeps every accepted model's margin finite for
+ * inputs within the documented domain; an input beyond it (an unclipped
+ * value past +-1e300) could still overflow.  That score is an error naming
+ * the model, never a probability of exactly 0 or 1 or NaN.
+ */
+static double
+check_finite_margin(const IcuModel *m, double margin)
+{
+	if (!isfinite(margin))
+		ereport(ERROR,
+				(errcode(ICU_ERR_RANGE),
+				 errmsg("margin of model \"%s\" version \"%s\" is %g for these inputs",
+						m->name, m->version, margin),
+				 errdetail("An unclipped input beyond +-%g can overflow the margin; no risk is given for it.",
+						   ICU_MODEL_INPUT_BOUND),
+				 errhint("Clip the model's inputs (\"clip\": [lo, hi]) or correct the input value.")));
+	return margin;
+}
+
 double
 icu_model_call_margin(IcuModelCall *mc, bool want_contrib, double *bias)
 {
@@ -101,7 +121,8 @@ icu_model_call_margin(IcuModelCall *mc, bool want_contrib, double *bias)
 	{
 		if (bias)
 			*bias = m->intercept;
-		return icu_linear_margin(m, mc->x, mc->missing, want_contrib ? mc->contrib : NULL);
+		return check_finite_margin(m, icu_linear_margin(m, mc->x, mc->missing,
+														 want_contrib ? mc->contrib : NULL));
 	}
 	for (int i = 0; i < m->ninputs; i++)
 		mc->xf[i] = mc->missing[i] ? NAN : (float) mc->x[i];
@@ -113,7 +134,7 @@ icu_model_call_margin(IcuModelCall *mc, bool want_contrib, double *bias)
 		if (bias)
 			*bias = b;
 	}
-	return (double) icu_xgb_margin(m, mc->xf);
+	return check_finite_margin(m, (double) icu_xgb_margin(m, mc->xf));
 }
 
 /* probability (icu_admission) or location in days (icu_stay), like Python's predict */

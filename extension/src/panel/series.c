@@ -11,8 +11,12 @@
  * last one as of `until`.  Cost: one sort plus O(labs + days x features +
  * points in the trend windows) per admission.  Deserialize checks every
  * count against the bytes present and every point (22P03).
+ * A series whose `from` is quarantined by the admission rule
+ * (common/integrity.c: not finite, before 1900, or more than 3650 days
+ * before `until`) is empty.
  */
 #include "panel_int.h"
+#include "icu_integrity.h"
 
 #include "utils/array.h"
 #include "utils/datetime.h"
@@ -101,10 +105,11 @@ icu_lab_panel_series_trans(PG_FUNCTION_ARGS)
 	cat = panel_catalog(fcinfo->flinfo);
 	if (s == NULL)
 	{
-		if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(until))
+		/* a non-finite from (a quarantined admission) gives an empty series */
+		if (TIMESTAMP_NOT_FINITE(until))
 			ereport(ERROR,
 					(errcode(ICU_ERR_ARGUMENT),
-					 errmsg("lab_panel_series: from and until must be finite times")));
+					 errmsg("lab_panel_series: until must be a finite time")));
 		s = sstate_new(aggctx, cat->n, from, until, panel_window_arg(fcinfo, 7));
 	}
 	else if (s->from != from || s->until != until)
@@ -242,7 +247,7 @@ icu_lab_panel_series_deserialize(PG_FUNCTION_ARGS)
 	icu_read_value(&r, s->until);
 	icu_read_value(&r, s->window_hours);
 	icu_read_value(&r, npts);
-	if (TIMESTAMP_NOT_FINITE(s->from) || TIMESTAMP_NOT_FINITE(s->until) ||
+	if (TIMESTAMP_NOT_FINITE(s->until) ||
 		!isfinite(s->window_hours) || s->window_hours <= 0 ||
 		npts < 0 || (Size) npts > r.left / sizeof(SeriesPoint) ||
 		r.left != (Size) npts * sizeof(SeriesPoint))
@@ -349,7 +354,12 @@ icu_lab_panel_series_final(PG_FUNCTION_ARGS)
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 
 	tz = icu_day_zone();
-	if (s->from > s->until)
+	/*
+	 * An admission quarantined by the rule of common/integrity.c (admitted_at
+	 * not finite, before 1900, or more than 3650 days before until) has no
+	 * days: patient_status skips it, view admission_quarantine lists it.
+	 */
+	if (s->from > s->until || icu_admission_implausible(s->from, s->until) != NULL)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(elemtype));
 	jd0 = local_jday(s->from, tz);
 	jd1 = local_jday(s->until, tz);
