@@ -53,4 +53,14 @@ icu_decode_date_time(char **field, int *ftype, int nf, int *dtype,
 #endif
 }
 
+/*
+ * A composite (row) argument.  Later minor releases of 17 (17.12's headers)
+ * turned DatumGetHeapTupleHeader(), which PG_GETARG_HEAPTUPLEHEADER() calls,
+ * from a macro into a server function that earlier servers of the same
+ * major (17.10) do not export, so a module built against the newer headers
+ * would not load into them.  Detoasting the datum is what the macro did, on
+ * every version (a flattened, detoasted composite datum is a tuple header).
+ */
+#define ICU_GETARG_ROW(n) ((HeapTupleHeader) PG_DETOAST_DATUM(PG_GETARG_DATUM(n)))
+
 #endif							/* ICU_COMPAT_H */

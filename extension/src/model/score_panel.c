@@ -243,7 +243,7 @@ read_covariates_row(FunctionCallInfo fcinfo, int base, Covariates *cv)
 	cov_init(cv);
 	if (!PG_ARGISNULL(base))
 	{
-		HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(base);
+		HeapTupleHeader row = ICU_GETARG_ROW(base);
 		bool		isnull;
 		Datum		d;
 
