@@ -24,7 +24,7 @@ else
   status=1; summary+=("pgTAP: FAILED")
 fi
 
-echo "== upgrade path (0.1.0 -> current equals a fresh install)"
+echo "== upgrade paths (every released version -> current equals a fresh install)"
 if tools/check-upgrade.sh; then
   summary+=("upgrade: ok")
 else
