@@ -17,6 +17,8 @@ tools/install-deps.sh
 
 pkg=postgresql-15-icu-predict
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+# the install script make builds for the current version (not tracked)
+current=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" icu_predict.control)
 if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
   echo "check-deb: $pkg is installed on this machine already; remove it first" >&2
   exit 2
@@ -61,7 +63,7 @@ echo "check-deb: built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
 # every script of the update chain, the library and the default models are in it
 contents=$(dpkg-deb -c "$deb" | awk '{print $NF}')
 for f in "$lib"/icu_predict.so "$share"/icu_predict.control "$share"/icu_predict_default_models.json \
-         $(cd extension && ls icu_predict--*.sql | sed "s|^|$share/|") "$share"/icu_predict--0.2.0.sql; do
+         $(cd extension && ls icu_predict--*.sql | sed "s|^|$share/|") "$share"/icu_predict--"$current".sql; do
   grep -qx ".$f" <<<"$contents" || { echo "check-deb: $(basename "$deb") lacks $f" >&2; exit 1; }
 done
 

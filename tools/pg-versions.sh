@@ -241,7 +241,8 @@ build() {
       --exclude=regression.diffs --exclude=regression.out --exclude=__pycache__ \
       -cf - Makefile icu_predict.control extension sql expected test/pgtap tools model \
     | tar -C "$t/build" -xf - || return 1
-  rm -f "$t/build"/extension/icu_predict--0.2.0.sql
+  # the current version's install script is built from the parts
+  rm -f "$t/build"/extension/icu_predict--"$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$repo/icu_predict.control")".sql
   local flags=(PG_CONFIG="$pgc" WERROR=1)
   [ "$v" != 15 ] && flags+=(CFLAGS="$($PG15/bin/pg_config --cflags)" with_llvm=no)
   make -s -C "$t/build" -j2 "${flags[@]}" > "$t/build.log" 2>&1 \
