@@ -5022,3 +5022,298 @@ CREATE EVENT TRIGGER icu_predict_drop_guard ON ddl_command_start
     EXECUTE FUNCTION @extschema@.drop_guard();
 COMMENT ON EVENT TRIGGER icu_predict_drop_guard IS
     'Keeps DROP EXTENSION icu_predict (and the other commands that would drop it) from dropping tables that hold clinical data, unless icu_predict.allow_drop_data = on; see @extschema@.drop_guard().';
+
+-- ===========================================================================
+-- 25. issue 17: the shipped-model guards read installing_extension() (not the
+--     settable icu_predict_install.builtin; model_validate leaves builtin
+--     rows to model_builtin_guard), deploy() of a slot's builtin fallback is
+--     logged (it pins the slot), and the builtin fallback is the newest
+--     shipped model of the slot (active_model; 20_registry.sql and
+--     25_default_model.sql)
+-- ===========================================================================
+CREATE OR REPLACE VIEW @extschema@.active_model AS
+SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
+       x.kind, x.horizon_hours, x.model_id, x.name, x.version, x.source, x.deployment_id,
+       x.outcome, x.synthetic_default
+  FROM (SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
+               'deployed'::text AS source, d.deployment_id, 0 AS prio, m.outcome,
+               ((m.builtin OR coalesce(m.training->>'shipped_default', 'false') = 'true')
+                AND coalesce(m.training->>'synthetic', 'true') = 'true') AS synthetic_default
+          FROM @extschema@.model_deployment d
+          JOIN @extschema@.model m ON m.model_id = d.model_id
+         WHERE d.rolled_back_at IS NULL
+        UNION ALL
+        SELECT m.kind, m.horizon_hours, m.model_id, m.name, m.version,
+               'builtin'::text, NULL::bigint, 1, m.outcome,
+               coalesce(m.training->>'synthetic', 'true') = 'true'
+          FROM @extschema@.model m
+         WHERE m.builtin) x
+ ORDER BY x.kind, x.outcome, x.horizon_hours, x.prio, x.deployment_id DESC,
+          -- the newest shipped model of the slot (docs/model-runtime.md): shipped
+          -- ids are fixed in the data file, 1, 2, 3 for the 0.1.0 models and then
+          -- -1, -2, ... (ids the sequence never hands out), so a negative id is
+          -- newer than any positive one, and the lower a negative id the newer
+          x.model_id < 0 DESC,
+          CASE WHEN x.model_id < 0 THEN -(x.model_id + 1) ELSE x.model_id END DESC;
+COMMENT ON VIEW @extschema@.active_model IS
+    'The active model of each slot (kind, outcome, and horizon_hours for the risk kinds): the model of the newest deployment not rolled back, else the newest builtin model of that slot (shipped ids: negative ids are newer than positive ones, -2 newer than -1, 3 newer than 1). Derived, never stored, so dump/restore cannot collide.';
+
+CREATE OR REPLACE FUNCTION @extschema@.model_validate()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r     record;
+    u     text;
+    feats jsonb := '{}';
+BEGIN
+    IF NEW.spec->>'format' IS DISTINCT FROM NEW.format THEN
+        RAISE EXCEPTION 'model spec: $.format: "%" differs from the row''s format "%"',
+                NEW.spec->>'format', NEW.format
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the runtime knows two model families: a probability (the risk kinds) and a stay
+    FOR r IN SELECT * FROM @extschema@.model_spec_check(
+                 CASE WHEN NEW.kind = 'icu_stay' THEN 'icu_stay' ELSE 'icu_admission' END,
+                 NEW.format, NEW.spec) LOOP
+        SELECT f.unit INTO u FROM @extschema@.feature f WHERE f.name = r.feature;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model spec: %: unknown feature "%"', r.path, r.feature
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Features are the names in icu_predict.feature.';
+        END IF;
+        feats := feats || jsonb_build_object(r.feature, u);
+    END LOOP;
+    NEW.features := feats;
+    IF NEW.kind <> 'icu_stay' AND NEW.horizon_hours IS NULL THEN
+        IF NEW.training ? 'horizon_hours' THEN
+            NEW.horizon_hours := (NEW.training->>'horizon_hours')::integer;
+        ELSE
+            RAISE EXCEPTION 'model "%" version "%": a model of kind % needs horizon_hours', NEW.name, NEW.version, NEW.kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Give the column horizon_hours, or training->>''horizon_hours'' (48 for P(ICU within 48 h)).';
+        END IF;
+    END IF;
+    IF NEW.outcome IS NULL THEN
+        NEW.outcome := CASE WHEN NEW.kind = 'event' THEN NEW.training->>'outcome' ELSE NEW.kind END;
+    END IF;
+    IF NEW.kind = 'event' AND NEW.outcome IS NULL THEN
+        RAISE EXCEPTION 'model "%" version "%": a model of kind event needs the event''s name in outcome', NEW.name, NEW.version
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Give the column outcome, or training->>''outcome'' (e.g. ''ventilation'').';
+    END IF;
+    -- builtin rows: the trigger model_builtin_guard (22_integrity.sql) refuses
+    -- them outside the extension's own scripts
+    NEW.content_hash := md5(NEW.name || chr(31) || NEW.version || chr(31) || NEW.kind
+                            || chr(31) || NEW.format || chr(31) || NEW.spec::text);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.model_validate() IS
+    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours (and, for kind event, outcome) from training metadata when not given (22023 when a risk model has none; outcome = kind otherwise). Builtin rows outside the extension''s scripts are refused by the trigger model_builtin_guard (42501).';
+
+CREATE OR REPLACE FUNCTION @extschema@.deploy(model_name text, model_version text)
+RETURNS TABLE (model_id bigint, kind text, name text, version text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m   record;
+    cur bigint;
+    src text;
+BEGIN
+    SELECT x.model_id, x.kind, x.name, x.version, x.horizon_hours, x.outcome INTO m
+      FROM @extschema@.model x
+     WHERE x.name = model_name AND x.version = model_version
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" version "%" does not exist', model_name, model_version
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    -- serialise deployments of one kind
+    PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || m.kind));
+    SELECT a.model_id, a.source INTO cur, src
+      FROM @extschema@.active_model a
+     WHERE a.kind = m.kind AND a.outcome = m.outcome
+       AND a.horizon_hours IS NOT DISTINCT FROM m.horizon_hours;
+    -- deploying the builtin model a slot falls back to is logged too: the slot
+    -- is then pinned to it, and an update that ships a newer builtin model for
+    -- the slot does not change what the hospital chose
+    IF cur IS DISTINCT FROM m.model_id OR src IS DISTINCT FROM 'deployed' THEN
+        INSERT INTO @extschema@.model_deployment (kind, model_id) VALUES (m.kind, m.model_id);
+    END IF;
+    RETURN QUERY SELECT m.model_id, m.kind, m.name, m.version;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
+    'Makes the model (name, version) the active model of its slot (kind, outcome, and for the risk kinds its horizon) by logging it in model_deployment; a no-op when it is deployed and active already. Deploying the builtin model the slot falls back to is logged (it pins the slot: a newer shipped model does not replace it). ERROR 42704 when it does not exist.';
+
+CREATE OR REPLACE FUNCTION @extschema@.shipped_model_edit_record()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- the loader itself (CREATE EXTENSION, ALTER EXTENSION UPDATE) writes shipped values
+    IF @extschema@.installing_extension() THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO @extschema@.shipped_model_edit AS e (model_id, name, version, training, metrics)
+    VALUES (NEW.model_id, NEW.name, NEW.version, NEW.training, NEW.metrics)
+    ON CONFLICT (model_id) DO UPDATE
+       SET training = EXCLUDED.training, metrics = EXCLUDED.metrics,
+           edited_at = pg_catalog.now(), edited_by = SESSION_USER
+     WHERE e.training IS DISTINCT FROM EXCLUDED.training OR e.metrics IS DISTINCT FROM EXCLUDED.metrics;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.shipped_model_edit_record() IS
+    'Trigger on model: records an edit of a shipped row''s training or metrics in shipped_model_edit, so that pg_dump keeps it (every edit outside the extension''s own scripts, installing_extension()).';
+
+CREATE OR REPLACE FUNCTION @extschema@.shipped_model_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- only the extension's own scripts (the loader) change or retire a shipped row;
+    -- installing_extension() is PostgreSQL's creating_extension, which no session can set
+    IF @extschema@.installing_extension() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'shipped model "%" version "%" cannot be deleted', OLD.name, OLD.version
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Shipped models come back with every restore. To stop using one, deploy() a model of your own in its slot.';
+    END IF;
+    IF NEW.builtin AND (NEW.name, NEW.version, NEW.kind, NEW.format, NEW.spec, NEW.horizon_hours)
+                       IS DISTINCT FROM (OLD.name, OLD.version, OLD.kind, OLD.format, OLD.spec, OLD.horizon_hours) THEN
+        RAISE EXCEPTION 'shipped model "%" version "%" cannot be changed', OLD.name, OLD.version
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only training and metrics of a shipped model can be edited (the edit is kept by pg_dump). Insert your own version instead.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.shipped_model_guard() IS
+    'Trigger on model: a shipped (builtin) row keeps its identity (name, version, kind, format, spec, horizon_hours) and is not deleted (42501) outside the extension''s own install and update scripts (installing_extension(), whatever the session''s settings); its training and metrics can be edited.';
+
+CREATE OR REPLACE FUNCTION @extschema@.load_default_models(keep_unrecorded_edits boolean DEFAULT false)
+RETURNS TABLE (model_id bigint, name text, version text, action text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    file  text;
+    doc   jsonb;
+    m     jsonb;
+    cur   record;
+    ed    record;
+    id    bigint;
+    ids   bigint[] := '{}';
+    top   bigint;
+    seq   text := pg_catalog.pg_get_serial_sequence('@extschema@.model', 'model_id');
+BEGIN
+    SELECT c.setting || '/extension/icu_predict_default_models.json' INTO file
+      FROM pg_catalog.pg_config c WHERE c.name = 'SHAREDIR';
+    IF pg_catalog.pg_stat_file(file, true) IS NULL THEN
+        RAISE EXCEPTION 'default models file "%" is missing', file
+            USING ERRCODE = 'undefined_file',
+                  HINT = 'It is installed beside icu_predict.control by make install and by the postgresql-15-icu-predict package; install the extension''s files again.';
+    END IF;
+    BEGIN
+        doc := pg_catalog.pg_read_file(file)::jsonb;
+    EXCEPTION WHEN invalid_text_representation OR character_not_in_repertoire OR untranslatable_character THEN
+        RAISE EXCEPTION 'default models file "%" is not valid JSON', file
+            USING ERRCODE = 'invalid_text_representation',
+                  HINT = 'Install the extension''s files again (make install, or the package).';
+    END;
+    IF doc->>'format' IS DISTINCT FROM 'icu_predict default models 1'
+       OR pg_catalog.jsonb_typeof(doc->'models') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'default models file "%" is not in the format "icu_predict default models 1"', file
+            USING ERRCODE = 'invalid_text_representation',
+                  HINT = 'It belongs to another version of icu_predict; install the extension''s files again.';
+    END IF;
+    FOR m IN SELECT x FROM pg_catalog.jsonb_array_elements(doc->'models') x LOOP
+        id := (m->>'model_id')::bigint;
+        IF id IS NULL OR id = ANY (ids) THEN
+            RAISE EXCEPTION 'default models file "%": model "%" has no model_id of its own', file, m->>'name'
+                USING ERRCODE = 'invalid_text_representation';
+        END IF;
+        ids := ids || id;
+        SELECT x.* INTO cur FROM @extschema@.model x WHERE x.model_id = id;
+        IF NOT FOUND THEN
+            IF EXISTS (SELECT FROM @extschema@.model x WHERE x.name = m->>'name' AND x.version = m->>'version') THEN
+                RAISE NOTICE 'shipped model "%" version "%" not installed: a model of that name and version is there already',
+                    m->>'name', m->>'version';
+                RETURN QUERY SELECT id, m->>'name', m->>'version', 'skipped: name and version taken'::text;
+                CONTINUE;
+            END IF;
+            INSERT INTO @extschema@.model AS x (model_id, name, version, kind, format, horizon_hours, builtin,
+                                                 spec, training, metrics)
+            VALUES (id, m->>'name', m->>'version', m->>'kind', m->>'format', (m->>'horizon_hours')::integer, true,
+                    m->'spec', coalesce(m->'training', '{}'), coalesce(m->'metrics', '{}'));
+            -- an edit restored before this row existed
+            UPDATE @extschema@.model x SET training = e.training, metrics = e.metrics
+              FROM @extschema@.shipped_model_edit e
+             WHERE x.model_id = id AND e.model_id = id AND e.name = x.name AND e.version = x.version;
+            RETURN QUERY SELECT id, m->>'name', m->>'version', 'installed'::text;
+        ELSIF cur.builtin AND cur.name = m->>'name' AND cur.version = m->>'version'
+              AND cur.kind = m->>'kind' AND cur.format = m->>'format' AND cur.spec = m->'spec'
+              AND cur.horizon_hours IS NOT DISTINCT FROM (m->>'horizon_hours')::integer THEN
+            SELECT e.* INTO ed FROM @extschema@.shipped_model_edit e
+             WHERE e.model_id = id AND e.name = cur.name AND e.version = cur.version;
+            IF FOUND THEN
+                RETURN QUERY SELECT id, cur.name, cur.version, 'kept, with the user''s edits'::text;
+            ELSIF keep_unrecorded_edits
+                  AND (cur.training IS DISTINCT FROM coalesce(m->'training', '{}')
+                       OR cur.metrics IS DISTINCT FROM coalesce(m->'metrics', '{}')) THEN
+                -- edited before edits were recorded (0.1.0): record them now
+                INSERT INTO @extschema@.shipped_model_edit (model_id, name, version, training, metrics)
+                VALUES (id, cur.name, cur.version, cur.training, cur.metrics);
+                RETURN QUERY SELECT id, cur.name, cur.version, 'kept, with the user''s edits'::text;
+            ELSE
+                UPDATE @extschema@.model x
+                   SET training = coalesce(m->'training', '{}'), metrics = coalesce(m->'metrics', '{}')
+                 WHERE x.model_id = id
+                   AND (x.training IS DISTINCT FROM coalesce(m->'training', '{}')
+                        OR x.metrics IS DISTINCT FROM coalesce(m->'metrics', '{}'));
+                RETURN QUERY SELECT id, cur.name, cur.version, 'kept'::text;
+            END IF;
+        ELSE
+            RAISE WARNING 'shipped model "%" version "%" not installed: model_id % holds model "%" version "%"%',
+                m->>'name', m->>'version', id, cur.name, cur.version,
+                CASE WHEN cur.builtin THEN ' (a changed shipped row, now kept as a model of yours)' ELSE '' END;
+            IF cur.builtin THEN
+                UPDATE @extschema@.model x SET builtin = false,
+                       training = x.training || '{"shipped_default": true}'::jsonb
+                 WHERE x.model_id = id;
+                DELETE FROM @extschema@.shipped_model_edit e WHERE e.model_id = id;
+            END IF;
+            RETURN QUERY SELECT id, m->>'name', m->>'version', 'skipped: model_id taken'::text;
+        END IF;
+    END LOOP;
+    -- shipped by an earlier version only: the user's from now on (dumped), deployments untouched
+    FOR cur IN SELECT x.model_id, x.name, x.version FROM @extschema@.model x
+                WHERE x.builtin AND x.model_id <> ALL (ids) ORDER BY x.model_id LOOP
+        UPDATE @extschema@.model x SET builtin = false,
+                   training = x.training || '{"shipped_default": true}'::jsonb
+             WHERE x.model_id = cur.model_id;
+        DELETE FROM @extschema@.shipped_model_edit e WHERE e.model_id = cur.model_id;
+        RAISE NOTICE 'model "%" version "%" is no longer shipped: kept as a model of yours (dumped from now on)',
+            cur.name, cur.version;
+        RETURN QUERY SELECT cur.model_id, cur.name, cur.version, 'no longer shipped: kept as a user model'::text;
+    END LOOP;
+    -- generated model_ids continue after the highest one in use
+    SELECT pg_catalog.max(x.model_id) INTO top FROM @extschema@.model x;
+    IF top > 0 AND top > (SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END
+                            FROM @extschema@.model_model_id_seq s) THEN
+        PERFORM pg_catalog.setval(seq, top);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.load_default_models(boolean) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.load_default_models(boolean) IS
+    'Loads the shipped default models from icu_predict_default_models.json in the server''s share directory (extension/): installs each one missing under its fixed model_id, keeps those present with the user''s recorded edits, and turns shipped rows the file no longer holds into models of the user''s; the deployment log is never touched. Called by CREATE EXTENSION and ALTER EXTENSION UPDATE (superuser: it reads a server file). keep_unrecorded_edits: a shipped row whose training or metrics differ from the file is taken as edited by the user (an update from 0.1.0, which recorded no edits). Errors: 58P01 file missing, 22P02 file malformed.';

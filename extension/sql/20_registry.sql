@@ -103,9 +103,15 @@ SELECT DISTINCT ON (x.kind, x.outcome, x.horizon_hours)
                coalesce(m.training->>'synthetic', 'true') = 'true'
           FROM @extschema@.model m
          WHERE m.builtin) x
- ORDER BY x.kind, x.outcome, x.horizon_hours, x.prio, x.deployment_id DESC, x.model_id DESC;
+ ORDER BY x.kind, x.outcome, x.horizon_hours, x.prio, x.deployment_id DESC,
+          -- the newest shipped model of the slot (docs/model-runtime.md): shipped
+          -- ids are fixed in the data file, 1, 2, 3 for the 0.1.0 models and then
+          -- -1, -2, ... (ids the sequence never hands out), so a negative id is
+          -- newer than any positive one, and the lower a negative id the newer
+          x.model_id < 0 DESC,
+          CASE WHEN x.model_id < 0 THEN -(x.model_id + 1) ELSE x.model_id END DESC;
 COMMENT ON VIEW @extschema@.active_model IS
-    'The active model of each slot (kind, outcome, and horizon_hours for the risk kinds): the model of the newest deployment not rolled back, else the builtin model of that slot. Derived, never stored, so dump/restore cannot collide.';
+    'The active model of each slot (kind, outcome, and horizon_hours for the risk kinds): the model of the newest deployment not rolled back, else the newest builtin model of that slot (shipped ids: negative ids are newer than positive ones, -2 newer than -1, 3 newer than 1). Derived, never stored, so dump/restore cannot collide.';
 COMMENT ON COLUMN @extschema@.active_model.kind IS 'icu_admission, death, event or icu_stay.';
 COMMENT ON COLUMN @extschema@.active_model.horizon_hours IS 'Risk horizon of the slot (NULL for icu_stay).';
 COMMENT ON COLUMN @extschema@.active_model.outcome IS 'What the slot predicts (model.outcome): icu_admission, death, icu_stay, or the name of an event.';
@@ -183,19 +189,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the column outcome, or training->>''outcome'' (e.g. ''ventilation'').';
     END IF;
-    IF NEW.builtin AND (TG_OP = 'INSERT' OR NOT OLD.builtin)
-       AND coalesce(pg_catalog.current_setting('icu_predict_install.builtin', true), '') <> 'on' THEN
-        RAISE EXCEPTION 'builtin models are shipped by CREATE EXTENSION only'
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'builtin rows are left out of pg_dump; leave builtin false for your own models.';
-    END IF;
+    -- builtin rows: the trigger model_builtin_guard (22_integrity.sql) refuses
+    -- them outside the extension's own scripts
     NEW.content_hash := md5(NEW.name || chr(31) || NEW.version || chr(31) || NEW.kind
                             || chr(31) || NEW.format || chr(31) || NEW.spec::text);
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.model_validate() IS
-    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours (and, for kind event, outcome) from training metadata when not given (22023 when a risk model has none; outcome = kind otherwise) and refuses builtin rows outside CREATE EXTENSION (42501).';
+    'Trigger: validates model.spec (SQLSTATE 22023 / 42704 naming the JSON path), sets features and content_hash, takes horizon_hours (and, for kind event, outcome) from training metadata when not given (22023 when a risk model has none; outcome = kind otherwise). Builtin rows outside the extension''s scripts are refused by the trigger model_builtin_guard (42501).';
 
 CREATE TRIGGER model_validate
     BEFORE INSERT OR UPDATE OF name, version, kind, format, spec, features, content_hash,
@@ -214,6 +216,7 @@ AS $$
 DECLARE
     m   record;
     cur bigint;
+    src text;
 BEGIN
     SELECT x.model_id, x.kind, x.name, x.version, x.horizon_hours, x.outcome INTO m
       FROM @extschema@.model x
@@ -225,18 +228,21 @@ BEGIN
     END IF;
     -- serialise deployments of one kind
     PERFORM pg_advisory_xact_lock(hashtext('icu_predict.deploy:' || m.kind));
-    SELECT a.model_id INTO cur
+    SELECT a.model_id, a.source INTO cur, src
       FROM @extschema@.active_model a
      WHERE a.kind = m.kind AND a.outcome = m.outcome
        AND a.horizon_hours IS NOT DISTINCT FROM m.horizon_hours;
-    IF cur IS DISTINCT FROM m.model_id THEN
+    -- deploying the builtin model a slot falls back to is logged too: the slot
+    -- is then pinned to it, and an update that ships a newer builtin model for
+    -- the slot does not change what the hospital chose
+    IF cur IS DISTINCT FROM m.model_id OR src IS DISTINCT FROM 'deployed' THEN
         INSERT INTO @extschema@.model_deployment (kind, model_id) VALUES (m.kind, m.model_id);
     END IF;
     RETURN QUERY SELECT m.model_id, m.kind, m.name, m.version;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.deploy(text, text) IS
-    'Makes the model (name, version) the active model of its slot (kind, outcome, and for the risk kinds its horizon) by logging it in model_deployment; a no-op when it is active already. ERROR 42704 when it does not exist.';
+    'Makes the model (name, version) the active model of its slot (kind, outcome, and for the risk kinds its horizon) by logging it in model_deployment; a no-op when it is deployed and active already. Deploying the builtin model the slot falls back to is logged (it pins the slot: a newer shipped model does not replace it). ERROR 42704 when it does not exist.';
 
 CREATE FUNCTION @extschema@.rollback(model_kind text)
 RETURNS TABLE (model_id bigint, kind text, name text, version text)

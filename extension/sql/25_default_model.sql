@@ -53,7 +53,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- the loader itself (CREATE EXTENSION, ALTER EXTENSION UPDATE) writes shipped values
-    IF coalesce(pg_catalog.current_setting('icu_predict_install.builtin', true), '') = 'on' THEN
+    IF @extschema@.installing_extension() THEN
         RETURN NULL;
     END IF;
     INSERT INTO @extschema@.shipped_model_edit AS e (model_id, name, version, training, metrics)
@@ -66,7 +66,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.shipped_model_edit_record() IS
-    'Trigger on model: records an edit of a shipped row''s training or metrics in shipped_model_edit, so that pg_dump keeps it.';
+    'Trigger on model: records an edit of a shipped row''s training or metrics in shipped_model_edit, so that pg_dump keeps it (every edit outside the extension''s own scripts, installing_extension()).';
 
 CREATE TRIGGER shipped_model_edit_record
     AFTER UPDATE OF training, metrics ON @extschema@.model
@@ -102,7 +102,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF coalesce(pg_catalog.current_setting('icu_predict_install.builtin', true), '') = 'on' THEN
+    -- only the extension's own scripts (the loader) change or retire a shipped row;
+    -- installing_extension() is PostgreSQL's creating_extension, which no session can set
+    IF @extschema@.installing_extension() THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
     IF TG_OP = 'DELETE' THEN
@@ -120,7 +122,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.shipped_model_guard() IS
-    'Trigger on model: a shipped (builtin) row keeps its identity (name, version, kind, format, spec, horizon_hours) and is not deleted (42501); its training and metrics can be edited.';
+    'Trigger on model: a shipped (builtin) row keeps its identity (name, version, kind, format, spec, horizon_hours) and is not deleted (42501) outside the extension''s own install and update scripts (installing_extension(), whatever the session''s settings); its training and metrics can be edited.';
 
 CREATE TRIGGER shipped_model_guard
     BEFORE UPDATE OF name, version, kind, format, spec, horizon_hours OR DELETE ON @extschema@.model
@@ -168,7 +170,6 @@ BEGIN
             USING ERRCODE = 'invalid_text_representation',
                   HINT = 'It belongs to another version of icu_predict; install the extension''s files again.';
     END IF;
-    PERFORM pg_catalog.set_config('icu_predict_install.builtin', 'on', true);
     FOR m IN SELECT x FROM pg_catalog.jsonb_array_elements(doc->'models') x LOOP
         id := (m->>'model_id')::bigint;
         IF id IS NULL OR id = ANY (ids) THEN
@@ -245,7 +246,6 @@ BEGIN
                             FROM @extschema@.model_model_id_seq s) THEN
         PERFORM pg_catalog.setval(seq, top);
     END IF;
-    PERFORM pg_catalog.set_config('icu_predict_install.builtin', '', true);
 END
 $$;
 REVOKE ALL ON FUNCTION @extschema@.load_default_models(boolean) FROM PUBLIC;

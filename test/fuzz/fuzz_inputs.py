@@ -18,6 +18,21 @@ Targets
   args         extreme arguments: lab_value, quantile, prob_exceeds,
                bed_demand_poisson/add_poisson, the bed_demand and lab_panel
                aggregates, risk/explain/length_of_stay/stay_survival(_curve)
+  units        mutated unit strings through the UCUM functions: unit_ucum,
+               unit_factor, unit_offset, unit_conversion_problem, unit_convert
+               (with extreme values and molar masses)
+  lab_text     mutated result texts (censored "<5", "> 1000", decimal
+               commas, exponents, 400 digits) through lab_text_value and
+               lab_text_censoring
+  covariates   admission_covariates values (extreme age and BMI, NaN,
+               unknown, NULL, duplicated or multi-dimensional comorbidity
+               arrays) through risk/length_of_stay/stay_survival/explain/
+               covariate_value with a model that reads them; diagnosis and
+               comorbidity_code rows with mutated codes, then
+               admission_covariates() and admission_comorbidity
+  calibration  bed_demand_calibration_factor, bed_demand_widen and the
+               forecast scores (bed_demand_cdf, _crps, _pit, _pit_cdf) with
+               extreme arguments, on the demand bases and wide values
 
 Every value a mutant is accepted as is also exercised (text output, send,
 accessors), so a value that gets in but breaks a reader is found too.
@@ -56,7 +71,8 @@ import psycopg2.extensions
 
 # 54 = program limit exceeded (a deliberate, documented bound, e.g. a too-long daily series)
 ALLOWED_CLASSES = ("22", "42", "23", "54")
-TARGETS = ("panel_text", "panel_bin", "demand_text", "demand_bin", "model_spec", "args")
+TARGETS = ("panel_text", "panel_bin", "demand_text", "demand_bin", "model_spec", "args",
+           "units", "lab_text", "covariates", "calibration")
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
 COPY_TRAILER = struct.pack("!h", -1)
@@ -715,6 +731,233 @@ class Fuzzer:
             self.attempt("args", fn, name + " " + repr(params)[:300])
             self.stats["args:" + name]["n"] += 1
 
+
+    # ---- new input types: units, censored text, covariates, calibration ----
+
+    UNITS = ["mg/dL", "mg/L", "g/L", "g/dL", "mmol/L", "umol/L", "nmol/L", "10*9/L", "10^9/L", "10*12/L",
+             "U/L", "IU/L", "Cel", "[degF]", "K", "%", "mm[Hg]", "mmHg", "kPa", "fL", "pg", "ng/mL",
+             "ug/mL{FEU}", "mg/L{FEU}", "ug/L{DDU}", "mL/min/{1.73_m2}", "kg/m2", "1", "", "/uL", "s",
+             "meq/L", "mosm/kg", "ug/dL", "10*3/uL", "[pH]"]
+
+    def unit_mutant(self):
+        rng = self.rng
+        r = rng.random()
+        u = rng.choice(self.UNITS)
+        if r < 0.35:
+            return mutate_text(rng, u)
+        if r < 0.5:
+            return rng.choice(["10*", "10^", "m", "u", "/", "{", "[", "(", "."]) * rng.choice([1, 2, 50, 5000]) + u
+        if r < 0.6:
+            return u + rng.choice(["2", "-1", "999999999", "2147483648", "-2147483649", "0", "99999999999999999999"])
+        if r < 0.7:
+            return "10*" + rng.choice(["308", "309", "-324", "400", "-400", "2147483647", "99"]) + "/" + rng.choice(self.UNITS)
+        if r < 0.8:
+            return "(" * rng.choice([10, 1000, 20000]) + u + ")" * rng.choice([0, 10, 1000, 20000])
+        if r < 0.9:
+            return rng.choice(STRINGS)
+        return "/".join(rng.choice(self.UNITS) for _ in range(rng.randint(2, 6)))
+
+    def run_units(self, deadline):
+        rng = self.rng
+        floats = INTERESTING_F64 + [None, 113.12, 88.4, 180.16, 1e-300, 0.0, -1.0]
+        while time.time() < deadline:
+            a, b = self.unit_mutant(), rng.choice([self.unit_mutant(), rng.choice(self.UNITS)])
+            if rng.random() < 0.5:
+                a, b = b, a
+            mm = rng.choice(floats)
+            v = rng.choice(floats)
+
+            def fn(cur, a=a, b=b, mm=mm, v=v):
+                cur.execute("SELECT unit_ucum(%s), unit_ucum(%s), unit_factor(%s, %s, %s), unit_offset(%s, %s, %s),"
+                            " unit_conversion_problem(%s, %s, %s)", (a, b, a, b, mm, a, b, mm, a, b, mm))
+                ua, ub, factor, offset, problem = cur.fetchone()
+                if (factor is None) != (problem is not None):
+                    raise Anomaly(f"unit_factor {factor!r} but unit_conversion_problem {problem!r}")
+                if factor is not None and not math.isfinite(factor):
+                    raise Anomaly(f"unit_factor {factor!r} is not finite")
+                self.derived(cur, "units:convert", cur.mogrify("SELECT unit_convert(%s, %s, %s, %s)",
+                                                               (v, a, b, mm)).decode())
+            self.attempt("units", fn, repr((a[:200], b[:200], mm, v)))
+
+    LAB_TEXTS = ["5", "<5", "< 5", ">1000", "> 1000", "<=0.1", ">=7", "≤0.1", "≥7", "5,2", "1.5e3", "  12 ",
+                 "neg", "positive", "1/40", "++", "NaN", "Infinity", "-Infinity", "inf", "-0", "1e400",
+                 "1e-400", "0x10", "1_000", "1 000", "12.", ".5", "-.5", "+5", "<-5", "<<5", "<>5", "=5",
+                 "5 mg/L", "5-10", "~5", "ca. 5", "", " ", "<", ">", "1" * 400, "0." + "0" * 400 + "1"]
+
+    def run_lab_text(self, deadline):
+        rng = self.rng
+        while time.time() < deadline:
+            r = rng.random()
+            t = rng.choice(self.LAB_TEXTS)
+            if r < 0.5:
+                t = mutate_text(rng, t)
+            elif r < 0.6:
+                t = rng.choice(["<", ">", "<=", ">=", "≤", "≥", " "]) * rng.choice([1, 2, 100, 10000]) + t
+            elif r < 0.7:
+                t = text_tokens_mutation(rng, t) if any(c.isdigit() for c in t) else t + rng.choice(JSON_NUMBERS)
+            elif r < 0.75:
+                t = None
+
+            def fn(cur, t=t):
+                cur.execute("SELECT lab_text_value(%s), lab_text_censoring(%s)", (t, t))
+                v, c = cur.fetchone()
+                if v is not None and not math.isfinite(v):
+                    raise Anomaly(f"lab_text_value gave {v!r}")
+                if c is not None and v is None:
+                    raise Anomaly(f"censoring {c!r} without a value")
+            self.attempt("lab_text", fn, repr(t)[:300])
+
+    COV_SPEC = ('{"format":"linear","link":"logit","intercept":-1,"inputs":['
+                '{"feature":"crp","stat":"last","impute":10,"coef":0.01},'
+                '{"covariate":"age_years","impute":60,"coef":0.02},{"covariate":"sex_male","impute":0,"coef":0.1},'
+                '{"covariate":"bmi","impute":25,"coef":0.1},{"covariate":"bmi_missing","impute":0,"coef":0.2},'
+                '{"covariate":"comorbidity_diabetes","impute":0,"coef":0.3},'
+                '{"covariate":"comorbidity_metastatic_tumour","impute":0,"coef":0.4},'
+                '{"covariate":"charlson_index","impute":0,"coef":0.2}]}')
+    GROUPS = ["diabetes", "diabetes_complicated", "renal", "malignancy", "metastatic_tumour", "mild_liver",
+              "severe_liver", "hiv_aids", "dementia"]
+
+    def run_covariates(self, deadline):
+        c = self.cur
+        rng = self.rng
+        c.execute("TRUNCATE fz_panel")
+        c.execute("INSERT INTO fz_panel SELECT x::lab_panel FROM unnest(%s::text[]) x", (self.panel_bases()[:1],))
+        c.execute("DELETE FROM model WHERE name = 'fz_cov'")
+        c.execute("INSERT INTO model (name, version, kind, format, horizon_hours, spec)"
+                  " VALUES ('fz_cov', '1', 'icu_admission', 'linear', 48, %s)", (self.COV_SPEC,))
+        c.execute("DELETE FROM admission WHERE admission_id BETWEEN 1 AND 20")
+        c.execute("INSERT INTO admission (admission_id, patient_id, admitted_at, age_years, sex)"
+                  " SELECT g, 'fz' || g, '2020-01-01', 60, 'male' FROM generate_series(1, 20) g")
+        floats = INTERESTING_F64 + [None, 25.0, 150.0, 5.0, -1.0, 1e8, 200.0]
+        sexes = ["male", "female", "other", "unknown", None, "x", "MALE", ""]
+        codes = ["E11", "E11.9", "E119", "C78.1", "C80", "I21.0", "N18", "Z99.2", "K70.4", "e11", "B20"]
+        while time.time() < deadline:
+            r = rng.random()
+            if r < 0.6:
+                groups = rng.choice([None, [], [rng.choice(self.GROUPS) for _ in range(rng.randint(1, 6))],
+                                     [rng.choice(self.GROUPS + STRINGS + [None]) for _ in range(rng.randint(1, 4))],
+                                     self.GROUPS * rng.choice([1, 100])])
+                arr = rng.random()
+                age, sex, bmi = rng.choice(floats), rng.choice(sexes), rng.choice(floats)
+                fname = rng.choice(["risk", "length_of_stay", "stay_survival", "explain", "covariate_value"])
+                if groups is not None and arr < 0.1 and len(groups) >= 2 and len(groups) % 2 == 0:
+                    # a two-dimensional array (what a hand-written ROW may hold)
+                    half = len(groups) // 2
+                    lit = "ARRAY[%s, %s]::text[]"
+                    gparam = [groups[:half], groups[half:]]
+                    cov = "ROW(%s::float8, %s::text, %s::float8, " + lit + ")::admission_covariates"
+                    params = [age, sex, bmi] + gparam
+                elif groups is not None and arr < 0.2:
+                    cov = "ROW(%s::float8, %s::text, %s::float8, %s::text[])::admission_covariates"
+                    # an array with odd bounds, as array text: '[7:9]={a,b,c}'
+                    lo = rng.choice([-5, 0, 7, 2147483000])
+                    elems = ",".join('"%s"' % g.replace('"', '').replace("\\", "") if g is not None else "NULL"
+                                     for g in groups)
+                    params = [age, sex, bmi, "[%d:%d]={%s}" % (lo, lo + len(groups) - 1, elems) if groups else "{}"]
+                else:
+                    cov = "ROW(%s::float8, %s::text, %s::float8, %s::text[])::admission_covariates"
+                    params = [age, sex, bmi, groups]
+                if rng.random() < 0.05:
+                    cov, params = "NULL::admission_covariates", []
+                hours = rng.choice(floats)
+                if fname == "risk":
+                    sql = f"SELECT risk(p, {cov}, %s, model_name => 'fz_cov', model_version => '1') FROM fz_panel"
+                elif fname == "length_of_stay":
+                    sql = f"SELECT length_of_stay(p, {cov}, %s)::text FROM fz_panel"
+                elif fname == "stay_survival":
+                    sql = f"SELECT stay_survival(p, 2.5, {cov}, %s) FROM fz_panel"
+                elif fname == "explain":
+                    sql = f"SELECT count(*) FROM fz_panel, explain(p, {cov}, %s, model_name => 'fz_cov', model_version => '1')"
+                else:
+                    sql = (f"SELECT covariate_value(%s, {cov}, %s, 'ward')")
+                    params = [rng.choice(["charlson_index", "bmi", "bmi_missing", "comorbidity_diabetes",
+                                          "comorbidity_x", "age_years", "sex_male", "x", ""])] + params
+                params = params + [hours]
+
+                def fn(cur, sql=sql, params=params):
+                    cur.execute(sql, params)
+                    for row in cur.fetchall():
+                        v = row[0]
+                        if isinstance(v, float) and not math.isfinite(v):
+                            raise Anomaly(f"non-finite result {v!r}")
+                self.attempt("covariates", fn, fname + " " + repr(params)[:300])
+            else:
+                code = rng.choice([mutate_text(rng, rng.choice(codes)), rng.choice(codes), rng.choice(STRINGS)])
+                prefix = rng.choice([mutate_text(rng, rng.choice(codes)).replace(".", "").upper(), "E11", "A0", "Z"])
+                group = rng.choice(self.GROUPS + STRINGS[:6])
+                adm = rng.randint(1, 20)
+                as_of = rng.choice(TIMESTAMPS[:10] + [None])
+                when = rng.choice(TIMESTAMPS[:10] + [None])
+
+                def fn(cur, code=code, prefix=prefix, group=group, adm=adm, as_of=as_of, when=when):
+                    cur.execute("BEGIN")
+                    try:
+                        for sql, params in (
+                                ("INSERT INTO comorbidity_code (icd10_prefix, comorbidity) VALUES (%s, %s)", (prefix, group)),
+                                ("INSERT INTO diagnosis (admission_id, icd10_code, diagnosed_at) VALUES (%s, %s, %s)",
+                                 (adm, code, when))):
+                            cur.execute("SAVEPOINT s")
+                            try:
+                                cur.execute(sql, params)
+                                cur.execute("RELEASE SAVEPOINT s")
+                            except psycopg2.Error as e:
+                                if e.pgcode is None:
+                                    raise
+                                self.stats["covariates:rows"][e.pgcode] += 1
+                                if not e.pgcode.startswith(ALLOWED_CLASSES):
+                                    self.unexpected["covariates"].append((e.pgcode, e.pgerror.strip().splitlines()[0],
+                                                                          repr(params)[:300]))
+                                cur.execute("ROLLBACK TO SAVEPOINT s")
+                        cur.execute("SELECT (admission_covariates(%s, %s)).*", (adm, as_of or "2021-01-01"))
+                        cur.fetchall()
+                        cur.execute("SELECT count(*) FROM admission_comorbidity WHERE admission_id = %s", (adm,))
+                        cur.fetchall()
+                        cur.execute("SELECT risk(p, admission_covariates(%s, %s), 1, 'ward', 'fz_cov', '1') FROM fz_panel",
+                                    (adm, as_of or "2021-01-01"))
+                        cur.fetchall()
+                    finally:
+                        cur.execute("ROLLBACK")
+                self.attempt("covariates", fn, "rows " + repr((code, prefix, group, adm, as_of, when))[:300])
+
+    def run_calibration(self, deadline):
+        c = self.cur
+        rng = self.rng
+        c.execute("TRUNCATE fz_demand")
+        c.execute("INSERT INTO fz_demand SELECT x::bed_demand FROM unnest(%s::text[]) x", (self.demand_bases(),))
+        c.execute("INSERT INTO fz_demand SELECT bed_demand_poisson(%s)", (rng.choice([1e4, 1e6]),))
+        c.execute("INSERT INTO fz_demand VALUES ('{\"offset\": 2147483000, \"pmf\": [0.5, 0.5]}')")
+        floats = INTERESTING_F64 + [None, 0.5, 2.0, 5.0, 100.0, 100.00000000000001, 1e-9, 40.0, -1.0]
+        ints = INTERESTING_I32 + [None, 3, 5, 2147483000]
+        cases = [
+            ("calibration_factor", lambda: ("SELECT bed_demand_calibration_factor(%s, %s)",
+                                            (rng.choice(floats), rng.choice(floats)))),
+            ("widen", lambda: ("SELECT bed_demand_widen(d, %s)::text FROM fz_demand", (rng.choice(floats),))),
+            ("widen_read", lambda: ("SELECT bed_demand_mean(w), bed_demand_quantile(w, 0.95), w::text::bed_demand::text"
+                                    " = w::text FROM (SELECT bed_demand_widen(d, %s) w FROM fz_demand) s",
+                                    (rng.choice(floats),))),
+            ("widen_factor", lambda: ("SELECT bed_demand_widen(d, bed_demand_calibration_factor(%s, %s))::text"
+                                      " FROM fz_demand", (rng.choice(floats), rng.choice(floats)))),
+            ("cdf", lambda: ("SELECT bed_demand_cdf(d, %s) FROM fz_demand", (rng.choice(ints),))),
+            ("crps", lambda: ("SELECT bed_demand_crps(d, %s) FROM fz_demand", (rng.choice(ints),))),
+            ("pit", lambda: ("SELECT bed_demand_pit(d, %s, %s) FROM fz_demand", (rng.choice(ints), rng.choice(floats)))),
+            ("pit_cdf", lambda: ("SELECT bed_demand_pit_cdf(d, %s, %s) FROM fz_demand",
+                                 (rng.choice(ints), rng.choice(floats)))),
+        ]
+        while time.time() < deadline:
+            name, mk = rng.choice(cases)
+            sql, params = mk()
+
+            def fn(cur, sql=sql, params=params, name=name):
+                cur.execute(sql, params)
+                for row in cur.fetchall():
+                    if name == "widen_read" and row[0] is not None and row[2] is not True:
+                        raise Anomaly("widened value does not survive its text round trip")
+                    v = row[0]
+                    if isinstance(v, float) and not math.isfinite(v):
+                        raise Anomaly(f"{name} gave {v!r}")
+            self.attempt("calibration", fn, name + " " + repr(params)[:300])
+            self.stats["calibration:" + name]["n"] += 1
+
     def run(self):
         targets = self.args.targets.split(",")
         per = self.args.seconds / len(targets)
@@ -729,9 +972,10 @@ class Fuzzer:
 
     def report(self):
         out = {"seed": self.args.seed, "log": self.log_path,
-               "targets": {t: dict(self.stats[t]) for t in self.stats if not t.startswith("args:")},
+               "targets": {t: dict(self.stats[t]) for t in self.stats if not t.startswith(("args:", "calibration:"))},
                "attempts": {t: sum(self.stats[t].values()) for t in TARGETS if t in self.stats},
                "args_cases": {t[5:]: self.stats[t]["n"] for t in self.stats if t.startswith("args:")},
+               "calibration_cases": {t[12:]: self.stats[t]["n"] for t in self.stats if t.startswith("calibration:")},
                "crashes": self.crashes,
                "unexpected": {t: collections.Counter(f"{c} {m}" for c, m, _ in v).most_common(20)
                               for t, v in self.unexpected.items()},

@@ -232,6 +232,39 @@ def test_builtin_guard_ignores_the_settable_setting(db):
         assert cur.fetchone()[0] is False
 
 
+def test_the_setting_does_not_unlock_shipped_rows(db):
+    """0.2.0: the guards of shipped model rows (shipped_model_guard,
+    shipped_model_edit_record) and model_validate read the settable
+    icu_predict_install.builtin: after SET ... = on a session could rename or
+    delete a shipped model, and its edits of training or metrics were not
+    recorded (so pg_dump lost them)."""
+    with db.cursor() as cur:
+        cur.execute("BEGIN")
+        try:
+            cur.execute("SET LOCAL icu_predict_install.builtin = 'on'")
+            cur.execute("""INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec)
+                           VALUES ('mine', '1', 'icu_admission', 'linear', 48, %s)""", (LINEAR % ("1", "1"),))
+            for sql in ("UPDATE icu_predict.model SET version = 'mine' WHERE model_id = 1",
+                        "UPDATE icu_predict.model SET name = 'mine' WHERE model_id = 1",
+                        "UPDATE icu_predict.model SET spec = spec || '{\"base_score\": 0.9}' WHERE model_id = 1",
+                        "UPDATE icu_predict.model SET horizon_hours = 24 WHERE model_id = 1",
+                        "DELETE FROM icu_predict.model WHERE model_id = 1",
+                        "UPDATE icu_predict.model SET builtin = true WHERE NOT builtin"):
+                cur.execute("SAVEPOINT s")
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege) as e:
+                    cur.execute(sql)
+                cur.execute("ROLLBACK TO SAVEPOINT s")
+                assert "shipped" in str(e.value), sql
+            cur.execute("SELECT name, version FROM icu_predict.model WHERE model_id = 1")
+            assert cur.fetchone() == ("default_risk_48h_xgb", "synthetic-42-20000")
+            # an edit of its metrics is recorded for pg_dump, setting or not
+            cur.execute("UPDATE icu_predict.model SET metrics = metrics || '{\"local\": 1}' WHERE model_id = 1")
+            cur.execute("SELECT model_id, metrics->>'local' FROM icu_predict.shipped_model_edit")
+            assert cur.fetchall() == [(1, "1")]
+        finally:
+            cur.execute("ROLLBACK")
+
+
 @pytest.fixture
 def refresher_login(dbname):
     name = "integ_refresher_" + uuid.uuid4().hex[:8]
@@ -277,3 +310,52 @@ def test_refresher_cannot_rewind_the_dashboards(db, dbname, refresher_login):
         assert cur.fetchone() == (True, True, owner)
         cur.execute("SELECT data_is_replay FROM icu_bi.refresh_status")
         assert cur.fetchone()[0] is True
+
+
+# --- found by the input fuzzer (test/fuzz/fuzz_inputs.py, target units) -----
+
+@pytest.mark.parametrize("from_unit, to_unit, molar_mass", [
+    ("mg/L", "mmol/L", 5e-324),          # a denormal molar mass: factor 1/(5e-324 * ...) = Infinity
+    ("", "mosm/kg", 5e-324),
+    ("mmol/L", "mg/L", 1e-320),           # a denormal factor: every value underflows
+])
+def test_a_conversion_factor_outside_double_is_refused(db, from_unit, to_unit, molar_mass):
+    """0.2.0: unit_factor() returned Infinity (or a denormal) with no conversion
+    problem reported, so a lab_map factor could be infinite."""
+    with db.cursor() as cur:
+        cur.execute("SELECT icu_predict.unit_factor(%s, %s, %s), icu_predict.unit_conversion_problem(%s, %s, %s)",
+                    (from_unit, to_unit, molar_mass, from_unit, to_unit, molar_mass))
+        factor, problem = cur.fetchone()
+        assert factor is None
+        assert "outside the range of a double" in problem
+        with pytest.raises(psycopg2.errors.InvalidParameterValue) as e:
+            cur.execute("SELECT icu_predict.unit_convert(1, %s, %s, %s)", (from_unit, to_unit, molar_mass))
+        assert "outside the range of a double" in str(e.value)
+        # an ordinary molar mass still converts
+        cur.execute("SELECT round(icu_predict.unit_factor('mg/L', 'mmol/L', 113.12)::numeric, 8)")
+        assert float(cur.fetchone()[0]) == pytest.approx(0.00884017)
+
+
+@pytest.mark.parametrize("unit", [
+    "m" + "\U0001F600" * 10,                # unknown symbol, cut at 40 bytes
+    "mg/L{" + "\U0001F600" * 23 + "}",      # annotation cut at 39 bytes
+    "\u00e9" * 60,                          # too long, quoted to 40 bytes
+    "10*3/" + "\u20ac" * 28 + "{x}",        # reason cut at its buffer's end
+])
+def test_unit_reasons_are_valid_text(db, unit):
+    """0.2.0: the reasons of unit_conversion_problem() (and the detail of
+    unit_convert's error) were cut at a byte count, inside a multibyte
+    character of the unit quoted in them: the server sent text that is not
+    valid UTF-8 and the client could not decode it (UnicodeDecodeError)."""
+    with db.cursor() as cur:
+        for sql, args in (("SELECT icu_predict.unit_conversion_problem(%s, 'mg/L')", (unit,)),
+                          ("SELECT icu_predict.unit_conversion_problem('mg/L', %s)", (unit,)),
+                          ("SELECT icu_predict.unit_conversion_problem(%s, %s)", (unit, unit[::-1]))):
+            cur.execute(sql, args)
+            why = cur.fetchone()[0]
+            assert why and why.startswith("unit \""), (sql, why)
+            cur.execute("SELECT convert_from(convert_to(%s, 'UTF8'), 'UTF8') = %s", (why, why))
+            assert cur.fetchone()[0] is True
+        with pytest.raises(psycopg2.errors.InvalidParameterValue) as e:
+            cur.execute("SELECT icu_predict.unit_convert(1, %s, 'mg/L')", (unit,))
+        assert e.value.diag.message_detail.startswith("unit \"")

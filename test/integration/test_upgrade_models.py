@@ -3,12 +3,12 @@ load_default_models() does at CREATE EXTENSION and at ALTER EXTENSION UPDATE,
 and how shipped rows stay apart from the user's through pg_dump/pg_restore.
 
 An update to a version that ships other default models is simulated by
-changing the shipped rows the way an older version would have left them
-(icu_predict_install.builtin is the loader's own switch) and running the
-loader, as the next upgrade script will.  Outside an extension script the
-model_builtin_guard trigger refuses builtin rows whatever the session sets
-(creating_extension), so these simulations switch it off in their scratch
-database (SIMULATE_SCRIPT)."""
+changing the shipped rows the way an older version would have left them and
+running the loader, as the next upgrade script will.  Outside an extension
+script every guard of shipped rows refuses (installing_extension(), which is
+PostgreSQL's creating_extension: no session setting switches it), so these
+simulations replace installing_extension() in their scratch database by one
+that reads a test-only setting (SIMULATE_SCRIPT; SCRIPT_ON / SCRIPT_OFF)."""
 import contextlib
 import json
 import pathlib
@@ -19,7 +19,10 @@ import pytest
 
 import scratch_db
 
-SIMULATE_SCRIPT = "ALTER TABLE icu_predict.model DISABLE TRIGGER model_builtin_guard"
+SIMULATE_SCRIPT = """CREATE OR REPLACE FUNCTION icu_predict.installing_extension() RETURNS boolean
+    LANGUAGE sql STABLE AS $$SELECT coalesce(current_setting('icu_test.in_script', true), '') = 'on'$$"""
+SCRIPT_ON = "SELECT set_config('icu_test.in_script', 'on', false)"
+SCRIPT_OFF = "SELECT set_config('icu_test.in_script', '', false)"
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = json.loads((REPO / "extension" / "icu_predict_default_models.json").read_text())["models"]
@@ -76,13 +79,13 @@ def test_update_keeps_deployments_and_retires_models_no_longer_shipped(db):
         cur.execute("SELECT icu_predict.deploy('u_risk', '1')")
         # as an older version would have left it: a shipped model this version
         # no longer ships, deployed by the hospital, and a shipped model missing
-        cur.execute("SELECT set_config('icu_predict_install.builtin', 'on', false)")
+        cur.execute(SCRIPT_ON)
         cur.execute("""INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, builtin, spec)
                        SELECT 'default_stay_old', 'synthetic-1', kind, format, horizon_hours, true, spec
                          FROM icu_predict.model WHERE model_id = 3 RETURNING model_id""")
         retired = cur.fetchone()[0]
         cur.execute("DELETE FROM icu_predict.model WHERE model_id = 2")
-        cur.execute("SELECT set_config('icu_predict_install.builtin', '', false)")
+        cur.execute(SCRIPT_OFF)
         # deployed by the hospital (the first deploy makes the builtin fallback's pick explicit)
         cur.execute("SELECT icu_predict.deploy('default_stay_xgb', 'synthetic-42-20000')")
         cur.execute("SELECT icu_predict.deploy('default_stay_old', 'synthetic-1')")
@@ -90,7 +93,9 @@ def test_update_keeps_deployments_and_retires_models_no_longer_shipped(db):
         deployed = "SELECT * FROM icu_predict.active_model WHERE source = 'deployed' ORDER BY kind, horizon_hours"
         active = _all(cur, deployed)
 
+        cur.execute(SCRIPT_ON)
         actions = {(r[1], r[3]) for r in _all(cur, "SELECT * FROM icu_predict.load_default_models()")}
+        cur.execute(SCRIPT_OFF)
         assert ("default_risk_7d_xgb", "installed") in actions
         assert ("default_stay_old", "no longer shipped: kept as a user model") in actions
         assert _all(cur, "SELECT builtin FROM icu_predict.model WHERE model_id = %s", (retired,)) == [(False,)]
@@ -102,14 +107,73 @@ def test_update_keeps_deployments_and_retires_models_no_longer_shipped(db):
         assert ("icu_stay", None, retired, "default_stay_old", "synthetic-1") in [r[:5] for r in active]
 
 
+def _ship(cur, model_id, like_id, version):
+    """A model a future version ships under model_id, for the slot of model like_id."""
+    cur.execute(SCRIPT_ON)
+    cur.execute("""INSERT INTO icu_predict.model (model_id, name, version, kind, format, horizon_hours, builtin, spec)
+                   SELECT %s, name, %s, kind, format, horizon_hours, true, spec
+                     FROM icu_predict.model WHERE model_id = %s""", (model_id, version, like_id))
+    cur.execute(SCRIPT_OFF)
+
+
+def _active(cur, kind, horizon):
+    return _all(cur, "SELECT model_id, source FROM icu_predict.active_model "
+                     "WHERE kind = %s AND horizon_hours IS NOT DISTINCT FROM %s", (kind, horizon))
+
+
+def test_the_builtin_fallback_is_the_newest_shipped_model(db):
+    """0.2.0: the fallback took the highest model_id, but shipped ids after
+    the 0.1.0 models (1, 2, 3) are -1, -2, ...: a newer shipped model of a
+    slot lost to the older one."""
+    with _cursor(db) as cur:
+        cur.execute(SIMULATE_SCRIPT)
+        assert _active(cur, "icu_admission", 48) == [(1, "builtin")]
+        _ship(cur, -1, 1, "next-1")
+        assert _active(cur, "icu_admission", 48) == [(-1, "builtin")]
+        _ship(cur, -2, 1, "next-2")
+        assert _active(cur, "icu_admission", 48) == [(-2, "builtin")]
+        # a positive id is from the 0.1.0 range: older than any negative one
+        _ship(cur, 4, 1, "old-4")
+        assert _active(cur, "icu_admission", 48) == [(-2, "builtin")]
+        # other slots keep theirs
+        assert _active(cur, "icu_admission", 168) == [(2, "builtin")]
+        assert _active(cur, "icu_stay", None) == [(3, "builtin")]
+
+
+def test_deploying_the_builtin_fallback_pins_the_slot(db):
+    """0.2.0: deploy() of the builtin model a slot fell back to was a no-op
+    with no log row, so an update shipping a newer builtin model for the slot
+    changed the hospital's active model without anyone deploying it."""
+    with _cursor(db) as cur:
+        cur.execute(SIMULATE_SCRIPT)
+        cur.execute("SELECT model_id FROM icu_predict.deploy('default_risk_48h_xgb', 'synthetic-42-20000')")
+        assert cur.fetchall() == [(1,)]
+        log = _all(cur, "SELECT kind, model_id, rolled_back_at FROM icu_predict.model_deployment")
+        assert log == [("icu_admission", 1, None)]
+        assert _active(cur, "icu_admission", 48) == [(1, "deployed")]
+        # deploying it again, now that it is deployed, logs nothing more
+        cur.execute("SELECT icu_predict.deploy('default_risk_48h_xgb', 'synthetic-42-20000')")
+        assert _all(cur, "SELECT count(*) FROM icu_predict.model_deployment") == [(1,)]
+        # an update ships a newer model for both risk slots: the pinned one stays
+        _ship(cur, -1, 1, "next-1")
+        _ship(cur, -2, 2, "next-1")
+        assert _active(cur, "icu_admission", 48) == [(1, "deployed")]
+        assert _active(cur, "icu_admission", 168) == [(-2, "builtin")]
+        # rolling the pin back hands the slot to the newest shipped model
+        cur.execute("SELECT model_id FROM icu_predict.rollback('icu_admission')")
+        assert cur.fetchall() == [(-1,)]
+
+
 def test_a_changed_shipped_row_is_not_overwritten(db):
     with _cursor(db) as cur:
         cur.execute(SIMULATE_SCRIPT)
-        cur.execute("SELECT set_config('icu_predict_install.builtin', 'on', false)")
+        cur.execute(SCRIPT_ON)
         cur.execute("UPDATE icu_predict.model SET version = 'edited' WHERE model_id = 1")
-        cur.execute("SELECT set_config('icu_predict_install.builtin', '', false)")
+        cur.execute(SCRIPT_OFF)
         cur.execute("SET client_min_messages = error")
+        cur.execute(SCRIPT_ON)
         rows = {r[0]: r[3] for r in _all(cur, "SELECT * FROM icu_predict.load_default_models()")}
+        cur.execute(SCRIPT_OFF)
         assert rows[1] == "skipped: model_id taken"
         # the changed row is the user's now, and dumped with the user's models
         assert _all(cur, "SELECT name, version, builtin FROM icu_predict.model WHERE model_id = 1") == \

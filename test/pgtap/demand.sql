@@ -1,7 +1,7 @@
 -- bed_demand contracts: brute-force enumeration for n <= 12, errors with
 -- their SQLSTATEs, objects and parallel-safety markings.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 
 -- Probability sets: n = 1 .. 12, deterministic pseudo-random p in (0, 1),
 -- plus one set with certain outcomes (p = 0 and p = 1) mixed in.
@@ -103,23 +103,34 @@ SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson(-1)$$, '22023', 'Poisso
 SELECT throws_ok($$SELECT icu_predict.bed_demand_poisson('NaN')$$, '22023', NULL, 'NaN arrival rate raises 22023');
 
 -- found by bench/fuzz_inputs.py: the convolution of two wide distributions
--- (O(n^2), here 4e10 steps) did not check for interrupts, so it could not be
--- cancelled; now statement_timeout stops it at once
+-- (O(n^2)) did not check for interrupts, so it could not be cancelled; now
+-- statement_timeout stops it at once.  Here 32,768 entries each: 2^30 steps,
+-- the most one convolution may take.
 CREATE TEMP TABLE bd_wide ON COMMIT DROP AS
-SELECT ('{"offset": 0, "pmf": [' || string_agg('5e-6', ', ') || ']}')::icu_predict.bed_demand AS d
-FROM generate_series(1, 200000);
+SELECT ('{"offset": 0, "pmf": [' || string_agg('3.0517578125e-05', ', ') || ']}')::icu_predict.bed_demand AS d
+FROM generate_series(1, 32768);
 CREATE FUNCTION pg_temp.cancel_seconds() RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();
 BEGIN
     PERFORM icu_predict.bed_demand_mean(icu_predict.bed_demand_add(d, d)) FROM bd_wide;
-    RETURN -1;          -- finished: cannot happen in 300 ms
+    RETURN -1;          -- finished before the timeout: not cancellable
 EXCEPTION WHEN query_canceled THEN
     RETURN extract(epoch FROM clock_timestamp() - t0);
 END $$;
-SET LOCAL statement_timeout = '300ms';
+SET LOCAL statement_timeout = '100ms';
 SELECT ok((SELECT pg_temp.cancel_seconds() BETWEEN 0 AND 5),
           'statement_timeout cancels a wide convolution within seconds');
 SET LOCAL statement_timeout = 0;
+-- wider than that (two 200,000-entry values: 4e10 steps, minutes of one
+-- backend on a shared server) is refused at once, 54000
+CREATE TEMP TABLE bd_wider ON COMMIT DROP AS
+SELECT ('{"offset": 0, "pmf": [' || string_agg('5e-6', ', ') || ']}')::icu_predict.bed_demand AS d
+FROM generate_series(1, 200000);
+SELECT throws_ok($$SELECT icu_predict.bed_demand_add(d, d) FROM bd_wider$$, '54000',
+                 'bed demand distributions of 200000 and 200000 entries are too wide to add',
+                 'adding two 200,000-entry distributions raises 54000');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_sum(x) FROM bd_wider, LATERAL (VALUES (d), (d)) v(x)$$, '54000', NULL,
+                 'the bed_demand_sum aggregate over them raises 54000');
 
 -- Objects
 SELECT has_type('icu_predict', 'bed_demand', 'type bed_demand exists');

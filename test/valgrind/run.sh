@@ -5,7 +5,8 @@
 # (docs/fuzzing.md gives today's count and how long it takes).
 #
 #   make valgrind VALGRIND_SUPP=/path/to/postgresql-15/src/tools/valgrind.supp
-#   [FUZZ_SECONDS=120] [VALGRIND_KEEP=1] [VALGRIND_SKIP_REGRESS=1 (fuzzer only)]
+#   [FUZZ_SECONDS=120] [FUZZ_TARGETS=demand_text,args] [VALGRIND_KEEP=1]
+#   [VALGRIND_SKIP_REGRESS=1 (fuzzer only)]
 #
 # VALGRIND_SUPP: PostgreSQL's suppression file, from the PostgreSQL 15
 # source tree (src/tools/valgrind.supp; e.g. `apt-get source postgresql-15`).
@@ -55,6 +56,7 @@ fi
 echo "== fuzzer (${fuzz_seconds}s) under valgrind"
 # statements run 20 to 100 times slower under valgrind: a long statement timeout
 /usr/bin/python3 test/fuzz/fuzz_inputs.py --seconds "$fuzz_seconds" --seed 17 --json "$root/fuzz.json" \
+  ${FUZZ_TARGETS:+--targets "$FUZZ_TARGETS"} --log "$root/server.log" \
   --statement-timeout 900s || echo "(the fuzzer failed or saw a crash: see $root/fuzz.json)"
 as_pg "$bindir/pg_ctl -D $root/data -m fast -t 600 stop" >/dev/null
 echo "== valgrind: $(( $(date +%s) - started )) s"

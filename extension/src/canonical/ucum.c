@@ -42,6 +42,8 @@
 #include <math.h>
 #include <ctype.h>
 
+#include "mb/pg_wchar.h"
+
 typedef struct UcumAtom
 {
 	const char *code;
@@ -264,7 +266,8 @@ read_annotation(Parser *p, char *annot, size_t annotlen)
 		return fail(p, "unterminated annotation");
 	if (annot[0] == '\0')
 	{
-		int			len = Min(p->pos - start, (int) annotlen - 1);
+		/* whole characters only: the annotation is shown in messages */
+		int			len = pg_mbcliplen(p->s + start, p->pos - start, (int) annotlen - 1);
 
 		memcpy(annot, p->s + start, len);
 		annot[len] = '\0';
@@ -326,7 +329,7 @@ resolve_symbol(Parser *p, const char *s, int len, Val *v)
 	{
 		char		buf[64];
 
-		snprintf(buf, sizeof(buf), "unknown unit symbol \"%.*s\"", Min(len, 40), s);
+		snprintf(buf, sizeof(buf), "unknown unit symbol \"%.*s\"", pg_mbcliplen(s, len, 40), s);
 		p->pos = (int) (s - p->s);
 		return fail(p, buf);
 	}
@@ -574,8 +577,32 @@ rewrite(const char *s, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/*
+ * A reason cut at its buffer's end may end inside a multibyte character
+ * (units in UTF-8 are quoted in it): drop the partial character, so the text
+ * SQL sees is valid in the database encoding.
+ */
+static void
+clip_partial_char(char *why)
+{
+	int			len = strlen(why);
+
+	why[pg_mbcliplen(why, len, len)] = '\0';
+}
+
+static bool parse_unit_raw(const char *text, UcumUnit *u, char *why, size_t whylen);
+
 bool
 ucum_parse_unit(const char *text, UcumUnit *u, char *why, size_t whylen)
+{
+	if (parse_unit_raw(text, u, why, whylen))
+		return true;
+	clip_partial_char(why);
+	return false;
+}
+
+static bool
+parse_unit_raw(const char *text, UcumUnit *u, char *why, size_t whylen)
 {
 	char		buf[96];
 	char		key[96];
@@ -585,7 +612,8 @@ ucum_parse_unit(const char *text, UcumUnit *u, char *why, size_t whylen)
 		text = "1";
 	if (strlen(text) >= sizeof(buf) - 1)
 	{
-		snprintf(why, whylen, "unit \"%.40s...\" is too long (at most %d bytes)", text, (int) sizeof(buf) - 2);
+		snprintf(why, whylen, "unit \"%.*s...\" is too long (at most %d bytes)",
+				 pg_mbcliplen(text, strlen(text), 40), text, (int) sizeof(buf) - 2);
 		return false;
 	}
 	for (int i = 0; i < (int) N_SPELLINGS; i++)
@@ -709,9 +737,40 @@ to_kelvin(const UcumUnit *u, double *a, double *b)
 	}
 }
 
+/*
+ * A conversion whose factor is not a normal double (infinite, 0 or denormal:
+ * mass into substance with a molar mass of 5e-324 g/mol) or whose offset is
+ * not finite cannot be used: refused with a reason, so unit_factor() is
+ * never Infinity, 0 or a denormal.
+ */
+static bool
+conversion_in_range(const char *from, const char *to, double factor, double offset,
+					char *why, size_t whylen)
+{
+	if (isnormal(factor) && isfinite(offset))
+		return true;
+	snprintf(why, whylen, "the factor from \"%s\" to \"%s\" (%g) is outside the range of a double",
+			 from && from[0] ? from : "1", to, factor);
+	return false;
+}
+
+static bool ucum_conversion_raw(const char *from, const char *to, bool has_molar_mass, double molar_mass,
+								double *factor, double *offset, char *why, size_t whylen);
+
 bool
 ucum_conversion(const char *from, const char *to, bool has_molar_mass, double molar_mass,
 				double *factor, double *offset, char *why, size_t whylen)
+{
+	if (ucum_conversion_raw(from, to, has_molar_mass, molar_mass, factor, offset, why, whylen)
+		&& conversion_in_range(from, to, *factor, *offset, why, whylen))
+		return true;
+	clip_partial_char(why);
+	return false;
+}
+
+static bool
+ucum_conversion_raw(const char *from, const char *to, bool has_molar_mass, double molar_mass,
+					double *factor, double *offset, char *why, size_t whylen)
 {
 	UcumUnit	a,
 				b;

@@ -42,6 +42,15 @@
 /* Largest count (index) a distribution may reach. */
 #define ICU_DEMAND_MAX_COUNT	PG_INT32_MAX
 
+/*
+ * Most multiply-adds one convolution may take (entries of one operand times
+ * entries of the other), 2^30, a second or two of one core: adding two
+ * distributions of 32,768 entries each.  Real bed demand is a few hundred entries wide; two
+ * hostile 200,000-entry values would otherwise hold a backend for minutes
+ * (54000).
+ */
+#define ICU_DEMAND_MAX_CONVOLVE_STEPS	((int64) 1 << 30)
+
 /* On-disk type: varlena, double-aligned. */
 typedef struct IcuBedDemand
 {

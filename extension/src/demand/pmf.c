@@ -171,6 +171,13 @@ icu_demand_state_convolve(IcuDemandState *st, const float8 *b, int32 nb,
 	int32		rstart = 0;
 
 	icu_demand_check_count(st->offset + boff + (int64) na + nb - 2);
+	if ((int64) na * (int64) nb > ICU_DEMAND_MAX_CONVOLVE_STEPS)
+		ereport(ERROR,
+				(errcode(ICU_ERR_LIMIT),
+				 errmsg("bed demand distributions of %d and %d entries are too wide to add", na, nb),
+				 errdetail("Adding them would take " INT64_FORMAT " steps, above the limit of " INT64_FORMAT ".",
+						   (int64) na * (int64) nb, ICU_DEMAND_MAX_CONVOLVE_STEPS),
+				 errhint("A bed demand distribution is normally a few hundred entries wide; check where these values came from.")));
 	nr = na + nb - 1;
 	cap = Max(nr + nr / 2, 16);
 	if (cap > ICU_DEMAND_MAX_N)
