@@ -163,14 +163,19 @@ def write_card(folder, card) -> dict:
     if m.get("features"):
         lines.append(f"| inputs | {', '.join(m['features'])} |")
     lines.append("")
-    lines += ["## Intended use", "",
-              card.get("intended_use") or (
-                  "Estimates, for an adult patient on a ward, the probability of ICU "
-                  "admission within the horizon, as of the end of each day of stay, from "
-                  "the labs resulted by then and the admission covariates; and, for a "
-                  "patient admitted to the ICU, the distribution of the ICU length of "
-                  "stay. It supports capacity planning and attention, not individual "
-                  "treatment decisions."), ""]
+    iu = card.get("intended_use")
+    if isinstance(iu, dict):
+        lines += ["## Intended use", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in iu.items()]
+        lines.append("")
+    else:
+        lines += ["## Intended use", "",
+                  iu or ("Estimates, for an adult patient on a ward, the probability of ICU "
+                         "admission within the horizon, as of the end of each day of stay, from "
+                         "the labs resulted by then and the admission covariates; and, for a "
+                         "patient admitted to the ICU, the distribution of the ICU length of "
+                         "stay. It supports capacity planning and attention, not individual "
+                         "treatment decisions."), ""]
     if card.get("configuration"):
         lines += ["## Training configuration", "", "| | |", "|---|---|"]
         for k, v in card["configuration"].items():
@@ -230,6 +235,35 @@ def write_card(folder, card) -> dict:
                 lines.append(f"| {task} | {', '.join(b['inputs'])} | {_fmt(b['auroc'])} "
                              f"({_fmt(b['auroc_lo'])}–{_fmt(b['auroc_hi'])}) | {_fmt(b['brier'], 4)} | "
                              f"{_fmt(b['calibration_slope'])} |")
+        lines.append("")
+    if card.get("reference_scores"):
+        lines += ["## Reference scores (published clinical scores at the same rows)", "",
+                  "NEWS2 (Royal College of Physicians, 2017) and the ISARIC 4C Mortality Score (Knight et al., "
+                  "BMJ 2020;370:m3339), computed from the same panel values as the model at each landmark of "
+                  "the validation admissions (model/reference_scores.py). Score AUROC with DeLong 95% CI; "
+                  "difference = model AUROC − score AUROC on the same rows, bootstrap 95% CI; \"model better\" "
+                  "only when the whole interval is above 0.", "",
+                  "| outcome | landmark | score | admissions | events | score AUROC (95% CI) | model AUROC | "
+                  "difference (95% CI) | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+        notes = {}
+        for task, lms in card["reference_scores"].items():
+            for lname, scores in lms.items():
+                for sname, r in scores.items():
+                    notes.setdefault(sname, (r["missing"], r["treatment"]))
+                    if "auroc" not in r:
+                        lines.append(f"| {task} | {lname} | {sname} | {r['n']} | {r['events']} | "
+                                     f"{r.get('note', '–')} | – | – | – |")
+                        continue
+                    lines.append(f"| {task} | {lname} | {sname} | {r['n']} | {r['events']} | {_fmt(r['auroc'])} "
+                                 f"({_fmt(r['auroc_lo'])}–{_fmt(r['auroc_hi'])}) | {_fmt(r['model_auroc'])} | "
+                                 f"{_fmt(r['difference'])} ({_fmt(r['difference_lo'])}–{_fmt(r['difference_hi'])}) | "
+                                 f"{r['verdict']} |")
+        lines.append("")
+        for sname, (missing, treatment) in notes.items():
+            parts = [f"{w} {100 * m['missing_share']:.0f}%" + (" (not in the data)" if m["absent"] else "")
+                     for w, m in missing.items()]
+            lines.append(f"- **{sname}** inputs missing (share of rows, first landmark): {', '.join(parts)}. "
+                         f"Treated: {treatment}.")
         lines.append("")
     if card.get("subgroups"):
         lines += ["Subgroups at the first prediction of each admission (groups under 30 admissions or "

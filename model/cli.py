@@ -5,6 +5,7 @@
   train          train, validate, write the model card; --deploy [--activate]
   deploy         insert the models.json of a run; --activate; --rollback KIND;
                  or write the default-models data file (--default-data)
+  recalibrate    refit intercept and slope of an active risk model; --deploy
   default-model  train on the synthetic cohort in a scratch database and write
                  extension/icu_predict_default_models.json and the card
 
@@ -34,6 +35,7 @@ COMMANDS = {
     "mimic": "mimic",
     "train": "train",
     "deploy": "deploy",
+    "recalibrate": "recalibrate",
     "default-model": "default_model",
 }
 

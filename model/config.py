@@ -19,10 +19,11 @@ candidates of each task, and the 48-hour model deployed.
     "crp:last" = "log"
 
     [schedule]
-    kind            = "daily"             # daily | every | landmarks
+    kind            = "daily"             # daily | every | landmarks | results
     at              = "00:00"             # daily: clock time in icu_predict.day_timezone
     every_hours     = 6                   # every: every N hours from admission
     landmarks_hours = [2, 6, 12, 24, 72]  # landmarks: these hours after admission
+    max_per_admission = 48                # results: at each new result time, the first N
 
     [[outcomes]]                          # one risk task each
     name          = "icu_48h"
@@ -65,7 +66,9 @@ COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 STATS = ("last", "prev", "first", "min", "max", "mean", "count", "rejected",
          "trend", "hours_since_last")
 TRANSFORMS = ("auto", "none", "log", "log1p")
-SCHEDULES = ("daily", "every", "landmarks")
+SCHEDULES = ("daily", "every", "landmarks", "results")
+#: Most prediction times per admission the "results" schedule may ask for.
+MAX_RESULT_TIMES = 1000
 OUTCOME_KINDS = ("icu_admission", "death", "event")
 RISK_CANDIDATES = ("logistic", "xgboost")
 STAY_CANDIDATES = ("lognormal_aft", "xgboost_aft")
@@ -77,7 +80,7 @@ DEFAULTS = {
     "inputs": {"features": [], "stats": list(RISK_STATS), "covariates": list(COVARIATES),
                "transforms": {}},
     "schedule": {"kind": "daily", "at": "00:00", "every_hours": 24,
-                 "landmarks_hours": [2, 6, 12, 24, 72]},
+                 "landmarks_hours": [2, 6, 12, 24, 72], "max_per_admission": 48},
     "outcomes": [
         {"name": "icu_48h", "kind": "icu_admission", "horizon_hours": 48},
         {"name": "icu_7d", "kind": "icu_admission", "horizon_hours": 168},
@@ -206,6 +209,10 @@ def validate(cfg):
         _hours(h, "schedule.landmarks_hours", lo=0.01)
     if len(set(lm)) != len(lm):
         raise ConfigError("schedule.landmarks_hours has a landmark twice")
+    cap = sch.get("max_per_admission", DEFAULTS["schedule"]["max_per_admission"])
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_RESULT_TIMES:
+        raise ConfigError(f"schedule.max_per_admission must be a whole number between 1 and "
+                          f"{MAX_RESULT_TIMES}, got {cap!r}")
     outs = cfg["outcomes"]
     if not isinstance(outs, list) or not outs:
         raise ConfigError("outcomes must be a non-empty list of [[outcomes]] tables")
@@ -288,4 +295,7 @@ def describe_schedule(sch):
         return f"daily at {sch['at']} (icu_predict.day_timezone)"
     if sch["kind"] == "every":
         return f"every {sch['every_hours']} h from admission"
+    if sch["kind"] == "results":
+        return (f"at each new lab result time (the first {sch.get('max_per_admission', 48)} "
+                "distinct result times of each admission)")
     return "at " + ", ".join(f"{h:g} h" for h in sch["landmarks_hours"]) + " after admission"

@@ -6,8 +6,11 @@ outcome and the prediction times as parameters:
 * Prediction times per admission: the end of every calendar day (``daily``
   at 00:00, the panel from ``lab_panel_series`` as in tasks.risk_sql), a
   clock time every day (``daily`` at HH:MM, in icu_predict.day_zone()), every
-  N hours from admission (``every``), or fixed hours after admission
-  (``landmarks``).  The panel at a time t holds the labs resulted by t
+  N hours from admission (``every``), fixed hours after admission
+  (``landmarks``), or at each new result (``results``: every distinct
+  result time of a usable lab row of the admission, lab_canonical, in
+  (admission, end of the row span), the first ``max_per_admission`` of
+  them; a result time shared by several labs is one prediction time).  The panel at a time t holds the labs resulted by t
   (``lab_panel`` aggregate as of t); covariates are the extension's
   (covariate_value), so hours_since_admission is t - admitted_at.
 * Outcome time per admission, as known at the data end: the first ICU
@@ -89,6 +92,18 @@ def _times_sql(schedule):
             s.admitted_at + pg_catalog.make_interval(secs => %s * 3600.0), s.until,
             pg_catalog.make_interval(secs => %s * 3600.0)) AS t"""
         params = [float(schedule["every_hours"])] * 2
+    elif k == "results":
+        # each distinct result time inside the span, the first N of them
+        gen = f"""
+    SELECT r.admission_id, r.as_of
+      FROM (SELECT t.admission_id, t.as_of,
+                   pg_catalog.row_number() OVER (PARTITION BY t.admission_id ORDER BY t.as_of) AS k
+              FROM (SELECT DISTINCT c.admission_id, c.resulted_at AS as_of
+                      FROM span s
+                      JOIN {EXT}.lab_canonical c ON c.admission_id = s.admission_id
+                     WHERE c.resulted_at > s.admitted_at AND c.resulted_at < s.until) t) r
+     WHERE r.k <= %s"""
+        params = [int(schedule.get("max_per_admission", 48))]
     else:
         gen = """
     SELECT s.admission_id, s.admitted_at + pg_catalog.make_interval(secs => h * 3600.0) AS as_of

@@ -571,14 +571,6 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
             "rows while the patient is in hospital and before the outcome; outcome-unknown rows left out")
     if stay_wanted:
         card["tasks"]["icu_stay"] = T.DESCRIPTIONS["icu_stay"]
-    card["intended_use"] = (
-        "Estimates, for an adult admitted patient, the probability of "
-        + "; ".join(_outcome_words(o) for o in cfg["outcomes"])
-        + f", as of each prediction time ({CF.describe_schedule(schedule)}), from the labs resulted by then "
-        "and the admission covariates"
-        + ("; and, for a patient admitted to the ICU, the distribution of the ICU length of stay" if stay_wanted else "")
-        + ". It supports capacity planning and attention, not individual treatment or "
-        "limitation-of-care decisions. Validated only on the temporal validation rows of this run's data.")
     if synthetic:
         card["notes"].append("Trained and validated on the synthetic cohort of model/synth.py; "
                              "its numbers say nothing about performance on real patients.")
@@ -650,6 +642,8 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         labels["ward"] = ward_at(conn, rows["admission_id"].to_numpy()[first_idx],
                                  rows["as_of"].to_numpy()[first_idx])
         card.setdefault("subgroups", {})[task] = V.subgroups(labels, y_all[first_idx], p_all[first_idx])
+        card.setdefault("reference_scores", {})[task] = reference_rows(conn, rows, y_all, p_all, va)
+        results.setdefault("reference_scores", {})[task] = card["reference_scores"][task]
         card["data"][f"{task} rows (train / validation)"] = f"{int(tr.sum())} / {int(va.sum())}"
         card["data"][f"{task} events (train / validation)"] = \
             f"{int(rows['label'][tr].sum())} / {int(rows['label'][va].sum())}"
@@ -726,6 +720,14 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
     for r in gate["rows"]:
         progress(f"quality gate: {r['what']} = {r['value']:.3f} (target {r['target']}): "
                  + ("pass" if r["ok"] else "FAIL"))
+    from . import intended_use as IU
+    headline = {}
+    for t, lms in card.get("landmarks", {}).items():
+        r = (lms.get("first prediction") or {}).get("model")
+        if r:
+            headline[t] = (r["n"], r["events"], r["auroc"], r["auroc_lo"], r["auroc_hi"])
+    card["intended_use"] = IU.statement(cfg, bool(synthetic), scands is not None, data_end,
+                                        card.get("split"), headline, gate)
     risk_names = [_risk_model_name(name_prefix, risk_sets[t][4], risk_sets[t][1]) for t in deploy_tasks]
     stay_name = (f"{name_prefix}_stay_{'aft' if sbest == 'lognormal_aft' else 'xgb'}"
                  if scands is not None else None)
@@ -757,6 +759,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
                                   "failed": results["gate"]["failed"]},
                          "landmarks": results["landmarks"].get(t),
                          "baseline": card["baseline"].get(t),
+                         "reference_scores": card.get("reference_scores", {}).get(t),
                          "candidates": {c: d["metrics"] for c, d in hc.items()}}})
     if stay_name:
         models.append(
@@ -788,6 +791,25 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
 
 class GateError(UserError):
     """The quality gate failed and --force was not given: nothing deployed."""
+
+
+def reference_rows(conn, rows, y, p, mask):
+    """NEWS2 and ISARIC 4C (model/reference_scores.py) beside the model at
+    each landmark of the rows of ``mask``: {landmark: {score: {...}}}."""
+    from . import reference_scores as RS
+    from . import validate as V
+    lms = V.landmark_index(rows, mask)
+    every = np.unique(np.concatenate([np.asarray(i, int) for i in lms.values()]))
+    cols = [c for parts in RS.COMPONENTS.values() for c, _, _ in parts if c in rows]
+    frame = rows.iloc[every][list(dict.fromkeys(cols))].reset_index(drop=True)
+    frame["comorbidity_count"] = RS.comorbidity_count(conn, rows["admission_id"].to_numpy()[every],
+                                                      rows["as_of"].to_numpy()[every])
+    where = {int(k): j for j, k in enumerate(every)}
+    out = {}
+    for name, idx in lms.items():
+        sub = frame.iloc[[where[int(k)] for k in idx]].reset_index(drop=True)
+        out[name] = RS.evaluate(sub, y[idx], p[idx])
+    return out
 
 
 def ward_at(conn, admission_ids, as_ofs):

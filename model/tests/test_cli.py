@@ -89,6 +89,8 @@ def test_a_bug_keeps_its_traceback():
     ["-m", "model", "deploy"],
     ["-m", "model.train", "--activate"],
     ["-m", "model", "train", "--train-fraction", "0.99"],
+    ["-m", "model", "recalibrate", "--slot", "icu_stay:48"],
+    ["-m", "model.recalibrate", "--slot", "icu_admission:48", "--force"],
 ])
 def test_entry_points_exit_2_without_traceback(argv):
     p = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, timeout=120)

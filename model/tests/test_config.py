@@ -121,3 +121,16 @@ def test_the_worked_configurations_in_the_docs_are_valid():
     for f in files:
         cfg = C.validate(C.read(str(f)))
         assert cfg["deploy"]["outcomes"], f
+
+
+def test_results_schedule_is_offered_with_a_cap():
+    cfg = C.apply_set(C.default(), "schedule.kind=results")
+    cfg = C.apply_set(cfg, "schedule.max_per_admission=10")
+    v = C.validate(cfg)
+    assert v["schedule"]["kind"] == "results" and v["schedule"]["max_per_admission"] == 10
+    assert "each new lab result" in C.describe_schedule(v["schedule"])
+    assert "first 10" in C.describe_schedule(v["schedule"])
+    for bad in (0, 1001, 2.5, True, "many"):
+        c2 = C.apply_set(C.default(), f"schedule.max_per_admission={json.dumps(bad)}")
+        with pytest.raises(C.ConfigError, match="schedule.max_per_admission"):
+            C.validate(c2)

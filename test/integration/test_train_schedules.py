@@ -104,3 +104,45 @@ def test_event_outcome_from_a_user_table(cohort):
     # first ventilation 03-02 12:00: 2 h landmark (03-01 10:00) is 26 h before it, 24 h is 4 h before
     assert adm2 == {(2, "03-01 10:00"): 0, (2, "03-02 08:00"): 1}
     assert O.event_rows_outside(cohort, o, DATA_END) == (3, 1)   # admission 99 does not exist
+
+
+RESULTS = dict(LANDMARKS, kind="results", max_per_admission=48)
+
+
+def test_at_each_new_result(cohort):
+    df = O.rows(cohort, ICU48, RESULTS, INPUTS, DATA_END)
+    assert _labels(df) == {
+        # admission 1: results 03-01 12:00 (CRP), 13:00 (creatinine), 03-02 00:00:01 (CRP);
+        # the CRP of 03-03 07:00 is after ICU arrival (06:00): no row
+        (1, "03-01 12:00"): 1, (1, "03-01 13:00"): 1, (1, "03-02 00:00"): 1,
+        (2, "03-01 09:00"): 0,                            # discharged 03-04 08:00 without ICU
+        (4, "03-10 06:00"): 1,                            # the 13:00 result is in the ICU
+    }                                                     # admission 3 has no result: no row
+    a1 = df[df.admission_id == 1].sort_values("as_of")
+    # the panel at a result time holds that result
+    assert list(a1["crp:last"]) == pytest.approx([50, 50, 100])
+    assert a1["creatinine:last"].iloc[0] != a1["creatinine:last"].iloc[0]     # NaN at 12:00
+    assert a1["creatinine:last"].iloc[1] == pytest.approx(1.0)
+    assert list(a1["hours_since_admission"]) == pytest.approx([2, 3, 14 + 1 / 3600])
+
+
+def test_at_each_new_result_capped_and_deduplicated(dbname, cohort):
+    import psycopg2
+    c = psycopg2.connect(dbname=dbname)     # not autocommit: the rows below are rolled back
+    try:
+        with c.cursor() as cur:
+            # two labs of admission 3 at one time: one prediction time; a third later
+            cur.execute("INSERT INTO icu_predict.lab_result (admission_id, local_code, value, unit, resulted_at) "
+                        "VALUES (3, 'CRP', 20, 'mg/L', '2020-03-09 10:00+00'), "
+                        "(3, 'KREA', 100, 'umol/L', '2020-03-09 10:00+00'), "
+                        "(3, 'CRP', 40, 'mg/L', '2020-03-09 16:00+00')")
+        df = O.rows(c, ICU48, dict(RESULTS, max_per_admission=2), INPUTS, DATA_END)
+    finally:
+        c.rollback()
+        c.close()
+    got = _labels(df)
+    assert {k: v for k, v in got.items() if k[0] == 3} == {(3, "03-09 10:00"): 0, (3, "03-09 16:00"): 0}
+    # admission 1 keeps its first two result times of three
+    assert {k for k in got if k[0] == 1} == {(1, "03-01 12:00"), (1, "03-01 13:00")}
+    a3 = df[df.admission_id == 3].sort_values("as_of")
+    assert list(a3["crp:last"]) == pytest.approx([20, 40])
