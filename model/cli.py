@@ -7,6 +7,7 @@
                  or write the default-models data file (--default-data)
   default-model  train on the synthetic cohort in a scratch database and write
                  extension/icu_predict_default_models.json and the card
+  load-csv       load a CSV export through a mapping file (docs/bring-your-own-data.md)
 
 Each command is a module with ``add_arguments(parser)`` (its options,
 declared once; the shared ones come from model/options.py) and
@@ -35,6 +36,7 @@ COMMANDS = {
     "train": "train",
     "deploy": "deploy",
     "default-model": "default_model",
+    "load-csv": "csvload",
 }
 
 
