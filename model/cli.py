@@ -8,6 +8,7 @@
   recalibrate    refit intercept and slope of an active risk model; --deploy
   default-model  train on the synthetic cohort in a scratch database and write
                  extension/icu_predict_default_models.json and the card
+  load-csv       load a CSV export through a mapping file (docs/bring-your-own-data.md)
 
 Each command is a module with ``add_arguments(parser)`` (its options,
 declared once; the shared ones come from model/options.py) and
@@ -37,6 +38,7 @@ COMMANDS = {
     "deploy": "deploy",
     "recalibrate": "recalibrate",
     "default-model": "default_model",
+    "load-csv": "csvload",
 }
 
 
