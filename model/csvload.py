@@ -541,7 +541,7 @@ def _reason_text(why):
 # ---------------------------------------------------------------------------
 # one table
 # ---------------------------------------------------------------------------
-def _plain_section(cur, m, name, path, sec, seen_ids):
+def _plain_section(cur, m, name, path, sec):
     spec = TABLES[name]
     file, header, rows = _open_csv(m, path, sec)
     sect = Section(m, path, sec, header, file, spec["fields"])
@@ -571,8 +571,6 @@ def _plain_section(cur, m, name, path, sec, seen_ids):
              "bool": "boolean"}
     cand = f"cand_{spec['table']}"
     _copy_candidates(cur, cand, [f"{c} {types[spec['fields'][c]]}" for c in cols], cands)
-    if name == "admissions":
-        seen_ids.update(r["admission_id"] for r in cands if r.get("admission_id") is not None)
     loaded = _insert_checked(cur, cand, f"icu_predict.{spec['table']}", ", ".join(cols))
     rep = _file_report(cur, cand, name, file, len(rows), loaded)
     rep["empty_lines"] = empty_lines
@@ -777,7 +775,6 @@ def _lab_section(cur, m, path, sec):
     rep["status"] = [{"column": col, "local_code": code, "unit": unit, "feature": feat, "status": st,
                       "rows": n, "censored": nc, "example": ex, "detail": det}
                      for col, code, unit, feat, st, n, nc, ex, det in cur.fetchall()]
-    rep["status_totals"] = dict(sorted(Counter({}).items()))
     tot = Counter()
     for s in rep["status"]:
         tot[s["status"]] += s["rows"]
@@ -834,13 +831,12 @@ def load(conn, mapping_path, data_dir=None, replace=False, commit=True):
                 cur.execute("DELETE FROM icu_predict.admission WHERE admission_id = ANY(%s)", (sorted(ids),))
                 replaced = cur.rowcount
         files = []
-        seen = set()
         order = ["admissions", "location_stays", "diagnoses", "bmi", "labs"]
         for name, path, sec in sorted(m.sections, key=lambda s: order.index(s[0])):
             if name == "labs":
                 files.append(_lab_section(cur, m, path, sec))
             else:
-                files.append(_plain_section(cur, m, name, path, sec, seen))
+                files.append(_plain_section(cur, m, name, path, sec))
         # a column is unused when no section reading its file uses it
         used = defaultdict(set)
         for f in files:
