@@ -2,6 +2,8 @@
 
   cohort         generate the synthetic cohort, load it and/or write CSV files
   mimic          load the MIMIC-III Clinical Database Demo (docs/mimic.md)
+  omop-from-mimic  convert the demo into an OMOP CDM v5.4 schema (--load: and
+                 load it through icu_predict.omop_load; docs/bring-your-own-data.md)
   train          train, validate, write the model card; --deploy [--activate]
   deploy         insert the models.json of a run; --activate; --rollback KIND;
                  or write the default-models data file (--default-data)
@@ -34,6 +36,7 @@ from .errors import UserError
 COMMANDS = {
     "cohort": "cohort",
     "mimic": "mimic",
+    "omop-from-mimic": "omop",
     "train": "train",
     "deploy": "deploy",
     "recalibrate": "recalibrate",
