@@ -447,6 +447,41 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE l.calibration_factor IS NOT DIST
 SELECT calibration_status, calibration_factor IS NULL AS no_factor, count(DISTINCT run_id) AS runs
   FROM icu_predict.forecast_log WHERE run_id < 7000 AND reference_date < '2020-05-01'
  GROUP BY 1, 2 ORDER BY 1;
+-- The policy's bounds of the factor.  FL-B h7: 3 forecasts (m 20, v 1, met
+-- by 0: z^2 400, held at 100), moments 05-29 .. 05-31, reference days span
+-- 2 days: n_eff = min(3, 2 / 7 + 1) = 1.285714; k^2 = (128.5714 + 4) /
+-- 5.285714 = 25.08, k = 5.008, held at 5 by the factor function.  With
+-- calibration_min_factor 1 the total's h1 factor 0.823754 becomes 1 (never
+-- narrower), with calibration_max_factor_long 1.5 FL-B h7 becomes 1.5 while
+-- FL-B h1 (a short horizon) stays 5.
+INSERT INTO icu_predict.forecast_log
+       (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total,
+        horizon_day, demand, expected_beds, variance_beds,
+        p05_beds, p10_beds, p50_beds, p90_beds, p95_beds, occupied_now, census_now, census_mean_7d,
+        staffed_beds, surge_beds, prob_over_staffed, prob_over_surge, recommended_action,
+        arrivals_per_day, icu_mean, icu_var, ward_mean, ward_var, arrivals_mean, arrivals_var,
+        policy, risk_model_version, stay_model_version, is_replay, of_record, logged_at)
+SELECT 7100 + row_number() OVER (), v.at - make_interval(days => 7), (v.at - make_interval(days => 7))::date,
+       v.at, v.at::date, 'FL-B', false, 7, t.demand, 20, 1,
+       t.p05_beds, t.p10_beds, t.p50_beds, t.p90_beds, t.p95_beds, 0, 0, 0,
+       NULL, NULL, NULL, NULL, 'hold', 0, 20, 1, 0, 0, 0, 0,
+       t.policy, NULL, NULL, true, true, now()
+  FROM icu_predict.forecast_log t,
+       (VALUES ('2020-05-29 08:00+00'::timestamptz), ('2020-05-30 08:00+00'), ('2020-05-31 08:00+00')) AS v(at)
+ WHERE t.run_id = 101 AND t.unit = 'FL-A' AND t.horizon_day = 0;
+CALL icu_predict.refresh();
+SELECT unit, horizon_day, calibration_status, round(calibration_factor::numeric, 6) AS factor
+  FROM icu_predict.capacity_forecast
+ WHERE (unit, horizon_day) IN (('All ICU units', 1), ('FL-A', 1), ('FL-B', 1), ('FL-B', 7))
+ ORDER BY is_total, unit, horizon_day;
+UPDATE icu_predict.capacity_policy SET calibration_min_factor = 1, calibration_max_factor_long = 1.5;
+CALL icu_predict.refresh();
+SELECT unit, horizon_day, calibration_status, round(calibration_factor::numeric, 6) AS factor,
+       cf.demand::text = icu_predict.bed_demand_widen(r.demand, cf.calibration_factor)::text AS widened_as_stated
+  FROM icu_predict.capacity_forecast cf
+  JOIN fl_raw r USING (unit, horizon_day)
+ WHERE (unit, horizon_day) IN (('All ICU units', 1), ('FL-A', 1), ('FL-B', 1), ('FL-B', 7))
+ ORDER BY is_total, unit, horizon_day;
 RESET icu_predict.reference_time;
 
 -- clean up: the regression database is shared

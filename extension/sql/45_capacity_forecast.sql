@@ -9,7 +9,12 @@
 --     (icu_episode):     p = S(s + d) / S(s)      (p = 1 for d = 0)
 --     with S the patient's ICU length-of-stay survival function from the
 --     active stay model (P(stay > x days)), i.e. the probability that the
---     remaining stay exceeds d days given the time already spent;
+--     remaining stay exceeds d days given the time already spent; S is the
+--     model's distribution from today's patient_status row, or as of the
+--     start of the episode (its inputs then:
+--     the labs resulted by then, the hours since hospital admission then),
+--     which is what the model was trained on, with capacity_policy.
+--     stay_at_episode_start (default false: today's estimate);
 --   * elsewhere in hospital (ward, mc, ed ...): the patient's probability
 --     F(x) of ICU admission by day x runs through the risks of today's
 --     patient_status row, each read as what its model predicts,
@@ -187,17 +192,41 @@ WITH ref AS (
       LEFT JOIN (SELECT r.from_unit, r.unit, pg_catalog.count(*) AS n
                    FROM routing_hist r GROUP BY r.from_unit, r.unit) h
         ON h.from_unit = f.from_unit AND h.unit = w.unit
-), icu_now AS (
-    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, t.stay_location_days,
-           coalesce(pg_catalog.date_part('epoch', ref.t - e.started_at) / 86400.0, 0) AS spent
+), icu_start AS MATERIALIZED (
+    -- patients in an ICU: the start of the current ICU episode and, with
+    -- capacity_policy.stay_at_episode_start, the stay model's location as of
+    -- that start (the panel of the labs resulted by then, the hours since
+    -- hospital admission then: the inputs the model was trained on), so that
+    -- S(s + d) / S(s) conditions one stay distribution on the s days spent;
+    -- else, or without an episode start, today's location
+    SELECT t.admission_id, e.started_at,
+           CASE WHEN (ref.pol).stay_at_episode_start AND e.started_at IS NOT NULL
+                     AND t.stay_model IS NOT NULL
+                THEN coalesce((@extschema@.length_of_stay(
+                         (SELECT @extschema@.lab_panel(c.admission_id, c.feature, c.value, c.resulted_at,
+                                                       e.started_at)
+                            FROM @extschema@.lab_canonical c
+                           WHERE c.admission_id = t.admission_id AND c.resulted_at <= e.started_at),
+                         a.age_years::float8, a.sex::text,
+                         (pg_catalog.date_part('epoch', e.started_at - a.admitted_at) / 3600.0)::float8,
+                         'icu', t.stay_model, t.stay_version)).location_days,
+                     t.stay_location_days)
+                ELSE t.stay_location_days END AS stay_location_days
       FROM today t
       CROSS JOIN ref
+      JOIN @extschema@.admission a ON a.admission_id = t.admission_id
       LEFT JOIN LATERAL (
             SELECT ep.started_at FROM @extschema@.icu_episode ep
              WHERE ep.admission_id = t.admission_id
                AND ep.started_at <= ref.t
              ORDER BY ep.started_at DESC LIMIT 1) e ON true
      WHERE t.unit_kind = 'icu'
+), icu_now AS (
+    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, st.stay_location_days,
+           coalesce(pg_catalog.date_part('epoch', ref.t - st.started_at) / 86400.0, 0) AS spent
+      FROM today t
+      CROSS JOIN ref
+      JOIN icu_start st ON st.admission_id = t.admission_id
 ), icu_p AS (
     -- remaining-stay probabilities S(s + d) / S(s)
     SELECT i.admission_id, i.unit, h.d,
@@ -215,12 +244,15 @@ WITH ref AS (
       CROSS JOIN horizon h
 ), s0 AS (
     -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
+    -- (a patient in an ICU now with the location as of the episode start,
+    -- as in icu_now: the curve enters the mean curve Sbar of the arrivals)
     SELECT t.admission_id, t.ward, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
            CASE WHEN t.stay_model IS NOT NULL THEN
-                @extschema@.stay_survival_curve(t.stay_location_days,
+                @extschema@.stay_survival_curve(coalesce(st.stay_location_days, t.stay_location_days),
                     ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
                     t.stay_model, t.stay_version) END AS s
-      FROM today t, ref
+      FROM today t
+      LEFT JOIN icu_start st ON st.admission_id = t.admission_id
 ), ward_p AS (
     -- nf.u[x + 1] = P(no ICU admission by day x), x = 0..14
     SELECT w.admission_id, w.ward, h.d,
@@ -444,7 +476,12 @@ WITH ref AS (
                 WHEN r.d = 0 THEN 'census now'
                 WHEN coalesce(k.n, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
                 ELSE 'calibrated' END AS status,
-           k.n, k.n_eff, k.mean_sq_z
+           k.n, k.n_eff, k.mean_sq_z,
+           -- the learnt factor within [calibration_min_factor, 5], and at
+           -- most calibration_max_factor_long from 7 days on
+           greatest((ref.pol).calibration_min_factor,
+                    least(CASE WHEN r.d >= 7 THEN (ref.pol).calibration_max_factor_long ELSE 5 END,
+                          @extschema@.bed_demand_calibration_factor(k.mean_sq_z, k.n_eff)))::float8 AS factor
       FROM uncalibrated r
       CROSS JOIN ref
       LEFT JOIN calib k ON k.unit = r.unit AND k.horizon_day = r.d
@@ -453,15 +490,13 @@ WITH ref AS (
     -- anything is read from it
     SELECT r.unit, r.d, r.is_total,
            CASE WHEN cr.status = 'calibrated'
-                THEN @extschema@.bed_demand_widen(r.demand,
-                         @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff))
+                THEN @extschema@.bed_demand_widen(r.demand, cr.factor)
                 ELSE r.demand END AS demand,
            r.occupied_now, r.staffed_beds, r.surge_beds, r.arrivals_per_day,
            r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
            r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
            CASE WHEN cr.status = 'off' THEN NULL
-                WHEN cr.status = 'calibrated'
-                THEN @extschema@.bed_demand_calibration_factor(cr.mean_sq_z, cr.n_eff)
+                WHEN cr.status = 'calibrated' THEN cr.factor
                 ELSE 1.0::float8 END AS calibration_factor,
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,

@@ -279,7 +279,11 @@ CREATE VIEW icu_bi.capacity_forecast AS
            cf.arrivals_per_day::float8    AS arrivals_per_day,
            cf.reference_time::timestamptz AS reference_time,
            cf.refreshed_at::timestamptz   AS refreshed_at,
-           cf.action_reason::text         AS action_reason
+           cf.action_reason::text         AS action_reason,
+           cf.calibration_factor::float8  AS calibration_factor,
+           cf.calibration_forecasts::integer AS calibration_forecasts,
+           cf.calibration_effective_forecasts::float8 AS calibration_effective_forecasts,
+           cf.calibration_status::text    AS calibration_status
       FROM @extschema@.capacity_forecast cf;
 
 COMMENT ON VIEW icu_bi.capacity_forecast IS
@@ -304,6 +308,10 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.action_reason IS 'The figures the rec
 COMMENT ON COLUMN icu_bi.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, during the day before this forecast moment, of patients not yet in hospital at the reference time (hospital-wide).';
 COMMENT ON COLUMN icu_bi.capacity_forecast.reference_time IS 'Reference time ("now") of the forecast.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.refreshed_at IS 'When the data was last refreshed.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_factor IS 'Factor the forecast distribution was widened (above 1) or narrowed (below 1) by around its mean, from the graded past forecasts (capacity_policy.calibration); 1 in the cold start and for day 0, empty when the calibration is off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of this unit and horizon the calibration factor rests on; empty when the calibration is off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_effective_forecasts IS 'Independent errors among those forecasts (overlapping h-day forecasts count about once per h days); empty when the calibration is off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_status IS 'calibrated, cold start (too few graded forecasts: factor 1), census now (day 0) or off.';
 
 CREATE VIEW icu_bi.refresh_status AS
     SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l

@@ -107,3 +107,20 @@ def test_action_summary():
     # origins before `first` do not count
     (late,) = backtest.action_summary(actions, truth, staffed, 2, d[4], d[7])
     assert late["origins"] == 4 and late["flips"] == 2 and late["days_over_staffed"] == 1
+
+
+def test_stay_check_arithmetic():
+    """eval/stay_check.py: the probability of leaving within d days from a
+    survival curve [S(s), S(s + 1), S(s + 3)], and the generator's log-normal
+    stay law."""
+    import stay_check
+    curve = [0.5, 0.25, 0.125]
+    assert stay_check.leave_prob(curve, 1) == pytest.approx(0.5)
+    assert stay_check.leave_prob(curve, 2) == pytest.approx(0.75)
+    assert stay_check.leave_prob([0.0, 0.0, 0.0], 1) == 1.0      # S(s) = 0: certainly gone
+    assert stay_check.lognormal_s(0, 4.0, 0.8) == 1.0
+    assert stay_check.lognormal_s(4.0, 4.0, 0.8) == pytest.approx(0.5)
+    # one sigma above the median on the log scale: 1 - Phi(1)
+    assert stay_check.lognormal_s(4.0 * np.exp(0.8), 4.0, 0.8) == pytest.approx(0.158655, abs=1e-6)
+    # elapsed-stay bins: every s falls in exactly one
+    assert stay_check.BINS[0] == 0 and stay_check.BINS[-1] == float("inf")
