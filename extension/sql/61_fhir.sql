@@ -520,7 +520,7 @@ BEGIN
          WHERE r.resource_type = 'Patient' AND r.resource_id = pg_catalog.split_part(subj, '/', 2)
            AND r.outcome = 'loaded';
         IF NOT FOUND THEN
-            RAISE EXCEPTION '%/%: subject % is neither in this bundle nor loaded before', rtype, rid, subj
+            RAISE EXCEPTION '%/%: subject % is not loaded (it is in neither this bundle nor an earlier ingest, or its entry failed)', rtype, rid, subj
                 USING ERRCODE = 'foreign_key_violation',
                       HINT = 'Send the Patient in the same bundle or an earlier one.';
         END IF;
@@ -533,7 +533,12 @@ BEGIN
             IF adm IS NOT NULL THEN
                 DELETE FROM @extschema@.admission t WHERE t.admission_id = adm;
                 GET DIAGNOSTICS n = ROW_COUNT;
-                skip_why := skip_why || '; the admission of the earlier version is deleted (with its stays and labs)';
+                -- the resources whose rows went with it load again when sent again
+                DELETE FROM @extschema@.fhir_resource r
+                 WHERE r.resource_type IN ('Observation', 'Condition') AND r.admission_id = adm;
+                GET DIAGNOSTICS d = ROW_COUNT;
+                skip_why := skip_why || '; the admission of the earlier version is deleted (with its stays, labs and diagnoses; '
+                            || d || ' Observation/Condition resource(s) of it are forgotten and load again when sent)';
             END IF;
             adm := NULL;
         ELSE
@@ -641,7 +646,7 @@ BEGIN
             SELECT r.outcome, r.detail, r.admission_id, r.subject INTO enc FROM @extschema@.fhir_resource r
              WHERE r.resource_type = 'Encounter' AND 'Encounter/' || r.resource_id = enc_ref;
             IF NOT FOUND THEN
-                RAISE EXCEPTION '%/%: encounter % is neither in this bundle nor loaded before', rtype, rid,
+                RAISE EXCEPTION '%/%: encounter % is not loaded (it is in neither this bundle nor an earlier ingest, or its entry failed)', rtype, rid,
                         coalesce(enc_ref, res #>> '{encounter,reference}')
                     USING ERRCODE = 'foreign_key_violation',
                           HINT = 'Send the Encounter in the same bundle or an earlier one.';

@@ -118,7 +118,8 @@ def test_counts_loaded_and_rejected_with_reasons(ward):
     for key, why in WARD_SKIPPED.items():
         assert got[key]["outcome"] == "skipped" and why in got[key]["reason"], got[key]
         assert got[key]["sqlstate"] is None
-    assert "subject Patient/nobody is neither in this bundle nor loaded before" in got[("Encounter", "e4")]["reason"]
+    assert "subject Patient/nobody is not loaded" in got[("Encounter", "e4")]["reason"]
+    assert "encounter Encounter/e5 is not loaded" in got[("Observation", "o14")]["reason"]
     assert "location_stay_no_overlap" in got[("Encounter", "e5")]["reason"]
     assert "diagnosis_icd10_code_format" in got[("Condition", "c4")]["reason"]
     assert got[("Observation", "o9")]["reason"] == 'valueQuantity.value "48" is no number'
@@ -274,6 +275,26 @@ def test_newer_version_replaces_older_does_not(fresh):
         r = ingest(cur, collection([gone]))[0]
         assert r["outcome"] == "skipped" and r["rows_written"] == 1 and "deleted" in r["reason"]
         assert one(cur, "SELECT count(*) FROM icu_predict.lab_result WHERE local_code = '2524-7'") == 0
+
+        # a newer Encounter entered-in-error deletes its admission; its Observations and
+        # Conditions are forgotten, so they load again once the encounter is back
+        e2 = ward_resource("Encounter", "e2")
+        e2["meta"] = {"versionId": "2"}
+        e2["status"] = "entered-in-error"
+        r = ingest(cur, collection([e2]))[0]
+        assert r["outcome"] == "skipped" and "2 Observation/Condition resource(s)" in r["reason"], r
+        assert one(cur, "SELECT count(*) FROM icu_predict.admission WHERE patient_id = 'p2'") == 0
+        assert one(cur, "SELECT count(*) FROM icu_predict.fhir_resource WHERE resource_id IN ('o13', 'c2')") == 0
+        e2["meta"] = {"versionId": "3"}
+        e2["status"] = "in-progress"
+        e2["subject"] = {"reference": "Patient/p2"}     # the urn:uuid of the first bundle is of that bundle only
+        o13 = ward_resource("Observation", "o13")
+        o13.update(subject={"reference": "Patient/p2"}, encounter={"reference": "Encounter/e2"})
+        again = by_key(ingest(cur, collection([e2, o13, ward_resource("Condition", "c2")])))
+        assert [again[k]["outcome"] for k in (("Encounter", "e2"), ("Observation", "o13"), ("Condition", "c2"))] \
+            == ["updated", "loaded", "loaded"]
+        assert one(cur, "SELECT count(*) FROM icu_predict.lab_result l JOIN icu_predict.admission a"
+                        " USING (admission_id) WHERE a.patient_id = 'p2'") == 1
 
 
 def test_refresh_shows_the_fhir_patients(fresh):
