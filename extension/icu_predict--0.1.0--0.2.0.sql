@@ -7499,3 +7499,1688 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.fhir_ingest(jsonb) IS
     'Ingests a FHIR R4 Bundle (transaction, batch, collection or searchset) of Patient, Encounter, Observation, Condition and Location resources into admission, location_stay, lab_result and diagnosis, and returns one row per entry: outcome (loaded, updated, unchanged, stale, skipped, error), canonical rows written, SQLSTATE and reason. Each entry is loaded in its own subtransaction, so a bad resource leaves nothing behind and the others load; a transaction bundle is not all-or-nothing. Re-ingest is keyed by type, id and meta.versionId. 22023 when the argument is no Bundle of a type read. The report is kept in fhir_ingest_log.';
+-- ===========================================================================
+-- 24. issue 13 and 15: the ward views score with every input a model reads
+--     (admission_covariates(), as predict()), show the death risk, and name
+--     the model of every score (42_patient_status.sql, 43_patient_risk.sql,
+--     46_access.sql, the patient views of 50_bi.sql, 52_bi_patient_risk.sql)
+-- ===========================================================================
+-- risk_reasons() takes the admission's covariates in place of age and sex;
+-- patient_status gains the death risk, model ids and synthetic-default flags;
+-- patient_risk and the icu_bi patient views gain model ids.  A materialized
+-- view's query cannot be altered, so patient_status and everything over it
+-- are dropped and created anew: the views and ward filter functions of this
+-- section and capacity_forecast (which reads patient_status and does not
+-- change here) from their definitions below, and icu_bi.capacity_forecast
+-- from its own definition as the earlier sections left it, read from the
+-- catalog before the drop.  Privileges granted on these views
+-- beyond the extension's own are listed in a WARNING, to be granted again.
+DO $$
+DECLARE
+    g record;
+    v_saved jsonb := '[]'::jsonb;
+    v_rel regclass;
+BEGIN
+    FOR g IN
+        SELECT c.oid::regclass AS rel, a.privilege_type,
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END AS grantee,
+               a.is_grantable
+          FROM pg_catalog.pg_class c
+         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+          LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+         WHERE c.oid IN ('@extschema@.patient_status'::regclass, '@extschema@.patient_risk'::regclass,
+                         '@extschema@.capacity_forecast'::regclass,
+                         'icu_bi.patient_status'::regclass, 'icu_bi.patient_labs'::regclass,
+                         'icu_bi.patient_reasons'::regclass, 'icu_bi.patient_risk'::regclass,
+                         'icu_bi.capacity_forecast'::regclass)
+           AND a.grantee <> c.relowner
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_init_privs ip
+                            CROSS JOIN LATERAL pg_catalog.aclexplode(ip.initprivs) ia
+                            WHERE ip.classoid = 'pg_catalog.pg_class'::regclass AND ip.objoid = c.oid
+                              AND ip.objsubid = 0 AND ia.grantee = a.grantee
+                              AND ia.privilege_type = a.privilege_type AND ia.is_grantable = a.is_grantable)
+         ORDER BY 1, 3, 2
+    LOOP
+        RAISE WARNING 'icu_predict 0.2.0 recreates %; grant again after the update: GRANT % ON % TO %;',
+                      g.rel, g.privilege_type, g.rel,
+                      g.grantee || CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END;
+    END LOOP;
+
+    -- icu_bi.capacity_forecast as it stands: query, comments and the
+    -- extension's own privileges
+    FOREACH v_rel IN ARRAY ARRAY['icu_bi.capacity_forecast'::regclass] LOOP
+        v_saved := v_saved || pg_catalog.jsonb_build_object(
+            'name', v_rel::text,
+            'kind', (SELECT c.relkind::text FROM pg_catalog.pg_class c WHERE c.oid = v_rel),
+            'query', pg_catalog.rtrim(pg_catalog.pg_get_viewdef(v_rel), '; ' || pg_catalog.chr(10)),
+            'comment', pg_catalog.obj_description(v_rel, 'pg_class'),
+            'columns', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.attname::text, d.description)
+                                                             ORDER BY a.attnum), '[]'::jsonb)
+                          FROM pg_catalog.pg_attribute a
+                          JOIN pg_catalog.pg_description d ON d.objoid = a.attrelid AND d.objsubid = a.attnum
+                                                          AND d.classoid = 'pg_catalog.pg_class'::regclass
+                         WHERE a.attrelid = v_rel AND a.attnum > 0 AND NOT a.attisdropped),
+            'indexes', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.pg_get_indexdef(i.indexrelid) ORDER BY i.indexrelid),
+                                        '[]'::jsonb)
+                          FROM pg_catalog.pg_index i WHERE i.indrelid = v_rel),
+            'grants', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+                                           ia.privilege_type,
+                                           CASE WHEN ia.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END)
+                                       ORDER BY n), '[]'::jsonb)
+                         FROM pg_catalog.pg_init_privs ip
+                        CROSS JOIN LATERAL pg_catalog.aclexplode(ip.initprivs) WITH ORDINALITY AS ia(grantor, grantee, privilege_type, is_grantable, n)
+                         LEFT JOIN pg_catalog.pg_roles r ON r.oid = ia.grantee
+                        WHERE ip.classoid = 'pg_catalog.pg_class'::regclass AND ip.objoid = v_rel AND ip.objsubid = 0
+                          AND ia.grantee <> (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = v_rel)));
+    END LOOP;
+    PERFORM pg_catalog.set_config('icu_predict_upgrade.rebuild', v_saved::text, true);
+    PERFORM pg_catalog.set_config('icu_predict_upgrade.status_populated',
+            (SELECT c.relispopulated::text FROM pg_catalog.pg_class c
+              WHERE c.oid = '@extschema@.patient_status'::regclass), true);
+END
+$$;
+
+DROP VIEW icu_bi.patient_risk;
+DROP FUNCTION @extschema@.ward_patient_risks();
+DROP VIEW @extschema@.patient_risk;
+DROP VIEW icu_bi.patient_reasons;
+DROP VIEW icu_bi.patient_labs;
+DROP VIEW icu_bi.patient_status;
+DROP FUNCTION @extschema@.ward_patient_reasons();
+DROP FUNCTION @extschema@.ward_patient_labs();
+DROP FUNCTION @extschema@.ward_patient_rows();
+DROP VIEW icu_bi.capacity_forecast;
+DROP MATERIALIZED VIEW @extschema@.capacity_forecast;
+DROP MATERIALIZED VIEW @extschema@.patient_status;
+DROP FUNCTION @extschema@.risk_reasons(@extschema@.lab_panel, float8, text, float8, text, text, text, integer);
+
+-- ---------------------------------------------------------------------------
+-- risk_reasons() with the admission's covariates
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.risk_reasons(
+    panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
+    hours_since_admission float8,
+    unit_kind             text,
+    model_name            text,
+    model_version         text,
+    top                   integer DEFAULT 10)
+RETURNS TABLE (rank integer, input text, input_kind text, feature text, stat text,
+               display_name text, value float8, unit text, trend_per_day float8,
+               contribution float8, direction text, reason text, shown_in_reasons boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH e AS (
+        SELECT x.rank, x.input, x.value, x.contribution,
+               pg_catalog.strpos(x.input, '.') > 0 AS is_lab,
+               CASE WHEN pg_catalog.strpos(x.input, '.') > 0
+                    THEN pg_catalog.split_part(x.input, '.', 1) END AS feature,
+               CASE WHEN pg_catalog.strpos(x.input, '.') > 0
+                    THEN pg_catalog.split_part(x.input, '.', 2) END AS stat
+          FROM @extschema@.explain(risk_reasons.panel, risk_reasons.covariates,
+                                   risk_reasons.hours_since_admission, risk_reasons.unit_kind,
+                                   risk_reasons.model_name, risk_reasons.model_version,
+                                   'icu_admission', risk_reasons.top) x
+         WHERE risk_reasons.model_name IS NOT NULL AND x.contribution <> 0
+    ), l AS (
+        SELECT e.*, fl.display_name AS lab_name, fl.display_unit AS lab_unit,
+               CASE WHEN e.is_lab AND e.stat = 'last' AND risk_reasons.panel IS NOT NULL
+                    THEN @extschema@.lab_value(risk_reasons.panel, e.feature, 'trend') END AS trend,
+               -- a comorbidity input (comorbidity_<group>): the group's description
+               CASE WHEN NOT e.is_lab AND e.input LIKE 'comorbidity\_%' THEN
+                    coalesce((SELECT g.description FROM @extschema@.comorbidity_groups() g
+                               WHERE 'comorbidity_' || g.name = e.input),
+                             pg_catalog.replace(pg_catalog.substr(e.input, 13), '_', ' ')) END AS group_name
+          FROM e
+          LEFT JOIN @extschema@.feature_label fl ON fl.feature = e.feature
+    ), w AS (
+        SELECT l.*,
+               CASE WHEN l.is_lab THEN coalesce(l.lab_name, l.feature)
+                    WHEN l.input = 'age_years' THEN 'Age'
+                    WHEN l.input = 'sex_male' THEN 'Sex'
+                    WHEN l.input = 'hours_since_admission' THEN 'Time since admission'
+                    WHEN l.input LIKE 'unit\_kind\_%' THEN 'Location kind'
+                    WHEN l.input = 'bmi' THEN 'BMI'
+                    WHEN l.input = 'charlson_index' THEN 'Charlson comorbidity index'
+                    WHEN l.input = 'age_missing' THEN 'Age'
+                    WHEN l.input = 'sex_missing' THEN 'Sex'
+                    WHEN l.input = 'bmi_missing' THEN 'BMI'
+                    WHEN l.group_name IS NOT NULL THEN l.group_name
+                    ELSE l.input END AS name,
+               CASE WHEN l.is_lab THEN
+                        CASE WHEN l.stat IN ('count', 'rejected') THEN 'results'
+                             WHEN l.stat = 'hours_since_last' THEN 'h'
+                             WHEN l.stat = 'trend' THEN l.lab_unit || '/day'
+                             ELSE l.lab_unit END
+                    WHEN l.input = 'age_years' THEN 'years'
+                    WHEN l.input = 'hours_since_admission' THEN 'h'
+                    WHEN l.input = 'bmi' THEN 'kg/m2' END AS shown_unit,
+               CASE WHEN l.is_lab THEN
+                        CASE l.stat WHEN 'last' THEN ''
+                                    WHEN 'prev' THEN ' previous'
+                                    WHEN 'first' THEN ' first'
+                                    WHEN 'min' THEN ' lowest'
+                                    WHEN 'max' THEN ' highest'
+                                    WHEN 'mean' THEN ' mean'
+                                    WHEN 'count' THEN ' number of'
+                                    WHEN 'rejected' THEN ' rejected'
+                                    WHEN 'trend' THEN ' trend'
+                                    WHEN 'hours_since_last' THEN ' time since last result'
+                                    ELSE ' ' || l.stat END END AS stat_words
+          FROM l
+    )
+    SELECT w.rank, w.input,
+           CASE WHEN w.is_lab THEN 'lab' ELSE 'non-lab' END,
+           w.feature, w.stat, w.name, w.value, w.shown_unit, w.trend, w.contribution,
+           CASE WHEN w.contribution > 0 THEN 'raises risk' ELSE 'lowers risk' END,
+           CASE
+             WHEN w.is_lab AND w.value IS NULL THEN
+                  w.name || w.stat_words || ' not measured'
+             WHEN w.is_lab THEN
+                  w.name || w.stat_words || ' '
+                  || CASE WHEN w.stat = 'trend' AND w.value > 0 THEN '+' ELSE '' END
+                  || @extschema@.clinical_number(w.value)
+                  || coalesce(' ' || w.shown_unit, '')
+                  || CASE WHEN w.trend IS NULL THEN ''
+                          WHEN w.trend > 0 THEN ' (rising ' || @extschema@.clinical_number(w.trend) || '/day)'
+                          WHEN w.trend < 0 THEN ' (falling ' || @extschema@.clinical_number(-w.trend) || '/day)'
+                          ELSE ' (steady)' END
+             WHEN w.input = 'sex_male' THEN
+                  'Sex ' || CASE WHEN w.value IS NULL THEN 'unknown' WHEN w.value = 1 THEN 'male'
+                                 ELSE 'not male' END || ' (non-lab input)'
+             WHEN w.input LIKE 'unit\_kind\_%' THEN
+                  CASE WHEN w.value = 1 THEN 'Location kind ' ELSE 'Location kind not ' END
+                  || pg_catalog.substr(w.input, 11) || ' (non-lab input)'
+             WHEN w.input IN ('age_missing', 'sex_missing', 'bmi_missing') THEN
+                  w.name || CASE WHEN w.value = 1 THEN ' unknown' ELSE ' known' END || ' (non-lab input)'
+             WHEN w.group_name IS NOT NULL THEN
+                  w.name || CASE WHEN w.value IS NULL THEN ' unknown (no diagnosis recorded)'
+                                 WHEN w.value = 1 THEN ' recorded' ELSE ' not recorded' END
+                  || ' (non-lab input)'
+             ELSE w.name || ' ' || coalesce(@extschema@.clinical_number(w.value) || coalesce(' ' || w.shown_unit, ''),
+                                            'unknown') || ' (non-lab input)'
+           END || CASE WHEN w.contribution > 0 THEN ' raises risk' ELSE ' lowers risk' END,
+           w.is_lab OR (@extschema@.ward_settings()).reasons_show_non_lab
+      FROM w
+     ORDER BY w.rank;
+END;
+COMMENT ON FUNCTION @extschema@.risk_reasons(@extschema@.lab_panel, @extschema@.admission_covariates, float8, text, text, text, integer) IS
+    'The top inputs of a risk by the named icu_admission model (explain() with the admission''s covariates, C), in clinical words: display name (feature_label), value with its unit, the trend of a last value and the direction, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''. covariates is admission_covariates(admission_id, as_of), as predict() and patient_status score with it, so BMI, comorbidity groups, the Charlson index and the missing indicators are read too. Non-lab inputs (age, sex, BMI, comorbidities, time since admission, location kind) are labelled ''(non-lab input)''; shown_in_reasons is false for them when ward_policy.reasons_show_non_lab is off. Inputs with no contribution are left out.';
+
+-- ---------------------------------------------------------------------------
+-- patient_status
+-- ---------------------------------------------------------------------------
+CREATE MATERIALIZED VIEW @extschema@.patient_status AS
+WITH ref AS (
+    SELECT @extschema@.reference_time() AS t,
+           @extschema@.day_zone() AS tz,
+           @extschema@.capacity_settings() AS pol,
+           @extschema@.ward_settings() AS wp
+), cur AS (
+    SELECT a.*
+      FROM @extschema@.admission a, ref
+     WHERE a.admitted_at <= ref.t
+       AND (a.discharged_at IS NULL OR a.discharged_at > ref.t)
+), series AS (
+    -- one pass over each admission's labs: a panel per calendar day
+    SELECT a.admission_id,
+           @extschema@.lab_panel_series(a.admission_id, c.feature, c.value, c.resulted_at,
+                                        a.admitted_at, ref.t) AS s
+      FROM ref
+      CROSS JOIN cur a
+      -- per admission through the (admission_id, resulted_at) index: the
+      -- current admissions are few, the lab table is the whole history
+      -- (OFFSET 0 keeps the planner from hashing all of it)
+      LEFT JOIN LATERAL (
+            SELECT lc.feature, lc.value, lc.resulted_at
+              FROM @extschema@.lab_canonical lc
+             WHERE lc.admission_id = a.admission_id AND lc.resulted_at <= ref.t
+            OFFSET 0) c ON true
+     GROUP BY a.admission_id, a.admitted_at, ref.t
+), days AS (
+    SELECT a.admission_id, a.patient_id, a.admitted_at, a.age_years, a.sex,
+           pg_catalog.timezone(ref.tz, a.admitted_at)::date + (u.n - 1)::integer AS day_date,
+           u.n::integer AS day_of_stay,
+           @extschema@.lab_as_of(u.panel) AS as_of,
+           u.panel
+      FROM ref
+      JOIN series sr ON true
+      JOIN cur a ON a.admission_id = sr.admission_id
+     CROSS JOIN LATERAL pg_catalog.unnest(sr.s) WITH ORDINALITY AS u(panel, n)
+), models AS MATERIALIZED (
+    -- the active models (view active_model): risk of the status horizon and
+    -- of the forecast horizon (capacity_policy), and the stay model.
+    -- MATERIALIZED here and in predicted: else every (x).field reference
+    -- would re-evaluate the function that returned x.
+    -- The death model: the active one whose horizon is nearest the status
+    -- horizon (the shorter on a tie); patient_risk lists every death slot.
+    SELECT @extschema@.active_risk_model((ref.pol).status_risk_horizon_hours) AS rm,
+           @extschema@.active_risk_model((ref.pol).forecast_risk_horizon_hours) AS fm,
+           (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm,
+           (SELECT a FROM @extschema@.active_model a
+             WHERE a.kind = 'death'
+             ORDER BY pg_catalog.abs(a.horizon_hours - (ref.pol).status_risk_horizon_hours),
+                      a.horizon_hours
+             LIMIT 1) AS dm
+      FROM ref
+), key_labs AS MATERIALIZED (
+    -- the six key-lab columns: feature, display name and unit per slot
+    SELECT pg_catalog.array_agg(k.feature ORDER BY s.slot) AS f,
+           pg_catalog.array_agg(fl.display_name ORDER BY s.slot) AS n,
+           pg_catalog.array_agg(fl.display_unit ORDER BY s.slot) AS u
+      FROM pg_catalog.generate_series(1, 6) AS s(slot)
+      LEFT JOIN @extschema@.ward_lab_list() k ON k.key_lab_slot = s.slot
+      LEFT JOIN @extschema@.feature_label fl ON fl.feature = k.feature
+), located AS (
+    SELECT d.*, loc.unit, loc.unit_kind, loc.isolation, cv.covariates,
+           EXISTS (SELECT 1 FROM @extschema@.location_stay s
+                    WHERE s.admission_id = d.admission_id
+                      AND s.unit_kind = 'icu'
+                      AND s.started_at <= d.as_of) AS had_icu,
+           (pg_catalog.date_part('epoch', d.as_of - d.admitted_at) / 3600.0)::float8 AS hours,
+           (SELECT pg_catalog.max(c.resulted_at) FROM @extschema@.lab_canonical c
+             WHERE c.admission_id = d.admission_id AND c.resulted_at <= d.as_of) AS data_time
+      FROM days d
+      LEFT JOIN LATERAL (
+            SELECT s.unit, s.unit_kind, s.isolation
+              FROM @extschema@.location_stay s
+             WHERE s.admission_id = d.admission_id
+               AND s.started_at <= d.as_of
+             ORDER BY s.started_at DESC, s.stay_id DESC
+             LIMIT 1) loc ON true
+      -- the admission's covariates as of the row, as predict() reads them:
+      -- age, sex, BMI, comorbidity groups (once per row: OFFSET 0)
+      CROSS JOIN LATERAL (
+            SELECT @extschema@.admission_covariates(d.admission_id, d.as_of) AS covariates
+            OFFSET 0) cv
+), scored AS (
+    SELECT l.*,
+           CASE WHEN l.unit_kind = 'icu' THEN 'in_icu'
+                WHEN l.had_icu THEN 'post_icu'
+                WHEN l.unit_kind = 'ed' THEN 'ed'
+                ELSE 'pre_icu' END AS state,
+           (models.rm).name AS rm_name, (models.rm).version AS rm_version,
+           (models.rm).horizon_hours AS rm_horizon,
+           (models.fm).name AS fm_name, (models.fm).version AS fm_version,
+           (models.fm).horizon_hours AS fm_horizon,
+           (models.rm).model_id AS rm_id, (models.rm).synthetic_default AS rm_synthetic,
+           (models.fm).model_id AS fm_id, (models.fm).synthetic_default AS fm_synthetic,
+           (models.sm).name AS stay_model, (models.sm).version AS stay_version,
+           (models.sm).model_id AS stay_id, (models.sm).synthetic_default AS stay_synthetic,
+           (models.dm).name AS dm_name, (models.dm).version AS dm_version,
+           (models.dm).horizon_hours AS dm_horizon, (models.dm).model_id AS dm_id,
+           (models.dm).synthetic_default AS dm_synthetic
+      FROM located l
+      CROSS JOIN models
+), predicted AS MATERIALIZED (
+    -- the C panel functions build every model input from the panel and the
+    -- covariates (model/score_panel.c): the one input path of the extension,
+    -- with admission_covariates() as predict() passes it, so a spec's BMI,
+    -- comorbidity, Charlson and missing-indicator inputs score here as there.
+    -- No ICU-admission risk is computed for patients in the ICU; the death
+    -- risk is computed for every state (the death models are trained on
+    -- every day in hospital, ICU days included).
+    SELECT sc.*,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_name END AS risk_model,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_version END AS risk_version,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
+                                 sc.rm_name, sc.rm_version) END AS risk,
+           CASE WHEN sc.fm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
+                                 sc.fm_name, sc.fm_version) END AS forecast_risk,
+           CASE WHEN sc.dm_name IS NOT NULL THEN
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
+                                 sc.dm_name, sc.dm_version) END AS death_risk,
+           CASE WHEN sc.stay_model IS NOT NULL THEN
+                @extschema@.length_of_stay(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
+                                           sc.stay_model, sc.stay_version) END AS stay,
+           CASE WHEN sc.state = 'in_icu' THEN
+                (SELECT pg_catalog.date_part('epoch', sc.as_of - ep.started_at) / 86400.0
+                   FROM @extschema@.icu_episode ep
+                  WHERE ep.admission_id = sc.admission_id AND ep.started_at <= sc.as_of
+                  ORDER BY ep.started_at DESC LIMIT 1) END::float8 AS icu_days,
+           CASE WHEN sc.rm_name IS NOT NULL AND sc.state IN ('pre_icu', 'ed') THEN
+                -- the three strongest shown inputs among the top 12 (at most
+                -- 9 inputs are non-lab, so 3 labs remain when the policy
+                -- leaves those out)
+                (SELECT pg_catalog.string_agg(r.reason, '; ' ORDER BY r.rank)
+                   FROM (SELECT r0.reason, r0.rank
+                           FROM @extschema@.risk_reasons(sc.panel, sc.covariates, sc.hours,
+                                                         sc.unit_kind, sc.rm_name, sc.rm_version, 12) r0
+                          WHERE r0.shown_in_reasons
+                          ORDER BY r0.rank LIMIT 3) r) END AS reasons
+      FROM scored sc
+), grid AS MATERIALIZED (
+    -- u = 0, 1/4, ..., 90 days (six-hourly), built once
+    SELECT ARRAY(SELECT k / 4.0 FROM pg_catalog.generate_series(0, 360) k ORDER BY k)::float8[] AS u
+), icu_curves AS MATERIALIZED (
+    -- in the ICU only: S(s + u) on the six-hourly grid
+    SELECT p.admission_id, p.day_date, coalesce(p.icu_days, 0)::float8 AS s,
+           (p.stay).location_days AS loc, p.stay_model, p.stay_version,
+           @extschema@.stay_survival_curve((p.stay).location_days,
+               ARRAY(SELECT coalesce(p.icu_days, 0) + x.u
+                       FROM pg_catalog.unnest(g.u) WITH ORDINALITY AS x(u, n) ORDER BY x.n),
+               p.stay_model, p.stay_version) AS curve
+      FROM predicted p, grid g
+     WHERE p.state = 'in_icu' AND p.stay_model IS NOT NULL
+       AND (p.stay).location_days IS NOT NULL
+), icu_brackets AS MATERIALIZED (
+    -- one pass over each curve (curve[n] is u = (n - 1) / 4 days): Simpson's
+    -- sum, and the first grid point at or below each level of S(s), so the
+    -- quantile lies in the six hours before it
+    SELECT c.*, x.simpson, x.n50, x.n90, x.n10,
+           @extschema@.stay_survival_curve(c.loc,
+               ARRAY(SELECT c.s + (6 * (coalesce(b.n, 2) - 2) + j) / 24.0
+                       FROM (VALUES (1, x.n50), (2, x.n90), (3, x.n10)) AS b(i, n),
+                            pg_catalog.generate_series(0, 6) j
+                      ORDER BY b.i, j),
+               c.stay_model, c.stay_version) AS fine
+      FROM icu_curves c
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.sum(u.v * CASE WHEN u.n IN (1, 361) THEN 1 WHEN u.n % 2 = 0 THEN 4 ELSE 2 END) AS simpson,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.5 * c.curve[1]) AS n50,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.9 * c.curve[1]) AS n90,
+                   pg_catalog.min(u.n) FILTER (WHERE u.v <= 0.1 * c.curve[1]) AS n10
+              FROM pg_catalog.unnest(c.curve) WITH ORDINALITY AS u(v, n)) x
+     WHERE c.curve[1] > 0
+), icu_remaining AS MATERIALIZED (
+    -- the quantiles between the hours of their bracket (fine[7 i + j + 1] is
+    -- hour j of bracket i), linear within the hour
+    SELECT b.admission_id, b.day_date,
+           least(1.0, b.curve[5] / b.curve[1])::float8 AS p1,
+           least(1.0, b.curve[13] / b.curve[1])::float8 AS p3,
+           least(1.0, b.curve[29] / b.curve[1])::float8 AS p7,
+           (b.simpson * 0.25 / 3.0 / b.curve[1])::float8 AS expected,
+           q.median, q.p10, q.p90
+      FROM icu_brackets b
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.max(t.days) FILTER (WHERE t.i = 0) AS median,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 1) AS p10,
+                   pg_catalog.max(t.days) FILTER (WHERE t.i = 2) AS p90
+              FROM (SELECT l.i,
+                           ((6 * (l.n - 2) + j.j - 1
+                             + (b.fine[7 * l.i + j.j] - l.level * b.curve[1])
+                               / nullif(b.fine[7 * l.i + j.j] - b.fine[7 * l.i + j.j + 1], 0)) / 24.0)::float8 AS days
+                      FROM (VALUES (0, b.n50, 0.5::float8), (1, b.n90, 0.9), (2, b.n10, 0.1)) AS l(i, n, level)
+                      CROSS JOIN LATERAL (
+                            SELECT coalesce(pg_catalog.min(jj), 6) AS j
+                              FROM pg_catalog.generate_series(1, 6) jj
+                             WHERE b.fine[7 * l.i + jj + 1] <= l.level * b.curve[1]) j
+                     WHERE l.n IS NOT NULL) t) q
+), summarised AS (
+    SELECT p.*, ir.p1, ir.p3, ir.p7, ir.expected, ir.median, ir.p10, ir.p90
+      FROM predicted p
+      LEFT JOIN icu_remaining ir ON ir.admission_id = p.admission_id AND ir.day_date = p.day_date
+), shown AS (
+    SELECT s.*,
+           (pg_catalog.date_part('epoch', s.as_of - s.data_time) / 3600.0)::float8 AS lab_hours,
+           pg_catalog.date_part('epoch', s.as_of - coalesce(s.data_time, s.admitted_at)) / 3600.0
+               > (ref.wp).stale_lab_hours AS stale,
+           CASE WHEN s.state IN ('pre_icu', 'ed') THEN s.risk END AS ward_risk
+      FROM summarised s, ref
+)
+SELECT p.admission_id,
+       p.patient_id,
+       p.day_date,
+       p.day_of_stay,
+       (p.day_date = pg_catalog.timezone(ref.tz, ref.t)::date) AS is_today,
+       p.as_of,
+       p.unit AS ward,
+       p.unit_kind,
+       p.isolation,
+       p.state AS patient_state,
+       CASE p.state
+            WHEN 'pre_icu' THEN 'Not yet in the ICU: scored for ICU admission.'
+            WHEN 'ed' THEN 'In the emergency department, not yet in the ICU: scored for ICU admission.'
+            WHEN 'in_icu' THEN 'In the ICU: no ICU-admission risk; remaining ICU stay and P(still in ICU) shown.'
+            ELSE 'After an ICU stay: not scored, the ICU-admission models are trained on patients before their first ICU stay (no readmission model yet).'
+       END AS state_note,
+       (pg_catalog.date_part('epoch', p.as_of - p.admitted_at) / 86400.0)::float8 AS days_in_hospital,
+       p.hours AS hours_since_admission,
+       kl.f[1] AS key_lab_1_feature, kl.n[1] AS key_lab_1_name, kl.u[1] AS key_lab_1_unit,
+       @extschema@.lab_value(p.panel, kl.f[1], 'last') AS key_lab_1_last,
+       @extschema@.lab_value(p.panel, kl.f[1], 'trend') AS key_lab_1_trend,
+       kl.f[2] AS key_lab_2_feature, kl.n[2] AS key_lab_2_name, kl.u[2] AS key_lab_2_unit,
+       @extschema@.lab_value(p.panel, kl.f[2], 'last') AS key_lab_2_last,
+       @extschema@.lab_value(p.panel, kl.f[2], 'trend') AS key_lab_2_trend,
+       kl.f[3] AS key_lab_3_feature, kl.n[3] AS key_lab_3_name, kl.u[3] AS key_lab_3_unit,
+       @extschema@.lab_value(p.panel, kl.f[3], 'last') AS key_lab_3_last,
+       @extschema@.lab_value(p.panel, kl.f[3], 'trend') AS key_lab_3_trend,
+       kl.f[4] AS key_lab_4_feature, kl.n[4] AS key_lab_4_name, kl.u[4] AS key_lab_4_unit,
+       @extschema@.lab_value(p.panel, kl.f[4], 'last') AS key_lab_4_last,
+       @extschema@.lab_value(p.panel, kl.f[4], 'trend') AS key_lab_4_trend,
+       kl.f[5] AS key_lab_5_feature, kl.n[5] AS key_lab_5_name, kl.u[5] AS key_lab_5_unit,
+       @extschema@.lab_value(p.panel, kl.f[5], 'last') AS key_lab_5_last,
+       @extschema@.lab_value(p.panel, kl.f[5], 'trend') AS key_lab_5_trend,
+       kl.f[6] AS key_lab_6_feature, kl.n[6] AS key_lab_6_name, kl.u[6] AS key_lab_6_unit,
+       @extschema@.lab_value(p.panel, kl.f[6], 'last') AS key_lab_6_last,
+       @extschema@.lab_value(p.panel, kl.f[6], 'trend') AS key_lab_6_trend,
+       p.risk,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_horizon END AS risk_horizon_hours,
+       CASE WHEN p.ward_risk IS NULL THEN NULL
+            WHEN p.ward_risk >= (ref.pol).risk_band_high THEN 'high'
+            WHEN p.ward_risk >= (ref.pol).risk_band_medium THEN 'medium'
+            ELSE 'low' END AS risk_band,
+       p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w AS risk_change,
+       CASE WHEN p.ward_risk IS NULL THEN NULL
+            WHEN p.stale THEN 'stale'
+            WHEN pg_catalog.lag(p.ward_risk) OVER w IS NULL THEN NULL
+            WHEN p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w > (ref.pol).course_stable_band THEN 'worsening'
+            WHEN p.ward_risk - pg_catalog.lag(p.ward_risk) OVER w < -(ref.pol).course_stable_band THEN 'improving'
+            ELSE 'stable' END AS course,
+       (p.stay).expected_days AS stay_expected_days,
+       (p.stay).median_days AS stay_median_days,
+       (p.stay).p10_days AS stay_p10_days,
+       (p.stay).p90_days AS stay_p90_days,
+       p.icu_days AS icu_days_so_far,
+       p.expected AS icu_remaining_expected_days,
+       p.median AS icu_remaining_median_days,
+       p.p10 AS icu_remaining_p10_days,
+       p.p90 AS icu_remaining_p90_days,
+       p.p1 AS p_still_in_icu_1d,
+       p.p3 AS p_still_in_icu_3d,
+       p.p7 AS p_still_in_icu_7d,
+       p.reasons AS top_reasons,
+       p.risk_model || ' ' || p.risk_version AS risk_model_version,
+       p.forecast_risk,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_horizon END AS forecast_risk_horizon_hours,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_name || ' ' || p.fm_version END AS forecast_risk_model_version,
+       p.stay_model || ' ' || p.stay_version AS stay_model_version,
+       p.stay_model, p.stay_version, (p.stay).location_days AS stay_location_days,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_id END AS risk_model_id,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_synthetic END AS risk_synthetic_default,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_id END AS forecast_risk_model_id,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_synthetic END AS forecast_risk_synthetic_default,
+       p.death_risk,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_horizon END AS death_risk_horizon_hours,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_name || ' ' || p.dm_version END AS death_risk_model_version,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_id END AS death_risk_model_id,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_synthetic END AS death_risk_synthetic_default,
+       CASE WHEN p.dm_name IS NULL
+            THEN 'No death model is active: deploy one with icu_predict.deploy(name, version) (docs/training.md).'
+            WHEN p.death_risk IS NULL THEN 'The death model gave no value for this row.'
+       END AS death_risk_note,
+       CASE WHEN p.stay_model IS NOT NULL THEN p.stay_id END AS stay_model_id,
+       CASE WHEN p.stay_model IS NOT NULL THEN p.stay_synthetic END AS stay_synthetic_default,
+       p.data_time,
+       p.lab_hours AS hours_since_last_lab,
+       p.stale AS labs_stale,
+       p.panel,
+       p.age_years,
+       p.sex,
+       p.risk_model,
+       p.risk_version,
+       pg_catalog.now() AS refreshed_at
+  FROM shown p, ref, key_labs kl
+WINDOW w AS (PARTITION BY p.admission_id ORDER BY p.day_date)
+WITH NO DATA;
+
+CREATE UNIQUE INDEX patient_status_key ON @extschema@.patient_status (admission_id, day_date);
+CREATE INDEX patient_status_today_idx ON @extschema@.patient_status (day_date, ward);
+
+COMMENT ON MATERIALIZED VIEW @extschema@.patient_status IS
+    'Daily patient status: one row per current admission (at icu_predict.reference_time(), default now) per calendar day of stay up to the reference day, each as of the end of that day (today: as of the reference time), with the patient''s state (pre_icu, ed, in_icu, post_icu) and only the scores that apply to it. Populated by CALL icu_predict.refresh(); read it through icu_bi.patient_status.';
+COMMENT ON COLUMN @extschema@.patient_status.admission_id IS 'The admission.';
+COMMENT ON COLUMN @extschema@.patient_status.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN @extschema@.patient_status.day_date IS 'Calendar day of the stay (in icu_predict.day_timezone).';
+COMMENT ON COLUMN @extschema@.patient_status.day_of_stay IS 'Day number of the stay: 1 is the day of admission.';
+COMMENT ON COLUMN @extschema@.patient_status.is_today IS 'True for the row of the reference day.';
+COMMENT ON COLUMN @extschema@.patient_status.as_of IS 'The moment the row describes: the end of day_date, or the reference time for today.';
+COMMENT ON COLUMN @extschema@.patient_status.ward IS 'Ward or unit where the patient lay at as_of (latest location stay begun by then).';
+COMMENT ON COLUMN @extschema@.patient_status.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_status.isolation IS 'Isolation label of that location stay.';
+COMMENT ON COLUMN @extschema@.patient_status.patient_state IS 'pre_icu (not in the ICU, no ICU stay yet: scored), ed (emergency department, no ICU stay yet: scored), in_icu (in an ICU: remaining stay instead of a risk), post_icu (outside the ICU after an ICU stay of this admission: not scored).';
+COMMENT ON COLUMN @extschema@.patient_status.state_note IS 'What the state means for the numbers of the row, in words.';
+COMMENT ON COLUMN @extschema@.patient_status.days_in_hospital IS 'Days from hospital admission to as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.hours_since_admission IS 'Hours from hospital admission to as_of (the models'' covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_feature IS 'Feature of key-lab column 1 (ward_lab_list(); NULL when the slot is empty); key_lab_2 to key_lab_6 likewise.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_name IS 'Display name of key lab 1 (feature_label).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_unit IS 'Unit of key lab 1.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_last IS 'Last value of key lab 1 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_1_trend IS 'Trend of key lab 1: least-squares slope per day over the panel''s trend window.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_feature IS 'Feature of key-lab column 2 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_name IS 'Display name of key lab 2.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_unit IS 'Unit of key lab 2.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_last IS 'Last value of key lab 2 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_2_trend IS 'Trend of key lab 2 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_feature IS 'Feature of key-lab column 3 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_name IS 'Display name of key lab 3.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_unit IS 'Unit of key lab 3.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_last IS 'Last value of key lab 3 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_3_trend IS 'Trend of key lab 3 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_feature IS 'Feature of key-lab column 4 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_name IS 'Display name of key lab 4.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_unit IS 'Unit of key lab 4.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_last IS 'Last value of key lab 4 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_4_trend IS 'Trend of key lab 4 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_feature IS 'Feature of key-lab column 5 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_name IS 'Display name of key lab 5.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_unit IS 'Unit of key lab 5.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_last IS 'Last value of key lab 5 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_5_trend IS 'Trend of key lab 5 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_feature IS 'Feature of key-lab column 6 (ward_lab_list(); NULL when the slot is empty).';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_name IS 'Display name of key lab 6.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_last IS 'Last value of key lab 6 resulted by as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_trend IS 'Trend of key lab 6 per day.';
+COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission within risk_horizon_hours (default 48 h) as of as_of, from the active icu_admission model of capacity_policy.status_risk_horizon_hours (else the nearest horizon), with the admission''s covariates (admission_covariates(admission_id, as_of)): equals predict(admission_id, as_of). NULL in the ICU and without an active risk model. For post_icu rows it is the first-admission model''s output, kept only as the capacity forecast''s input: risk_band, course and reasons are NULL there and icu_bi does not show it.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_horizon_hours IS 'Horizon of risk in hours (the risk model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk IS 'Probability of ICU admission within forecast_risk_horizon_hours (default 7 days) from the active risk model of capacity_policy.forecast_risk_horizon_hours (else the nearest horizon); the capacity forecast uses it. NULL in the ICU; for post_icu rows as for risk.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_horizon_hours IS 'Horizon of forecast_risk in hours (that model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_model_version IS 'Name and version of the model behind forecast_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_band IS 'low, medium or high by capacity_policy.risk_band_medium / risk_band_high; pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_change IS 'Risk minus the risk of the day before (NULL on the first scored day); pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.course IS 'stale when labs_stale; else improving, stable or worsening: risk_change against +/- capacity_policy.course_stable_band; pre_icu and ed rows only.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_expected_days IS 'Expected ICU length of stay in days from the start of an ICU stay (active icu_stay model).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_median_days IS 'Median ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p10_days IS '10th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_p90_days IS '90th percentile of ICU length of stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began (icu_episode), s.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay in days, the integral of S(s + u) / S(s) over u up to 90 days (Simpson, six-hourly; stay model of the capacity forecast).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay in days (S(s + u) / S(s) = 0.5, linear between hours).';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p10_days IS 'In the ICU: 10th percentile of the remaining ICU stay in days.';
+COMMENT ON COLUMN @extschema@.patient_status.icu_remaining_p90_days IS 'In the ICU: 90th percentile of the remaining ICU stay in days; NULL beyond 90 days.';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_1d IS 'In the ICU: P(still in the ICU 1 day after as_of) = S(s + 1) / S(s), as the capacity forecast counts it.';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_3d IS 'In the ICU: P(still in the ICU 3 days after as_of).';
+COMMENT ON COLUMN @extschema@.patient_status.p_still_in_icu_7d IS 'In the ICU: P(still in the ICU 7 days after as_of).';
+COMMENT ON COLUMN @extschema@.patient_status.top_reasons IS 'pre_icu and ed rows: up to three inputs that move the risk most, in clinical words (risk_reasons()), separated by ''; ''.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model_version IS 'Name and version of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model_version IS 'Name and version of the length-of-stay model.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model IS 'Stay model name (capacity_forecast scores S(t) with it).';
+COMMENT ON COLUMN @extschema@.patient_status.stay_version IS 'Stay model version.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model_id IS 'model_id of the model behind risk (NULL when risk is NULL).';
+COMMENT ON COLUMN @extschema@.patient_status.risk_synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data (active_model.synthetic_default): not validated on this hospital''s patients.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_model_id IS 'model_id of the model behind forecast_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_synthetic_default IS 'True when forecast_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk IS 'Probability of in-hospital death within death_risk_horizon_hours as of as_of, by the active death model whose horizon is nearest capacity_policy.status_risk_horizon_hours (the shorter on a tie; patient_risk lists every death slot), scored like risk with the admission''s covariates. Every patient state. NULL without an active death model (death_risk_note says so).';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_horizon_hours IS 'Horizon of death_risk in hours (the death model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_model_version IS 'Name and version of the death model behind death_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_model_id IS 'model_id of the death model behind death_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_synthetic_default IS 'True when death_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_note IS 'Why death_risk is NULL (no active death model); NULL when it has a value.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model_id IS 'model_id of the length-of-stay model behind the stay and remaining-stay columns.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_synthetic_default IS 'True when the stay model is a shipped default trained on synthetic data.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_location_days IS 'Location exp(mu) of the stay distribution for this row (capacity_forecast evaluates S(t) from it with stay_survival_curve()).';
+COMMENT ON COLUMN @extschema@.patient_status.data_time IS 'Result time of the latest lab in the row''s panel (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_status.hours_since_last_lab IS 'Hours from data_time to as_of (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_status.labs_stale IS 'True when the newest lab (or, without labs, the admission) is more than ward_policy.stale_lab_hours before as_of.';
+COMMENT ON COLUMN @extschema@.patient_status.panel IS 'The row''s lab panel (lab_panel): icu_bi.patient_labs and icu_bi.patient_reasons read it.';
+COMMENT ON COLUMN @extschema@.patient_status.age_years IS 'Age at admission (a model covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.sex IS 'Sex (a model covariate).';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model IS 'Name of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_version IS 'Version of the risk model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_status.refreshed_at IS 'When the view was last refreshed.';
+
+-- ---------------------------------------------------------------------------
+-- patient_risk
+-- ---------------------------------------------------------------------------
+CREATE VIEW @extschema@.patient_risk AS
+SELECT ps.admission_id,
+       ps.patient_id,
+       ps.day_date,
+       ps.day_of_stay,
+       ps.is_today,
+       ps.as_of,
+       ps.ward,
+       ps.unit_kind,
+       ps.patient_state,
+       am.outcome,
+       am.kind AS model_kind,
+       am.horizon_hours,
+       CASE WHEN am.kind = 'icu_admission' AND ps.patient_state NOT IN ('pre_icu', 'ed')
+            THEN NULL::float8
+            ELSE @extschema@.risk(pn.panel, pn.covariates,
+                        (pg_catalog.date_part('epoch', ps.as_of - a.admitted_at) / 3600.0)::float8,
+                        ps.unit_kind, am.name, am.version) END AS risk,
+       am.model_id,
+       am.name AS model_name,
+       am.version AS model_version,
+       am.source AS model_source,
+       am.synthetic_default,
+       ps.data_time,
+       ps.refreshed_at
+  FROM @extschema@.patient_status ps
+  JOIN @extschema@.admission a ON a.admission_id = ps.admission_id
+ CROSS JOIN LATERAL (SELECT @extschema@.lab_panel_at(ps.admission_id, ps.as_of) AS panel,
+                           @extschema@.admission_covariates(ps.admission_id, ps.as_of) AS covariates
+                    OFFSET 0) pn
+  JOIN @extschema@.active_model am ON am.kind <> 'icu_stay';
+
+COMMENT ON VIEW @extschema@.patient_risk IS
+    'Risks in long form: one row per patient_status row (admission, day of stay) and active risk model slot (outcome and horizon: ICU admission, in-hospital death, a user event), with the model version and the synthetic-default flag. Reads the last refresh() of patient_status; read it through icu_bi.patient_risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.admission_id IS 'The admission.';
+COMMENT ON COLUMN @extschema@.patient_risk.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN @extschema@.patient_risk.day_date IS 'Calendar day of the stay (in icu_predict.day_timezone).';
+COMMENT ON COLUMN @extschema@.patient_risk.day_of_stay IS 'Day number of the stay: 1 is the day of admission.';
+COMMENT ON COLUMN @extschema@.patient_risk.is_today IS 'True for the row of the reference day.';
+COMMENT ON COLUMN @extschema@.patient_risk.as_of IS 'The moment the risk is for: the end of day_date, or the reference time for today (as patient_status).';
+COMMENT ON COLUMN @extschema@.patient_risk.ward IS 'Ward or unit where the patient lay at as_of.';
+COMMENT ON COLUMN @extschema@.patient_risk.unit_kind IS 'Kind of that unit: ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN @extschema@.patient_risk.patient_state IS 'pre_icu, ed, in_icu or post_icu, as patient_status.patient_state; ICU-admission risks are NULL unless pre_icu or ed.';
+COMMENT ON COLUMN @extschema@.patient_risk.outcome IS 'The predicted outcome: icu_admission, death (in hospital), or the name of a user event (model.outcome).';
+COMMENT ON COLUMN @extschema@.patient_risk.model_kind IS 'Registry kind of the model: icu_admission, death or event.';
+COMMENT ON COLUMN @extschema@.patient_risk.horizon_hours IS 'The horizon: risk is the probability of the outcome within this many hours after as_of.';
+COMMENT ON COLUMN @extschema@.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours after as_of, by risk() with the model of this row and the admission''s covariates (admission_covariates(admission_id, as_of)), as predict() scores.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_id IS 'model_id of the model behind risk (registry table model).';
+COMMENT ON COLUMN @extschema@.patient_risk.model_name IS 'Name of the model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_version IS 'Version of the model behind risk.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_source IS '''deployed'' (by deploy()) or ''builtin'' (shipped default).';
+COMMENT ON COLUMN @extschema@.patient_risk.synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data: retrain on local data before reading it clinically.';
+COMMENT ON COLUMN @extschema@.patient_risk.data_time IS 'Result time of the latest lab resulted by as_of (NULL without labs).';
+COMMENT ON COLUMN @extschema@.patient_risk.refreshed_at IS 'When patient_status was last refreshed.';
+
+-- ---------------------------------------------------------------------------
+-- the ward filter functions
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.ward_patient_rows()
+RETURNS SETOF @extschema@.patient_status
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 1000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.*
+      FROM @extschema@.patient_status ps
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = ps.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(SESSION_USER, r.oid, 'MEMBER'));
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_rows() IS
+    'The patient_status rows the session''s login may see: wards mapped in ward_access to the login or to a role it is a member of (''*'' = every ward). SECURITY DEFINER and never inlined, so no qual of the caller reaches the hidden rows; filters on SESSION_USER. EXECUTE for icu_bi_reader (the icu_bi views call it).';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_rows() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ward_patient_labs()
+RETURNS TABLE (admission_id bigint, patient_id text, day_date date, is_today boolean,
+               as_of timestamptz, ward text, feature text, display_name text, unit text,
+               last_value float8, trend_per_day float8, last_at timestamptz, n_results integer,
+               reference_low float8, reference_high float8, out_of_range boolean,
+               key_lab_slot integer)
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 10000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.admission_id, ps.patient_id, ps.day_date, ps.is_today, ps.as_of, ps.ward,
+           v.feature, fl.display_name, fl.display_unit, v.last_value, v.trend_per_day,
+           v.last_at, v.n_results, r.reference_low, r.reference_high,
+           CASE WHEN v.last_value IS NULL OR (r.reference_low IS NULL AND r.reference_high IS NULL)
+                THEN NULL
+                ELSE v.last_value < coalesce(r.reference_low, '-Infinity'::float8)
+                     OR v.last_value > coalesce(r.reference_high, 'Infinity'::float8) END,
+           r.key_lab_slot
+      FROM @extschema@.ward_patient_rows() ps
+     CROSS JOIN LATERAL pg_catalog.unnest(@extschema@.lab_features(ps.panel)) AS f(feature)
+     CROSS JOIN LATERAL (
+            SELECT f.feature,
+                   @extschema@.lab_value(ps.panel, f.feature, 'last') AS last_value,
+                   @extschema@.lab_value(ps.panel, f.feature, 'trend') AS trend_per_day,
+                   @extschema@.lab_last_at(ps.panel, f.feature) AS last_at,
+                   @extschema@.lab_value(ps.panel, f.feature, 'count')::integer AS n_results) v
+      LEFT JOIN @extschema@.feature_label fl ON fl.feature = v.feature
+      LEFT JOIN @extschema@.ward_lab_list() r ON r.feature = v.feature;
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_labs() IS
+    'Every feature of every lab panel of ward_patient_rows() (the rows the login may see): one row per admission, day and feature with display name and unit (feature_label), last value, trend, time of last, count, the reference range of ward_lab_list() and whether the last value lies outside it. Backs icu_bi.patient_labs.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_labs() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ward_patient_reasons()
+RETURNS TABLE (admission_id bigint, patient_id text, day_date date, is_today boolean,
+               ward text, rank integer, input text, input_kind text, feature text, stat text,
+               display_name text, value float8, unit text, trend_per_day float8,
+               contribution float8, direction text, reason text, shown_in_reasons boolean,
+               risk_model_version text, risk_model_id bigint)
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 10000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT ps.admission_id, ps.patient_id, ps.day_date, ps.is_today, ps.ward,
+           x.rank, x.input, x.input_kind, x.feature, x.stat, x.display_name, x.value, x.unit,
+           x.trend_per_day, x.contribution, x.direction, x.reason, x.shown_in_reasons,
+           ps.risk_model_version, ps.risk_model_id
+      FROM @extschema@.ward_patient_rows() ps
+     CROSS JOIN LATERAL @extschema@.risk_reasons(ps.panel,
+                            @extschema@.admission_covariates(ps.admission_id, ps.as_of),
+                            ps.hours_since_admission, ps.unit_kind, ps.risk_model, ps.risk_version, 10) x
+     WHERE ps.patient_state IN ('pre_icu', 'ed');
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_reasons() IS
+    'The top ten inputs behind the risk of every scored row (pre_icu, ed) of ward_patient_rows(), structured and in words (risk_reasons() with admission_covariates() as of the row, as patient_status scored it). Backs icu_bi.patient_reasons.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_reasons() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- the icu_bi patient views
+-- ---------------------------------------------------------------------------
+CREATE VIEW icu_bi.patient_status AS
+    SELECT ps.admission_id::bigint        AS admission_id,
+           ps.patient_id::text            AS patient_id,
+           ps.day_date::date              AS day_date,
+           ps.day_of_stay::integer        AS day_of_stay,
+           ps.is_today::boolean           AS is_today,
+           ps.as_of::timestamptz          AS as_of,
+           ps.ward::text                  AS ward,
+           ps.unit_kind::text             AS unit_kind,
+           ps.isolation::text             AS isolation,
+           ps.patient_state::text         AS patient_state,
+           ps.state_note::text            AS state_note,
+           ps.days_in_hospital::float8    AS days_in_hospital,
+           ps.key_lab_1_name::text        AS key_lab_1_name,
+           ps.key_lab_1_unit::text        AS key_lab_1_unit,
+           ps.key_lab_1_last::float8      AS key_lab_1_last,
+           ps.key_lab_1_trend::float8     AS key_lab_1_trend_per_day,
+           ps.key_lab_2_name::text        AS key_lab_2_name,
+           ps.key_lab_2_unit::text        AS key_lab_2_unit,
+           ps.key_lab_2_last::float8      AS key_lab_2_last,
+           ps.key_lab_2_trend::float8     AS key_lab_2_trend_per_day,
+           ps.key_lab_3_name::text        AS key_lab_3_name,
+           ps.key_lab_3_unit::text        AS key_lab_3_unit,
+           ps.key_lab_3_last::float8      AS key_lab_3_last,
+           ps.key_lab_3_trend::float8     AS key_lab_3_trend_per_day,
+           ps.key_lab_4_name::text        AS key_lab_4_name,
+           ps.key_lab_4_unit::text        AS key_lab_4_unit,
+           ps.key_lab_4_last::float8      AS key_lab_4_last,
+           ps.key_lab_4_trend::float8     AS key_lab_4_trend_per_day,
+           ps.key_lab_5_name::text        AS key_lab_5_name,
+           ps.key_lab_5_unit::text        AS key_lab_5_unit,
+           ps.key_lab_5_last::float8      AS key_lab_5_last,
+           ps.key_lab_5_trend::float8     AS key_lab_5_trend_per_day,
+           ps.key_lab_6_name::text        AS key_lab_6_name,
+           ps.key_lab_6_unit::text        AS key_lab_6_unit,
+           ps.key_lab_6_last::float8      AS key_lab_6_last,
+           ps.key_lab_6_trend::float8     AS key_lab_6_trend_per_day,
+           ps.data_time::timestamptz      AS last_lab_at,
+           ps.hours_since_last_lab::float8 AS hours_since_last_lab,
+           ps.labs_stale::boolean         AS labs_stale,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk END)::float8 AS icu_risk,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_horizon_hours END)::integer
+                                          AS icu_risk_horizon_hours,
+           ps.risk_band::text             AS risk_band,
+           ps.risk_change::float8         AS risk_change,
+           ps.course::text                AS course,
+           ps.top_reasons::text           AS top_reasons,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_model_version END)::text
+                                          AS risk_model_version,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk END)::float8
+                                          AS icu_risk_forecast,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_horizon_hours END)::integer
+                                          AS icu_risk_forecast_horizon_hours,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_model_version END)::text
+                                          AS forecast_risk_model_version,
+           ps.stay_expected_days::float8  AS icu_stay_expected_days,
+           ps.stay_median_days::float8    AS icu_stay_median_days,
+           ps.stay_p10_days::float8       AS icu_stay_p10_days,
+           ps.stay_p90_days::float8       AS icu_stay_p90_days,
+           ps.icu_days_so_far::float8     AS icu_days_so_far,
+           ps.icu_remaining_expected_days::float8 AS icu_remaining_expected_days,
+           ps.icu_remaining_median_days::float8   AS icu_remaining_median_days,
+           ps.icu_remaining_p10_days::float8      AS icu_remaining_p10_days,
+           ps.icu_remaining_p90_days::float8      AS icu_remaining_p90_days,
+           ps.p_still_in_icu_1d::float8   AS p_still_in_icu_1d,
+           ps.p_still_in_icu_3d::float8   AS p_still_in_icu_3d,
+           ps.p_still_in_icu_7d::float8   AS p_still_in_icu_7d,
+           ps.stay_model_version::text    AS stay_model_version,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_model_id END)::bigint
+                                          AS risk_model_id,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_synthetic_default END)::boolean
+                                          AS risk_synthetic_default,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_model_id END)::bigint
+                                          AS forecast_risk_model_id,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_synthetic_default END)::boolean
+                                          AS forecast_risk_synthetic_default,
+           ps.death_risk::float8          AS death_risk,
+           ps.death_risk_horizon_hours::integer AS death_risk_horizon_hours,
+           ps.death_risk_model_version::text AS death_risk_model_version,
+           ps.death_risk_model_id::bigint AS death_risk_model_id,
+           ps.death_risk_synthetic_default::boolean AS death_risk_synthetic_default,
+           ps.death_risk_note::text       AS death_risk_note,
+           ps.stay_model_id::bigint       AS stay_model_id,
+           ps.stay_synthetic_default::boolean AS stay_synthetic_default,
+           ps.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.ward_patient_rows() ps;
+
+COMMENT ON VIEW icu_bi.patient_status IS
+    'Daily patient status for Power BI: one row per current admission per day of stay (is_today marks today''s row), only on the wards the login is mapped to in icu_predict.ward_access. patient_state says which numbers apply: the ICU-admission risk before the ICU (pre_icu, ed), the remaining ICU stay in the ICU (in_icu), neither after an ICU stay (post_icu).';
+COMMENT ON COLUMN icu_bi.patient_status.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_status.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_status.day_of_stay IS 'Day number of the stay (1 = day of admission).';
+COMMENT ON COLUMN icu_bi.patient_status.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_status.as_of IS 'Moment the row describes: end of the day, or the reference time for today.';
+COMMENT ON COLUMN icu_bi.patient_status.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_status.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_status.isolation IS 'Isolation label: none, droplet, contact, airborne, strict, unknown.';
+COMMENT ON COLUMN icu_bi.patient_status.patient_state IS 'pre_icu (not yet in the ICU: ICU-admission risk shown), ed (emergency department, not yet in the ICU: risk shown), in_icu (remaining ICU stay shown, no admission risk), post_icu (on a ward after an ICU stay: not scored).';
+COMMENT ON COLUMN icu_bi.patient_status.state_note IS 'What patient_state means for this row''s numbers, in words.';
+COMMENT ON COLUMN icu_bi.patient_status.days_in_hospital IS 'Days since hospital admission.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_name IS 'Name of key lab 1 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 1 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_unit IS 'Unit of key lab 1.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_last IS 'Last value of key lab 1, in key_lab_1_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_1_trend_per_day IS 'Change of key lab 1 per day (recent trend), in key_lab_1_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_name IS 'Name of key lab 2 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 2 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_unit IS 'Unit of key lab 2.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_last IS 'Last value of key lab 2, in key_lab_2_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_2_trend_per_day IS 'Change of key lab 2 per day (recent trend), in key_lab_2_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_name IS 'Name of key lab 3 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 3 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_unit IS 'Unit of key lab 3.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_last IS 'Last value of key lab 3, in key_lab_3_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_3_trend_per_day IS 'Change of key lab 3 per day (recent trend), in key_lab_3_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_name IS 'Name of key lab 4 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 4 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_unit IS 'Unit of key lab 4.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_last IS 'Last value of key lab 4, in key_lab_4_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_4_trend_per_day IS 'Change of key lab 4 per day (recent trend), in key_lab_4_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_name IS 'Name of key lab 5 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 5 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_unit IS 'Unit of key lab 5.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_last IS 'Last value of key lab 5, in key_lab_5_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_5_trend_per_day IS 'Change of key lab 5 per day (recent trend), in key_lab_5_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_name IS 'Name of key lab 6 (the hospital''s list, icu_predict.ward_lab_display; NULL when slot 6 is empty).';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_last IS 'Last value of key lab 6, in key_lab_6_unit.';
+COMMENT ON COLUMN icu_bi.patient_status.key_lab_6_trend_per_day IS 'Change of key lab 6 per day (recent trend), in key_lab_6_unit per day.';
+COMMENT ON COLUMN icu_bi.patient_status.last_lab_at IS 'Result time of the newest lab used (NULL without labs).';
+COMMENT ON COLUMN icu_bi.patient_status.hours_since_last_lab IS 'Hours from last_lab_at to as_of.';
+COMMENT ON COLUMN icu_bi.patient_status.labs_stale IS 'True when the newest lab (or, without labs, the admission) is older than icu_predict.ward_policy.stale_lab_hours (48 by default) at as_of: the risk rests on old labs (course says ''stale'').';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk IS 'Probability of ICU admission within icu_risk_horizon_hours (0 to 1; 48 hours by default); only for patient_state pre_icu and ed.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_horizon_hours IS 'Horizon of icu_risk in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_band IS 'low, medium or high (from icu_risk).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_change IS 'Change of icu_risk since the day before.';
+COMMENT ON COLUMN icu_bi.patient_status.course IS 'stale (labs_stale), else improving, stable or worsening (icu_risk against the day before).';
+COMMENT ON COLUMN icu_bi.patient_status.top_reasons IS 'Up to three inputs that move icu_risk most, in clinical words, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''; icu_bi.patient_reasons has them structured.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_version IS 'Risk model name and version behind icu_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast IS 'Probability of ICU admission within icu_risk_forecast_horizon_hours (0 to 1; 7 days by default); the capacity forecast uses it; only for pre_icu and ed.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_risk_forecast_horizon_hours IS 'Horizon of icu_risk_forecast in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_version IS 'Name and version of the model behind icu_risk_forecast.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_expected_days IS 'Expected ICU length of stay from ICU arrival, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_median_days IS 'Median ICU length of stay from ICU arrival, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p10_days IS 'ICU length of stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_stay_p90_days IS 'ICU length of stay, 90th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_days_so_far IS 'In the ICU: days since the current ICU episode began.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_expected_days IS 'In the ICU: expected remaining ICU stay, days (the stay model of the capacity forecast, given the days so far).';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_median_days IS 'In the ICU: median remaining ICU stay, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p10_days IS 'In the ICU: remaining ICU stay, 10th percentile, days.';
+COMMENT ON COLUMN icu_bi.patient_status.icu_remaining_p90_days IS 'In the ICU: remaining ICU stay, 90th percentile, days (NULL beyond 90 days).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_1d IS 'In the ICU: probability of still being in the ICU 1 day later (0 to 1).';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_3d IS 'In the ICU: probability of still being in the ICU 3 days later.';
+COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_7d IS 'In the ICU: probability of still being in the ICU 7 days later.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_model_version IS 'Length-of-stay model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_id IS 'Registry id of the model behind icu_risk (icu_predict.model.model_id).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_synthetic_default IS 'True when icu_risk comes from a shipped default model trained on synthetic data: not validated on this hospital''s patients.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_id IS 'Registry id of the model behind icu_risk_forecast.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_synthetic_default IS 'True when icu_risk_forecast comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk IS 'Probability of in-hospital death within death_risk_horizon_hours (0 to 1), by the active death model; every patient state; NULL when no death model is active (death_risk_note). icu_bi.patient_risk has every death horizon deployed.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_horizon_hours IS 'Horizon of death_risk in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_model_version IS 'Name and version of the death model behind death_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_model_id IS 'Registry id of the death model behind death_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_synthetic_default IS 'True when death_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_note IS 'Why death_risk is empty (no active death model); NULL when it has a value.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_model_id IS 'Registry id of the length-of-stay model.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_synthetic_default IS 'True when the length-of-stay model is a shipped default trained on synthetic data.';
+COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
+
+CREATE VIEW icu_bi.patient_labs AS
+    SELECT l.admission_id::bigint    AS admission_id,
+           l.patient_id::text        AS patient_id,
+           l.day_date::date          AS day_date,
+           l.is_today::boolean       AS is_today,
+           l.as_of::timestamptz      AS as_of,
+           l.ward::text              AS ward,
+           l.feature::text           AS feature,
+           l.display_name::text      AS display_name,
+           l.unit::text              AS unit,
+           l.last_value::float8      AS last_value,
+           l.trend_per_day::float8   AS trend_per_day,
+           l.last_at::timestamptz    AS last_at,
+           l.n_results::integer      AS n_results,
+           l.reference_low::float8   AS reference_low,
+           l.reference_high::float8  AS reference_high,
+           l.out_of_range::boolean   AS out_of_range,
+           l.key_lab_slot::integer   AS key_lab_slot
+      FROM @extschema@.ward_patient_labs() l;
+COMMENT ON VIEW icu_bi.patient_labs IS
+    'Every lab feature of every patient-day in icu_bi.patient_status (same ward filter): one row per admission, day and feature, including features the hospital added to the catalogue.';
+COMMENT ON COLUMN icu_bi.patient_labs.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_labs.day_date IS 'Calendar day of the stay (as in icu_bi.patient_status).';
+COMMENT ON COLUMN icu_bi.patient_labs.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_labs.as_of IS 'Moment the row describes.';
+COMMENT ON COLUMN icu_bi.patient_labs.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_labs.feature IS 'Feature name of the catalogue (icu_predict.feature).';
+COMMENT ON COLUMN icu_bi.patient_labs.display_name IS 'Name of the lab for display.';
+COMMENT ON COLUMN icu_bi.patient_labs.unit IS 'Unit of last_value (the canonical unit).';
+COMMENT ON COLUMN icu_bi.patient_labs.last_value IS 'Last accepted value resulted by as_of; NULL when every value was rejected.';
+COMMENT ON COLUMN icu_bi.patient_labs.trend_per_day IS 'Change per day (least-squares slope over the recent trend window), in unit per day.';
+COMMENT ON COLUMN icu_bi.patient_labs.last_at IS 'Result time of last_value.';
+COMMENT ON COLUMN icu_bi.patient_labs.n_results IS 'Accepted results of this feature by as_of.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_low IS 'Lower end of the reference range (icu_predict.ward_lab_display); NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.reference_high IS 'Upper end of the reference range; NULL when none.';
+COMMENT ON COLUMN icu_bi.patient_labs.out_of_range IS 'True when last_value lies outside the reference range, false inside, NULL without a range or a value.';
+COMMENT ON COLUMN icu_bi.patient_labs.key_lab_slot IS 'The key-lab column (1 to 6) of icu_bi.patient_status that shows this feature; NULL when none.';
+
+CREATE VIEW icu_bi.patient_reasons AS
+    SELECT r.admission_id::bigint  AS admission_id,
+           r.patient_id::text      AS patient_id,
+           r.day_date::date        AS day_date,
+           r.is_today::boolean     AS is_today,
+           r.ward::text            AS ward,
+           r.rank::integer         AS rank,
+           r.input::text           AS input,
+           r.input_kind::text      AS input_kind,
+           r.feature::text         AS feature,
+           r.stat::text            AS stat,
+           r.display_name::text    AS display_name,
+           r.value::float8         AS value,
+           r.unit::text            AS unit,
+           r.trend_per_day::float8 AS trend_per_day,
+           r.contribution::float8  AS contribution,
+           r.direction::text       AS direction,
+           r.reason::text          AS reason,
+           r.shown_in_reasons::boolean AS shown_in_reasons,
+           r.risk_model_version::text AS risk_model_version,
+           r.risk_model_id::bigint AS risk_model_id
+      FROM @extschema@.ward_patient_reasons() r;
+COMMENT ON VIEW icu_bi.patient_reasons IS
+    'The inputs behind icu_risk for drill-down: for every scored patient-day (patient_state pre_icu or ed) of icu_bi.patient_status (same ward filter), the top ten inputs by their contribution, structured and in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_reasons.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_reasons.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_reasons.rank IS '1 = the input that moves the risk most.';
+COMMENT ON COLUMN icu_bi.patient_reasons.input IS 'Model input: feature.statistic for labs (crp.last), the covariate name otherwise (age_years, hours_since_admission ...).';
+COMMENT ON COLUMN icu_bi.patient_reasons.input_kind IS 'lab or non-lab.';
+COMMENT ON COLUMN icu_bi.patient_reasons.feature IS 'Feature name for lab inputs; NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.stat IS 'Statistic of the feature (last, max, trend ...); NULL for non-lab inputs.';
+COMMENT ON COLUMN icu_bi.patient_reasons.display_name IS 'Name of the input for display (Age, Time since admission, the lab''s name).';
+COMMENT ON COLUMN icu_bi.patient_reasons.value IS 'The input''s value (NULL when it was missing and imputed).';
+COMMENT ON COLUMN icu_bi.patient_reasons.unit IS 'Unit of value.';
+COMMENT ON COLUMN icu_bi.patient_reasons.trend_per_day IS 'For a last value: the lab''s trend per day.';
+COMMENT ON COLUMN icu_bi.patient_reasons.contribution IS 'Signed contribution to the risk''s log-odds.';
+COMMENT ON COLUMN icu_bi.patient_reasons.direction IS 'raises risk or lowers risk.';
+COMMENT ON COLUMN icu_bi.patient_reasons.reason IS 'The reason in words.';
+COMMENT ON COLUMN icu_bi.patient_reasons.shown_in_reasons IS 'False for non-lab inputs when icu_predict.ward_policy.reasons_show_non_lab is off (then top_reasons leaves them out).';
+COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_version IS 'Risk model name and version.';
+COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_id IS 'Registry id of the risk model.';
+
+GRANT SELECT ON icu_bi.patient_status, icu_bi.patient_labs, icu_bi.patient_reasons TO icu_bi_reader;
+GRANT EXECUTE ON FUNCTION @extschema@.ward_patient_rows(), @extschema@.ward_patient_labs(),
+                          @extschema@.ward_patient_reasons(), @extschema@.ward_access_map()
+    TO icu_bi_reader;
+
+CREATE FUNCTION @extschema@.ward_patient_risks()
+RETURNS SETOF @extschema@.patient_risk
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 3000
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT pr.*
+      FROM @extschema@.patient_risk pr
+     WHERE EXISTS (
+            SELECT 1
+              FROM @extschema@.ward_access a
+              JOIN pg_catalog.pg_roles r ON r.rolname = a.role_name
+             WHERE (a.ward = pr.ward OR a.ward = '*')
+               AND pg_catalog.pg_has_role(SESSION_USER, r.oid, 'MEMBER'));
+END;
+COMMENT ON FUNCTION @extschema@.ward_patient_risks() IS
+    'The patient_risk rows the session''s login may see (wards mapped in ward_access, as ward_patient_rows()). SECURITY DEFINER and never inlined; filters on SESSION_USER. Backs icu_bi.patient_risk.';
+REVOKE ALL ON FUNCTION @extschema@.ward_patient_risks() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.ward_patient_risks() TO icu_bi_reader;
+
+CREATE VIEW icu_bi.patient_risk AS
+    SELECT pr.admission_id::bigint        AS admission_id,
+           pr.patient_id::text            AS patient_id,
+           pr.day_date::date              AS day_date,
+           pr.day_of_stay::integer        AS day_of_stay,
+           pr.is_today::boolean           AS is_today,
+           pr.as_of::timestamptz          AS as_of,
+           pr.ward::text                  AS ward,
+           pr.unit_kind::text             AS unit_kind,
+           pr.patient_state::text         AS patient_state,
+           pr.outcome::text               AS outcome,
+           pr.horizon_hours::integer      AS horizon_hours,
+           pr.risk::float8                AS risk,
+           (pr.model_name || ' ' || pr.model_version)::text AS model_version,
+           pr.model_id::bigint            AS model_id,
+           pr.model_source::text          AS model_source,
+           pr.synthetic_default::boolean  AS synthetic_default,
+           pr.data_time::timestamptz      AS data_time,
+           pr.refreshed_at::timestamptz   AS refreshed_at
+      FROM @extschema@.ward_patient_risks() pr;
+
+COMMENT ON VIEW icu_bi.patient_risk IS
+    'Risks of every deployed outcome for Power BI, in long form: one row per current admission, day of stay, outcome and horizon (ICU admission within 48 h, within 7 days, in-hospital death ...), each with its model version; only on the wards the user is mapped to in icu_predict.ward_access.';
+COMMENT ON COLUMN icu_bi.patient_risk.admission_id IS 'Admission (encounter) identifier.';
+COMMENT ON COLUMN icu_bi.patient_risk.patient_id IS 'Pseudonymous patient identifier.';
+COMMENT ON COLUMN icu_bi.patient_risk.day_date IS 'Calendar day of the stay.';
+COMMENT ON COLUMN icu_bi.patient_risk.day_of_stay IS 'Day number of the stay (1 = day of admission).';
+COMMENT ON COLUMN icu_bi.patient_risk.is_today IS 'True for the row of the reference day (today).';
+COMMENT ON COLUMN icu_bi.patient_risk.as_of IS 'Moment the risk is for: end of the day, or the reference time for today.';
+COMMENT ON COLUMN icu_bi.patient_risk.ward IS 'Ward or unit where the patient lay.';
+COMMENT ON COLUMN icu_bi.patient_risk.unit_kind IS 'ward, icu, mc, ed, or, other.';
+COMMENT ON COLUMN icu_bi.patient_risk.patient_state IS 'pre_icu, ed, in_icu or post_icu (as icu_bi.patient_status); ICU-admission risks only for pre_icu and ed.';
+COMMENT ON COLUMN icu_bi.patient_risk.outcome IS 'Predicted outcome: icu_admission, death (in hospital), or the name of a hospital-defined event.';
+COMMENT ON COLUMN icu_bi.patient_risk.horizon_hours IS 'Horizon in hours: risk is the probability of the outcome within it.';
+COMMENT ON COLUMN icu_bi.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours.';
+COMMENT ON COLUMN icu_bi.patient_risk.model_version IS 'Name and version of the model behind risk.';
+COMMENT ON COLUMN icu_bi.patient_risk.model_id IS 'Registry id of the model behind risk (icu_predict.model.model_id).';
+COMMENT ON COLUMN icu_bi.patient_risk.model_source IS 'deployed (chosen by this hospital) or builtin (shipped default).';
+COMMENT ON COLUMN icu_bi.patient_risk.synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data: not validated on this hospital''s patients.';
+COMMENT ON COLUMN icu_bi.patient_risk.data_time IS 'Result time of the latest lab behind the row.';
+COMMENT ON COLUMN icu_bi.patient_risk.refreshed_at IS 'When the status was last refreshed.';
+
+GRANT SELECT ON icu_bi.patient_risk TO icu_bi_reader;
+
+-- ---------------------------------------------------------------------------
+-- capacity_forecast (45_capacity_forecast.sql), unchanged, over the new
+-- patient_status
+-- ---------------------------------------------------------------------------
+CREATE MATERIALIZED VIEW @extschema@.capacity_forecast AS
+WITH ref AS (
+    SELECT @extschema@.reference_time() AS t,
+           pg_catalog.timezone(@extschema@.day_zone(), @extschema@.reference_time())::date AS ref_date,
+           @extschema@.capacity_settings() AS pol
+), horizon AS (
+    SELECT h AS d FROM pg_catalog.generate_series(0, 14) AS h
+), today AS (
+    -- today's row of every current admission
+    SELECT ps.admission_id, ps.ward, ps.unit_kind, ps.as_of,
+           coalesce(ps.forecast_risk, ps.risk) AS risk,
+           ps.stay_model, ps.stay_version, ps.stay_location_days,
+           -- the points of the ICU-admission curve: (h1, r1) and, when the
+           -- status risk and the forecast risk have different horizons,
+           -- (h2, r2) with h1 < h2
+           CASE WHEN two.ok AND two.status_first THEN ps.risk
+                ELSE coalesce(ps.forecast_risk, ps.risk) END AS r1,
+           (CASE WHEN two.ok AND two.status_first THEN ps.risk_horizon_hours
+                 WHEN ps.forecast_risk IS NOT NULL THEN ps.forecast_risk_horizon_hours
+                 ELSE ps.risk_horizon_hours END / 24.0)::float8 AS h1,
+           CASE WHEN two.ok THEN CASE WHEN two.status_first THEN ps.forecast_risk ELSE ps.risk END
+                END AS r2,
+           (CASE WHEN two.ok THEN greatest(ps.risk_horizon_hours, ps.forecast_risk_horizon_hours)
+                 END / 24.0)::float8 AS h2
+      FROM @extschema@.patient_status ps
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT ps.risk IS NOT NULL AND ps.forecast_risk IS NOT NULL
+                   AND ps.risk_horizon_hours IS DISTINCT FROM ps.forecast_risk_horizon_hours AS ok,
+                   ps.risk_horizon_hours < ps.forecast_risk_horizon_hours AS status_first) two
+     WHERE ps.day_date = ref.ref_date
+), episodes_recent AS MATERIALIZED (
+    -- ICU episodes begun in the longest look-back any part uses (arrival
+    -- window, the 14 days of the growth fit, the routing window), read once
+    SELECT ep.admission_id, ep.first_unit, ep.started_at
+      FROM ref
+      JOIN @extschema@.icu_episode ep
+        ON ep.started_at <= ref.t
+       AND ep.started_at > ref.t - pg_catalog.make_interval(
+               days => greatest((ref.pol).arrival_window_days, 14, (ref.pol).routing_window_days))
+), cap AS (
+    -- capacity per unit and horizon day (latest valid_from <= that day)
+    SELECT c.unit, h.d, c.staffed_beds, c.surge_beds
+      FROM horizon h, ref,
+           LATERAL (SELECT DISTINCT ON (ic.unit) ic.unit, ic.staffed_beds, ic.surge_beds
+                      FROM @extschema@.icu_capacity ic
+                     WHERE ic.valid_from <= ref.ref_date + h.d
+                     ORDER BY ic.unit, ic.valid_from DESC) c
+), units AS (
+    SELECT DISTINCT c.unit FROM cap c
+    UNION
+    SELECT DISTINCT t.ward FROM today t WHERE t.unit_kind = 'icu'
+), beds_w AS (
+    -- staffed-bed share of each unit on day 0 (equal shares without data):
+    -- the routing of last resort
+    SELECT u.unit,
+           CASE WHEN pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER () > 0
+                THEN coalesce(c.staffed_beds, 0)::float8
+                     / pg_catalog.sum(coalesce(c.staffed_beds, 0)) OVER ()
+                ELSE 1.0 / pg_catalog.count(*) OVER () END AS w
+      FROM units u
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = 0
+), routing_hist AS (
+    -- where recent ICU patients went: the first ICU unit of every episode
+    -- begun in the routing window, with the non-ICU unit the patient came
+    -- from (the latest location stay begun before the episode)
+    SELECT e.first_unit AS unit,
+           (SELECT s.unit FROM @extschema@.location_stay s
+             WHERE s.admission_id = e.admission_id
+               AND s.unit_kind IS DISTINCT FROM 'icu'
+               AND s.started_at < e.started_at
+             ORDER BY s.started_at DESC LIMIT 1) AS from_unit
+      FROM episodes_recent e
+      CROSS JOIN ref
+     WHERE e.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).routing_window_days)
+       AND e.first_unit IN (SELECT u.unit FROM units u)
+), weights AS (
+    -- hospital-wide routing (new arrivals, and ward patients of a unit
+    -- without history): episodes per first unit, smoothed towards the
+    -- staffed-bed shares with the weight of 5 episodes,
+    --     w_u = (n_u + 5 b_u) / (n + 5)
+    -- so no history gives the staffed-bed shares and a long history the
+    -- observed ones
+    SELECT b.unit,
+           ((coalesce(h.n, 0) + 5.0 * b.w) / (tot.n + 5.0))::float8 AS w
+      FROM beds_w b
+      LEFT JOIN (SELECT r.unit, pg_catalog.count(*) AS n FROM routing_hist r GROUP BY r.unit) h
+        ON h.unit = b.unit
+      CROSS JOIN (SELECT pg_catalog.count(*) AS n FROM routing_hist) tot
+), ward_weights AS (
+    -- routing of patients on one non-ICU unit: that unit's episodes per
+    -- first ICU unit, smoothed towards the hospital-wide routing with the
+    -- weight of 5 episodes
+    SELECT f.from_unit, w.unit,
+           ((coalesce(h.n, 0) + 5.0 * w.w) / (f.n + 5.0))::float8 AS w
+      FROM (SELECT r.from_unit, pg_catalog.count(*) AS n
+              FROM routing_hist r WHERE r.from_unit IS NOT NULL GROUP BY r.from_unit) f
+      CROSS JOIN weights w
+      LEFT JOIN (SELECT r.from_unit, r.unit, pg_catalog.count(*) AS n
+                   FROM routing_hist r GROUP BY r.from_unit, r.unit) h
+        ON h.from_unit = f.from_unit AND h.unit = w.unit
+), icu_start AS MATERIALIZED (
+    -- patients in an ICU: the start of the current ICU episode and, with
+    -- capacity_policy.stay_at_episode_start, the stay model's location as of
+    -- that start (the panel of the labs resulted by then, the hours since
+    -- hospital admission then: the inputs the model was trained on), so that
+    -- S(s + d) / S(s) conditions one stay distribution on the s days spent;
+    -- else, or without an episode start, today's location
+    SELECT t.admission_id, e.started_at,
+           CASE WHEN (ref.pol).stay_at_episode_start AND e.started_at IS NOT NULL
+                     AND t.stay_model IS NOT NULL
+                THEN coalesce((@extschema@.length_of_stay(
+                         (SELECT @extschema@.lab_panel(c.admission_id, c.feature, c.value, c.resulted_at,
+                                                       e.started_at)
+                            FROM @extschema@.lab_canonical c
+                           WHERE c.admission_id = t.admission_id AND c.resulted_at <= e.started_at),
+                         a.age_years::float8, a.sex::text,
+                         (pg_catalog.date_part('epoch', e.started_at - a.admitted_at) / 3600.0)::float8,
+                         'icu', t.stay_model, t.stay_version)).location_days,
+                     t.stay_location_days)
+                ELSE t.stay_location_days END AS stay_location_days
+      FROM today t
+      CROSS JOIN ref
+      JOIN @extschema@.admission a ON a.admission_id = t.admission_id
+      LEFT JOIN LATERAL (
+            SELECT ep.started_at FROM @extschema@.icu_episode ep
+             WHERE ep.admission_id = t.admission_id
+               AND ep.started_at <= ref.t
+             ORDER BY ep.started_at DESC LIMIT 1) e ON true
+     WHERE t.unit_kind = 'icu'
+), icu_now AS (
+    SELECT t.admission_id, t.ward AS unit, t.stay_model, t.stay_version, st.stay_location_days,
+           coalesce(pg_catalog.date_part('epoch', ref.t - st.started_at) / 86400.0, 0) AS spent
+      FROM today t
+      CROSS JOIN ref
+      JOIN icu_start st ON st.admission_id = t.admission_id
+), icu_p AS (
+    -- remaining-stay probabilities S(s + d) / S(s)
+    SELECT i.admission_id, i.unit, h.d,
+           CASE WHEN h.d = 0 THEN 1.0::float8
+                WHEN curve.s[1] IS NULL THEN NULL
+                WHEN curve.s[1] <= 0 THEN 0.0::float8
+                ELSE least(1.0, curve.s[h.d + 1] / curve.s[1]) END AS p
+      FROM icu_now i
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (
+            SELECT CASE WHEN i.stay_model IS NOT NULL THEN
+                   @extschema@.stay_survival_curve(i.stay_location_days,
+                       ARRAY(SELECT i.spent + g FROM pg_catalog.generate_series(0, 14) g ORDER BY g),
+                       i.stay_model, i.stay_version) END AS s) curve
+      CROSS JOIN horizon h
+), s0 AS (
+    -- stay survival from the start of an ICU stay, at x = 0.5, 1.5, ..., 13.5
+    -- (a patient in an ICU now with the location as of the episode start,
+    -- as in icu_now: the curve enters the mean curve Sbar of the arrivals)
+    SELECT t.admission_id, t.ward, t.unit_kind, t.risk, t.r1, t.h1, t.r2, t.h2,
+           CASE WHEN t.stay_model IS NOT NULL THEN
+                @extschema@.stay_survival_curve(coalesce(st.stay_location_days, t.stay_location_days),
+                    ARRAY(SELECT (g + 0.5)::float8 FROM pg_catalog.generate_series(0, 13) g ORDER BY g),
+                    t.stay_model, t.stay_version) END AS s
+      FROM today t
+      LEFT JOIN icu_start st ON st.admission_id = t.admission_id
+), ward_p AS (
+    -- nf.u[x + 1] = P(no ICU admission by day x), x = 0..14
+    SELECT w.admission_id, w.ward, h.d,
+           (SELECT coalesce(pg_catalog.sum((nf.u[k + 1] - nf.u[k + 2]) * w.s[h.d - k]), 0)
+              FROM pg_catalog.generate_series(0, h.d - 1) k)::float8 AS p
+      FROM s0 w
+      CROSS JOIN LATERAL (
+            SELECT ARRAY(SELECT CASE WHEN w.r2 IS NULL OR x <= w.h1
+                                         THEN (1 - w.r1) ^ (x / w.h1)
+                                     WHEN w.r1 >= 1 THEN 0.0::float8
+                                     ELSE (1 - w.r1)
+                                          * ((1 - greatest(w.r1, w.r2)) / (1 - w.r1))
+                                            ^ ((x - w.h1) / (w.h2 - w.h1)) END
+                           FROM pg_catalog.generate_series(0, 14) x ORDER BY x) AS u) nf
+      CROSS JOIN horizon h
+     WHERE w.unit_kind IS DISTINCT FROM 'icu'
+       AND w.risk IS NOT NULL
+), arrival_history AS (
+    -- ICU episodes begun in the arrival window, with their delay from
+    -- hospital admission in days
+    SELECT greatest(0, pg_catalog.date_part('epoch', ep.started_at - a.admitted_at) / 86400.0) AS delay
+      FROM ref
+      JOIN episodes_recent ep
+        ON ep.started_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)
+      JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
+), trend AS (
+    -- hospital admissions per day, last arrival_trend_days vs the window
+    SELECT CASE WHEN (ref.pol).arrival_trend_days = 0 OR adm.in_window = 0 THEN 1.0::float8
+                ELSE least((ref.pol).arrival_trend_cap,
+                           greatest(1.0 / (ref.pol).arrival_trend_cap,
+                                    (adm.recent::float8 / (ref.pol).arrival_trend_days)
+                                    / (adm.in_window::float8 / (ref.pol).arrival_window_days)))
+                END AS f
+      FROM ref
+      CROSS JOIN LATERAL (
+            SELECT pg_catalog.count(*) FILTER (
+                       WHERE a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_trend_days))
+                       AS recent,
+                   pg_catalog.count(*) AS in_window
+              FROM @extschema@.admission a
+             WHERE a.admitted_at <= ref.t
+               AND a.admitted_at > ref.t - pg_catalog.make_interval(days => (ref.pol).arrival_window_days)) adm
+), growth AS (
+    -- growth of the ICU inflow: Poisson log-linear fit to the ICU-episode
+    -- starts of the last 14 days (whole weeks: the weekday cycle cancels),
+    -- shrunk toward no growth by its own uncertainty,
+    --     r_s = r * max(0, 1 - se^2 / r^2)
+    -- (no growth at all when |r| <= se); the shrunk slope has sd f * se.
+    SELECT g.rate, g.rate_se,
+           CASE WHEN NOT (ref.pol).inflow_trend OR g.rate_se IS NULL OR g.rate = 0 THEN 0.0::float8
+                ELSE greatest(0.0, 1.0 - (g.rate_se / g.rate) ^ 2) END AS shrink,
+           (SELECT pg_catalog.count(*) FROM arrival_history)::float8 AS n_window
+      FROM ref
+      CROSS JOIN LATERAL @extschema@.inflow_growth(ARRAY(
+            SELECT pg_catalog.count(e.started_at)::float8
+              FROM pg_catalog.generate_series(13, 0, -1) AS j
+              LEFT JOIN episodes_recent e
+                ON e.started_at > ref.t - pg_catalog.make_interval(days => j + 1)
+               AND e.started_at <= ref.t - pg_catalog.make_interval(days => j)
+             GROUP BY j ORDER BY j DESC)) g
+), growth_s AS (
+    SELECT g.*, g.rate * g.shrink AS rate_s, g.rate_se * g.shrink AS rate_s_sd FROM growth g
+), entries AS (
+    -- expected ICU entries during forecast day k of patients admitted after
+    -- t: an episode of the window with delay x from hospital admission
+    -- stands for admissions at t + u entering during day k, u in
+    -- [max(0, k - x), max(0, k + 1 - x)); under growth each counts with the
+    -- damped, capped multiplier m(u) at the middle of that interval,
+    --     m(u) = exp(r_s * (W/2 + tau * (1 - exp(-u / tau))))
+    -- within [1/cap, cap]: W/2 moves the window's mean rate to t, tau
+    -- (inflow_trend_damping_days) lets the growth fade.
+    SELECT k,
+           (trend.f
+            * coalesce((SELECT pg_catalog.sum(
+                            least(1.0, greatest(0.0, k + 1 - ah.delay))
+                            * least((ref.pol).arrival_trend_cap,
+                                    greatest(1.0 / (ref.pol).arrival_trend_cap,
+                                             pg_catalog.exp(gs.rate_s
+                                                 * ((ref.pol).arrival_window_days / 2.0
+                                                    + (ref.pol).inflow_trend_damping_days
+                                                      * (1.0 - pg_catalog.exp(
+                                                            -((greatest(0.0, k - ah.delay)
+                                                               + greatest(0.0, k + 1 - ah.delay)) / 2.0)
+                                                            / (ref.pol).inflow_trend_damping_days)))))))
+                          FROM arrival_history ah), 0)
+            / (ref.pol).arrival_window_days)::float8 AS e
+      FROM pg_catalog.generate_series(0, 13) AS k, trend, ref, growth_s gs
+), sbar AS (
+    SELECT x.i, pg_catalog.avg(x.v) AS v
+      FROM s0, LATERAL pg_catalog.unnest(s0.s) WITH ORDINALITY AS x(v, i)
+     GROUP BY x.i
+), arrivals_d AS (
+    -- mean of the Poisson count of those patients in the ICU at t + d, and
+    -- their expected ICU entries during the day before t + d
+    SELECT h.d,
+           coalesce((SELECT pg_catalog.sum(en.e * sb.v)
+                       FROM entries en JOIN sbar sb ON sb.i = h.d - en.k
+                      WHERE en.k < h.d), 0)::float8 AS m,
+           coalesce((SELECT en.e FROM entries en WHERE en.k = h.d - 1), 0)::float8 AS per_day,
+           -- gamma shape of the rate multiplier shared by all arrivals: the
+           -- relative variance of the estimated rate, from the window's count
+           -- (1/N) and the slope's sd at the mean entry time d/2,
+           --     v_d = 1/N + (f se (W/2 + tau (1 - exp(-d / (2 tau)))))^2
+           CASE WHEN (ref.pol).inflow_overdispersion AND gs.n_window > 0 THEN
+                (1.0 / (1.0 / gs.n_window
+                        + (coalesce(gs.rate_s_sd, 0)
+                           * ((ref.pol).arrival_window_days / 2.0
+                              + (ref.pol).inflow_trend_damping_days
+                                * (1.0 - pg_catalog.exp(-h.d / (2.0 * (ref.pol).inflow_trend_damping_days))))) ^ 2))
+                END::float8 AS shape
+      FROM horizon h, ref, growth_s gs
+), contrib AS (
+    -- (unit, d, p) for every patient and unit; src: in the ICU now or not
+    SELECT 'icu'::text AS src, ip.unit, ip.d, ip.p FROM icu_p ip
+    UNION ALL
+    SELECT 'ward'::text, wt.unit, wp.d, wp.p * coalesce(ww.w, wt.w)
+      FROM ward_p wp
+      CROSS JOIN weights wt
+      LEFT JOIN ward_weights ww ON ww.from_unit = wp.ward AND ww.unit = wt.unit
+), per_unit AS (
+    SELECT u.unit, h.d, false AS is_total,
+           @extschema@.bed_demand_add_arrivals(
+               coalesce((SELECT @extschema@.bed_demand(c.p) FROM contrib c
+                          WHERE c.unit = u.unit AND c.d = h.d),
+                        @extschema@.bed_demand_poisson(0)),
+               coalesce(ad.m * wt.w, 0), ad.shape) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now i WHERE i.unit = u.unit)::integer AS occupied_now,
+           c.staffed_beds, c.surge_beds, ad.per_day AS arrivals_per_day,
+           cm.icu_mean, cm.icu_var, cm.ward_mean, cm.ward_var,
+           coalesce(ad.m * wt.w, 0) AS arrivals_mean,
+           coalesce(ad.m * wt.w + CASE WHEN ad.shape IS NULL THEN 0 ELSE (ad.m * wt.w) ^ 2 / ad.shape END, 0)
+               AS arrivals_var,
+           ad.shape AS arrivals_shape
+      FROM units u
+      CROSS JOIN horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+      LEFT JOIN weights wt ON wt.unit = u.unit
+      LEFT JOIN cap c ON c.unit = u.unit AND c.d = h.d
+      CROSS JOIN LATERAL (
+            SELECT coalesce(pg_catalog.sum(c2.p) FILTER (WHERE c2.src = 'icu'), 0)::float8 AS icu_mean,
+                   coalesce(pg_catalog.sum(c2.p * (1 - c2.p)) FILTER (WHERE c2.src = 'icu'), 0)::float8 AS icu_var,
+                   coalesce(pg_catalog.sum(c2.p) FILTER (WHERE c2.src = 'ward'), 0)::float8 AS ward_mean,
+                   coalesce(pg_catalog.sum(c2.p * (1 - c2.p)) FILTER (WHERE c2.src = 'ward'), 0)::float8 AS ward_var
+              FROM contrib c2 WHERE c2.unit = u.unit AND c2.d = h.d) cm
+), total AS (
+    SELECT 'All ICU units'::text AS unit, h.d, true AS is_total,
+           @extschema@.bed_demand_add_arrivals(
+               coalesce((SELECT @extschema@.bed_demand(x.p)
+                           FROM (SELECT ip.p FROM icu_p ip WHERE ip.d = h.d
+                                 UNION ALL
+                                 SELECT wp.p FROM ward_p wp WHERE wp.d = h.d) x),
+                        @extschema@.bed_demand_poisson(0)),
+               ad.m, ad.shape) AS demand,
+           (SELECT pg_catalog.count(*) FROM icu_now)::integer AS occupied_now,
+           (SELECT pg_catalog.sum(c.staffed_beds) FROM cap c WHERE c.d = h.d)::integer AS staffed_beds,
+           (SELECT pg_catalog.sum(c.surge_beds) FROM cap c WHERE c.d = h.d)::integer AS surge_beds,
+           ad.per_day AS arrivals_per_day,
+           cm.icu_mean, cm.icu_var, cm.ward_mean, cm.ward_var,
+           ad.m AS arrivals_mean,
+           ad.m + CASE WHEN ad.shape IS NULL THEN 0 ELSE ad.m ^ 2 / ad.shape END AS arrivals_var,
+           ad.shape AS arrivals_shape
+      FROM horizon h
+      JOIN arrivals_d ad ON ad.d = h.d
+      CROSS JOIN LATERAL (
+            SELECT coalesce(pg_catalog.sum(x.p) FILTER (WHERE x.src = 'icu'), 0)::float8 AS icu_mean,
+                   coalesce(pg_catalog.sum(x.p * (1 - x.p)) FILTER (WHERE x.src = 'icu'), 0)::float8 AS icu_var,
+                   coalesce(pg_catalog.sum(x.p) FILTER (WHERE x.src = 'ward'), 0)::float8 AS ward_mean,
+                   coalesce(pg_catalog.sum(x.p * (1 - x.p)) FILTER (WHERE x.src = 'ward'), 0)::float8 AS ward_var
+              FROM (SELECT 'icu'::text AS src, ip.p FROM icu_p ip WHERE ip.d = h.d
+                    UNION ALL
+                    SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
+), uncalibrated AS (
+    SELECT * FROM per_unit UNION ALL SELECT * FROM total
+), calib_hist AS MATERIALIZED (
+    -- the graded past of the calibration (capacity_policy.calibration): the
+    -- forecasts of record of the same kind (live, or replay) whose moment
+    -- lies in the window, with the mean and variance of the forecast as it
+    -- was computed, before its calibration (the sums of its components)
+    SELECT f.unit, f.is_total, f.horizon_day, f.reference_date, f.forecast_at,
+           f.icu_mean + f.ward_mean + f.arrivals_mean AS m,
+           f.icu_var + f.ward_var + f.arrivals_var AS v
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON (ref.pol).calibration
+       AND f.of_record
+       AND f.horizon_day >= 1
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+       AND f.forecast_at <= ref.t
+       AND f.forecast_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days)
+), calib_census AS MATERIALIZED (
+    -- the census those forecasts met (the grading rule, icu_census)
+    SELECT c.at, c.unit, c.patients
+      FROM @extschema@.icu_census(ARRAY(SELECT DISTINCT h.forecast_at FROM calib_hist h)) c
+), calib AS (
+    -- per unit and horizon: n graded forecasts, the mean of their squared
+    -- standardised errors z^2 = (y - m)^2 / v (each held at 100, so one
+    -- wild day cannot set the factor alone), and the number of independent
+    -- errors: daily h-day forecasts overlap, so about one per h days of
+    -- reference days spanned, n_eff = min(n, span / h + 1)
+    SELECT h.unit, h.horizon_day,
+           pg_catalog.count(*)::integer AS n,
+           least(pg_catalog.count(*)::float8,
+                 (pg_catalog.max(h.reference_date) - pg_catalog.min(h.reference_date))::float8
+                     / h.horizon_day + 1) AS n_eff,
+           pg_catalog.avg(least(100.0::float8,
+                                (CASE WHEN h.is_total THEN ct.patients ELSE coalesce(c.patients, 0) END
+                                 - h.m) ^ 2 / h.v)) AS mean_sq_z
+      FROM calib_hist h
+      LEFT JOIN calib_census c ON c.at = h.forecast_at AND c.unit = h.unit AND NOT h.is_total
+      LEFT JOIN (SELECT cc.at, pg_catalog.sum(cc.patients)::integer AS patients
+                   FROM calib_census cc GROUP BY cc.at) ct
+        ON ct.at = h.forecast_at AND h.is_total
+     WHERE h.v > 0
+     GROUP BY h.unit, h.horizon_day
+), calib_rule AS (
+    -- the factor of every row: off; day 0 (the census now, not a forecast);
+    -- cold start (fewer than calibration_min_forecasts graded forecasts:
+    -- factor 1, uncalibrated); else bed_demand_calibration_factor
+    SELECT r.unit, r.d,
+           CASE WHEN NOT (ref.pol).calibration THEN 'off'
+                WHEN r.d = 0 THEN 'census now'
+                WHEN coalesce(k.n, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
+                ELSE 'calibrated' END AS status,
+           k.n, k.n_eff, k.mean_sq_z,
+           -- the learnt factor within [calibration_min_factor, 5], and at
+           -- most calibration_max_factor_long from 7 days on
+           greatest((ref.pol).calibration_min_factor,
+                    least(CASE WHEN r.d >= 7 THEN (ref.pol).calibration_max_factor_long ELSE 5 END,
+                          @extschema@.bed_demand_calibration_factor(k.mean_sq_z, k.n_eff)))::float8 AS factor
+      FROM uncalibrated r
+      CROSS JOIN ref
+      LEFT JOIN calib k ON k.unit = r.unit AND k.horizon_day = r.d
+), all_rows AS (
+    -- the forecast as published: every distribution recalibrated before
+    -- anything is read from it
+    SELECT r.unit, r.d, r.is_total,
+           CASE WHEN cr.status = 'calibrated'
+                THEN @extschema@.bed_demand_widen(r.demand, cr.factor)
+                ELSE r.demand END AS demand,
+           r.occupied_now, r.staffed_beds, r.surge_beds, r.arrivals_per_day,
+           r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+           r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
+           CASE WHEN cr.status = 'off' THEN NULL
+                WHEN cr.status = 'calibrated' THEN cr.factor
+                ELSE 1.0::float8 END AS calibration_factor,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
+           CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,
+           cr.status AS calibration_status
+      FROM uncalibrated r
+      JOIN calib_rule cr ON cr.unit = r.unit AND cr.d = r.d
+), scored AS (
+    SELECT r.unit, r.d, r.staffed_beds,
+           CASE WHEN r.staffed_beds IS NOT NULL THEN
+                @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS p_over,
+           @extschema@.bed_demand_quantile(r.demand, 0.95) AS q95
+      FROM all_rows r
+), unit_rule AS (
+    -- the action rule reads the next action_lookahead_days days of a unit:
+    -- the highest P(demand > staffed) on days 1..L and the fewest spare
+    -- staffed beds at the P95 on days 0..L (day 0 is the census now)
+    SELECT s.unit,
+           pg_catalog.bool_and(s.staffed_beds IS NULL) AS no_capacity,
+           pg_catalog.max(s.p_over) FILTER (WHERE s.d >= 1) AS p_up,
+           pg_catalog.min(s.d) FILTER (WHERE s.d >= 1 AND s.p_over >= (ref.pol).scale_up_probability) AS d_up,
+           pg_catalog.min(s.staffed_beds - s.q95) AS spare
+      FROM scored s, ref
+     WHERE s.d <= (ref.pol).action_lookahead_days
+     GROUP BY s.unit
+), prev AS (
+    -- the action of the unit's latest earlier forecast (the log; live and
+    -- replay apart), if made within the last two days
+    SELECT DISTINCT ON (f.unit) f.unit, f.recommended_action AS action
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON f.horizon_day = 0
+       AND f.reference_time < ref.t
+       AND f.reference_time >= ref.t - pg_catalog.make_interval(days => 2)
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+     ORDER BY f.unit, f.reference_time DESC, f.run_id DESC
+), unit_action AS (
+    -- enter 'scale up' at P >= scale_up_probability, stay until it falls
+    -- below half of that; enter 'scale down' with scale_down_spare_beds
+    -- spare on every day, stay while one bed fewer is spare
+    SELECT u.unit,
+           CASE WHEN u.no_capacity THEN 'no capacity data'
+                WHEN u.p_up >= (ref.pol).scale_up_probability THEN 'scale up'
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale up'
+                     AND u.p_up >= (ref.pol).scale_up_probability / 2 THEN 'scale up'
+                WHEN u.spare >= (ref.pol).scale_down_spare_beds THEN 'scale down'
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale down'
+                     AND u.spare >= (ref.pol).scale_down_spare_beds - 1 THEN 'scale down'
+                ELSE 'hold' END AS action,
+           CASE WHEN u.no_capacity THEN 'no staffed beds known for the next days'
+                WHEN u.p_up >= (ref.pol).scale_up_probability THEN
+                     pg_catalog.format('P(demand > staffed beds) reaches the threshold %s on day %s (highest %s within %s days)',
+                                       (ref.pol).scale_up_probability, u.d_up,
+                                       pg_catalog.round(u.p_up::numeric, 2), (ref.pol).action_lookahead_days)
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale up'
+                     AND u.p_up >= (ref.pol).scale_up_probability / 2 THEN
+                     pg_catalog.format('still scaled up: P(demand > staffed beds) %s within %s days, above half the threshold',
+                                       pg_catalog.round(u.p_up::numeric, 2), (ref.pol).action_lookahead_days)
+                WHEN u.spare >= (ref.pol).scale_down_spare_beds THEN
+                     pg_catalog.format('at least %s staffed beds spare at the P95 on each of the next %s days',
+                                       u.spare, (ref.pol).action_lookahead_days)
+                WHEN (ref.pol).action_hysteresis AND p.action = 'scale down'
+                     AND u.spare >= (ref.pol).scale_down_spare_beds - 1 THEN
+                     pg_catalog.format('still scaled down: %s staffed beds spare at the P95', u.spare)
+                ELSE pg_catalog.format('P(demand > staffed beds) at most %s within %s days; fewer than %s beds spare',
+                                       pg_catalog.round(coalesce(u.p_up, 0)::numeric, 2),
+                                       (ref.pol).action_lookahead_days, (ref.pol).scale_down_spare_beds)
+                END AS reason
+      FROM unit_rule u
+      CROSS JOIN ref
+      LEFT JOIN prev p ON p.unit = u.unit
+)
+SELECT r.unit,
+       r.d AS horizon_day,
+       ref.ref_date + r.d AS forecast_date,
+       ref.t + pg_catalog.make_interval(days => r.d) AS forecast_at,
+       r.is_total,
+       r.occupied_now,
+       @extschema@.bed_demand_mean(r.demand) AS expected_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.10) AS p10_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.50) AS p50_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.90) AS p90_beds,
+       @extschema@.bed_demand_quantile(r.demand, 0.95) AS p95_beds,
+       r.staffed_beds,
+       r.surge_beds,
+       CASE WHEN r.staffed_beds IS NULL THEN NULL
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.staffed_beds) END AS prob_over_staffed,
+       CASE WHEN r.surge_beds IS NULL THEN NULL
+            ELSE @extschema@.bed_demand_prob_exceeds(r.demand, r.surge_beds) END AS prob_over_surge,
+       coalesce(ua.action, 'no capacity data') AS recommended_action,
+       ua.reason AS action_reason,
+       r.arrivals_per_day,
+       r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+       r.arrivals_mean, r.arrivals_var, r.arrivals_shape,
+       (SELECT gs.rate_s FROM growth_s gs) AS inflow_growth_per_day,
+       r.demand,
+       ref.t AS reference_time,
+       pg_catalog.now() AS refreshed_at,
+       r.calibration_factor,
+       r.calibration_forecasts,
+       r.calibration_effective_forecasts,
+       r.calibration_status
+  FROM all_rows r
+  CROSS JOIN ref
+  LEFT JOIN unit_action ua ON ua.unit = r.unit
+WITH NO DATA;
+
+CREATE UNIQUE INDEX capacity_forecast_key ON @extschema@.capacity_forecast (unit, horizon_day);
+
+COMMENT ON MATERIALIZED VIEW @extschema@.capacity_forecast IS
+    'ICU occupancy now and the forecast ICU bed demand per ICU unit (and all units together) for horizon days 0 to 14 from the reference time, with its distribution, staffed and surge beds, the probability of running out, and a recommended action. Populated by CALL icu_predict.refresh(); read it through icu_bi.capacity_forecast. Method: see docs/views.md.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.unit IS 'ICU unit, or ''All ICU units'' for the hospital-wide row.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.horizon_day IS 'Days ahead of the reference time, 0 to 14 (0 = now).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_date IS 'Calendar day of the forecast moment (reference day + horizon_day).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.forecast_at IS 'The forecast moment: reference time + horizon_day days.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.is_total IS 'True for the hospital-wide row over all ICU units.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.occupied_now IS 'Patients in the unit at the reference time (today''s actual occupancy).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.expected_beds IS 'Expected number of occupied beds at forecast_at.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p10_beds IS '10th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p50_beds IS 'Median of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p90_beds IS '90th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.p95_beds IS '95th percentile of occupied beds.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.staffed_beds IS 'Staffed beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.surge_beds IS 'Surge (maximum) beds on forecast_date (icu_capacity); NULL when unknown.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_staffed IS 'P(demand > staffed beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.prob_over_surge IS 'P(demand > surge beds).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.recommended_action IS 'The unit''s recommended action, the same on every horizon row: ''scale up'' when P(demand > staffed beds) reaches capacity_policy.scale_up_probability on any of the next action_lookahead_days days (kept until it falls below half of that, with action_hysteresis), ''scale down'' when at least scale_down_spare_beds staffed beds are spare at the P95 on each of days 0 .. action_lookahead_days (kept while one bed fewer is spare), else ''hold''; ''no capacity data'' without staffed beds. The previous action comes from forecast_log (the unit''s latest earlier forecast within two days).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.action_reason IS 'Why: the figures the recommended action rests on, in words.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_per_day IS 'Expected ICU admissions, hospital-wide, during the day before forecast_at of patients not yet in hospital at the reference time (admitted later, reaching the ICU directly or through a ward); 0 on horizon day 0.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_mean IS 'Component: expected beds at forecast_at of the patients in this ICU unit at the reference time (sum of their remaining-stay probabilities).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_var IS 'Component: variance of that count (sum of p (1 - p)). The components describe the forecast as computed, before its calibration: their variances add up to the variance of demand only when calibration_factor is 1 or NULL.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.ward_mean IS 'Component: expected beds at forecast_at of the patients in hospital but not in an ICU at the reference time (their ICU-admission curve through their stay survival, routed to this unit).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.ward_var IS 'Component: variance of that count (sum of p (1 - p)).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_mean IS 'Component: expected beds at forecast_at of patients not yet in hospital at the reference time.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_var IS 'Component: variance of that count: the mean for a Poisson inflow, mean + mean^2 / arrivals_shape for the negative binomial.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.arrivals_shape IS 'Gamma shape of the inflow rate''s uncertainty (negative-binomial inflow, capacity_policy.inflow_overdispersion); NULL: Poisson inflow.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.inflow_growth_per_day IS 'Growth of the ICU inflow used, per day on the log scale (the 14-day fit after shrinkage; 0 without capacity_policy.inflow_trend).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.demand IS 'The full bed-count distribution (bed_demand; use bed_demand_pmf(demand) for plots), after the calibration when capacity_policy.calibration is on; the quantiles, expected beds and probabilities are read from it.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.reference_time IS 'The reference time ("now") of the forecast.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.refreshed_at IS 'When the view was last refreshed.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_factor IS 'Factor by which the distribution was widened (> 1) or narrowed (< 1) around its mean, learnt from the graded forecasts of record of this unit and horizon (bed_demand_calibration_factor); 1 at day 0 and in the cold start; NULL when capacity_policy.calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of record (this unit and horizon, in capacity_policy.calibration_window_days) the factor rests on; NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_effective_forecasts IS 'How many independent errors those are: daily h-day forecasts overlap, so min(forecasts, days spanned / h + 1); NULL when calibration is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_status IS '''calibrated''; ''cold start'' (fewer graded forecasts than capacity_policy.calibration_min_forecasts: factor 1, the forecast as computed); ''census now'' (day 0); ''off'' (capacity_policy.calibration false).';
+
+-- icu_bi.capacity_forecast as it was
+DO $$
+DECLARE
+    o jsonb;
+    x jsonb;
+BEGIN
+    FOR o IN SELECT * FROM pg_catalog.jsonb_array_elements(
+                 pg_catalog.current_setting('icu_predict_upgrade.rebuild')::jsonb) LOOP
+        IF o->>'kind' = 'm' THEN
+            EXECUTE pg_catalog.format('CREATE MATERIALIZED VIEW %s AS %s WITH NO DATA', o->>'name', o->>'query');
+        ELSE
+            EXECUTE pg_catalog.format('CREATE VIEW %s AS %s', o->>'name', o->>'query');
+        END IF;
+        FOR x IN SELECT * FROM pg_catalog.jsonb_array_elements(o->'indexes') LOOP
+            EXECUTE x #>> '{}';
+        END LOOP;
+        IF o->>'comment' IS NOT NULL THEN
+            EXECUTE pg_catalog.format('COMMENT ON %s %s IS %L',
+                    CASE WHEN o->>'kind' = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
+                    o->>'name', o->>'comment');
+        END IF;
+        FOR x IN SELECT * FROM pg_catalog.jsonb_array_elements(o->'columns') LOOP
+            EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', o->>'name', x->>0, x->>1);
+        END LOOP;
+        FOR x IN SELECT * FROM pg_catalog.jsonb_array_elements(o->'grants') LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON %s TO %s', x->>0, o->>'name', x->>1);
+        END LOOP;
+    END LOOP;
+    PERFORM pg_catalog.set_config('icu_predict_upgrade.rebuild', '', true);
+END
+$$;
+
+-- The new views are empty.  When patient_status held data, fill both again
+-- as of the reference time of the last successful refresh, so Power BI keeps
+-- reading them; the next CALL icu_predict.refresh() brings them up to date.
+DO $$
+DECLARE
+    v_ref timestamptz;
+    v_old text := pg_catalog.current_setting('icu_predict.reference_time', true);
+BEGIN
+    IF coalesce(pg_catalog.current_setting('icu_predict_upgrade.status_populated', true), '') <> 'true' THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.set_config('icu_predict_upgrade.status_populated', '', true);
+    SELECT l.reference_time INTO v_ref
+      FROM @extschema@.refresh_log l
+     WHERE l.succeeded
+     ORDER BY l.run_id DESC
+     LIMIT 1;
+    IF v_ref IS NULL THEN
+        RETURN;
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('icu_predict.reference_time',
+                pg_catalog.to_char(v_ref AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'), true);
+        REFRESH MATERIALIZED VIEW @extschema@.patient_status;
+        REFRESH MATERIALIZED VIEW @extschema@.capacity_forecast;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'icu_predict.patient_status and capacity_forecast stay empty until the next refresh: %', SQLERRM
+            USING HINT = 'Run CALL icu_predict.refresh().';
+    END;
+    PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
+END
+$$;

@@ -307,13 +307,13 @@ INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec)
 SELECT r.rank, r.input_kind, r.display_name, r.value, r.unit, round(r.contribution::numeric, 4) AS contribution,
        r.reason, r.shown_in_reasons
   FROM icu_predict.patient_status ps,
-       icu_predict.risk_reasons(ps.panel, ps.age_years::float8, ps.sex, ps.hours_since_admission,
+       icu_predict.risk_reasons(ps.panel, icu_predict.admission_covariates(ps.admission_id, ps.as_of), ps.hours_since_admission,
                                 ps.unit_kind, 'v_reason', '1') r
  WHERE ps.admission_id = 7004 AND ps.is_today ORDER BY r.rank;
 INSERT INTO icu_predict.ward_policy (reasons_show_non_lab) VALUES (false);
 SELECT r.rank, r.reason, r.shown_in_reasons
   FROM icu_predict.patient_status ps,
-       icu_predict.risk_reasons(ps.panel, ps.age_years::float8, ps.sex, ps.hours_since_admission,
+       icu_predict.risk_reasons(ps.panel, icu_predict.admission_covariates(ps.admission_id, ps.as_of), ps.hours_since_admission,
                                 ps.unit_kind, 'v_reason', '1') r
  WHERE ps.admission_id = 7004 AND ps.is_today ORDER BY r.rank;
 DELETE FROM icu_predict.ward_policy;

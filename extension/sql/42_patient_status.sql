@@ -32,6 +32,12 @@
 --             patients before their first ICU stay); the risk columns keep
 --             the first-admission model's output only as the capacity
 --             forecast's input, and risk_band, course and reasons are NULL.
+-- Every score is computed with the admission's covariates as of the row
+-- (admission_covariates(): age, sex, BMI, comorbidity groups), as predict()
+-- computes it, so the dashboard's value equals predict()'s.  The death risk
+-- (the active death model whose horizon is nearest the status horizon) is
+-- shown on every row; each score carries its model's id, version and
+-- synthetic-default flag.
 -- Remaining-stay figures come from the stay survival curve
 -- (stay_survival_curve, C) on a six-hourly grid of 90 days after s: the
 -- probabilities at 1, 3 and 7 days are exact grid points, the expected
@@ -169,8 +175,7 @@ COMMENT ON FUNCTION @extschema@.clinical_number(float8) IS
 
 CREATE FUNCTION @extschema@.risk_reasons(
     panel                 @extschema@.lab_panel,
-    age_years             float8,
-    sex                   text,
+    covariates            @extschema@.admission_covariates,
     hours_since_admission float8,
     unit_kind             text,
     model_name            text,
@@ -188,7 +193,7 @@ BEGIN ATOMIC
                     THEN pg_catalog.split_part(x.input, '.', 1) END AS feature,
                CASE WHEN pg_catalog.strpos(x.input, '.') > 0
                     THEN pg_catalog.split_part(x.input, '.', 2) END AS stat
-          FROM @extschema@.explain(risk_reasons.panel, risk_reasons.age_years, risk_reasons.sex,
+          FROM @extschema@.explain(risk_reasons.panel, risk_reasons.covariates,
                                    risk_reasons.hours_since_admission, risk_reasons.unit_kind,
                                    risk_reasons.model_name, risk_reasons.model_version,
                                    'icu_admission', risk_reasons.top) x
@@ -196,7 +201,12 @@ BEGIN ATOMIC
     ), l AS (
         SELECT e.*, fl.display_name AS lab_name, fl.display_unit AS lab_unit,
                CASE WHEN e.is_lab AND e.stat = 'last' AND risk_reasons.panel IS NOT NULL
-                    THEN @extschema@.lab_value(risk_reasons.panel, e.feature, 'trend') END AS trend
+                    THEN @extschema@.lab_value(risk_reasons.panel, e.feature, 'trend') END AS trend,
+               -- a comorbidity input (comorbidity_<group>): the group's description
+               CASE WHEN NOT e.is_lab AND e.input LIKE 'comorbidity\_%' THEN
+                    coalesce((SELECT g.description FROM @extschema@.comorbidity_groups() g
+                               WHERE 'comorbidity_' || g.name = e.input),
+                             pg_catalog.replace(pg_catalog.substr(e.input, 13), '_', ' ')) END AS group_name
           FROM e
           LEFT JOIN @extschema@.feature_label fl ON fl.feature = e.feature
     ), w AS (
@@ -206,6 +216,12 @@ BEGIN ATOMIC
                     WHEN l.input = 'sex_male' THEN 'Sex'
                     WHEN l.input = 'hours_since_admission' THEN 'Time since admission'
                     WHEN l.input LIKE 'unit\_kind\_%' THEN 'Location kind'
+                    WHEN l.input = 'bmi' THEN 'BMI'
+                    WHEN l.input = 'charlson_index' THEN 'Charlson comorbidity index'
+                    WHEN l.input = 'age_missing' THEN 'Age'
+                    WHEN l.input = 'sex_missing' THEN 'Sex'
+                    WHEN l.input = 'bmi_missing' THEN 'BMI'
+                    WHEN l.group_name IS NOT NULL THEN l.group_name
                     ELSE l.input END AS name,
                CASE WHEN l.is_lab THEN
                         CASE WHEN l.stat IN ('count', 'rejected') THEN 'results'
@@ -213,7 +229,8 @@ BEGIN ATOMIC
                              WHEN l.stat = 'trend' THEN l.lab_unit || '/day'
                              ELSE l.lab_unit END
                     WHEN l.input = 'age_years' THEN 'years'
-                    WHEN l.input = 'hours_since_admission' THEN 'h' END AS shown_unit,
+                    WHEN l.input = 'hours_since_admission' THEN 'h'
+                    WHEN l.input = 'bmi' THEN 'kg/m2' END AS shown_unit,
                CASE WHEN l.is_lab THEN
                         CASE l.stat WHEN 'last' THEN ''
                                     WHEN 'prev' THEN ' previous'
@@ -250,6 +267,12 @@ BEGIN ATOMIC
              WHEN w.input LIKE 'unit\_kind\_%' THEN
                   CASE WHEN w.value = 1 THEN 'Location kind ' ELSE 'Location kind not ' END
                   || pg_catalog.substr(w.input, 11) || ' (non-lab input)'
+             WHEN w.input IN ('age_missing', 'sex_missing', 'bmi_missing') THEN
+                  w.name || CASE WHEN w.value = 1 THEN ' unknown' ELSE ' known' END || ' (non-lab input)'
+             WHEN w.group_name IS NOT NULL THEN
+                  w.name || CASE WHEN w.value IS NULL THEN ' unknown (no diagnosis recorded)'
+                                 WHEN w.value = 1 THEN ' recorded' ELSE ' not recorded' END
+                  || ' (non-lab input)'
              ELSE w.name || ' ' || coalesce(@extschema@.clinical_number(w.value) || coalesce(' ' || w.shown_unit, ''),
                                             'unknown') || ' (non-lab input)'
            END || CASE WHEN w.contribution > 0 THEN ' raises risk' ELSE ' lowers risk' END,
@@ -257,8 +280,8 @@ BEGIN ATOMIC
       FROM w
      ORDER BY w.rank;
 END;
-COMMENT ON FUNCTION @extschema@.risk_reasons(@extschema@.lab_panel, float8, text, float8, text, text, text, integer) IS
-    'The top inputs of a risk by the named icu_admission model (explain(), C), in clinical words: display name (feature_label), value with its unit, the trend of a last value and the direction, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''. Non-lab inputs (age, sex, time since admission, location kind) are labelled ''(non-lab input)''; shown_in_reasons is false for them when ward_policy.reasons_show_non_lab is off. Inputs with no contribution are left out.';
+COMMENT ON FUNCTION @extschema@.risk_reasons(@extschema@.lab_panel, @extschema@.admission_covariates, float8, text, text, text, integer) IS
+    'The top inputs of a risk by the named icu_admission model (explain() with the admission''s covariates, C), in clinical words: display name (feature_label), value with its unit, the trend of a last value and the direction, e.g. ''C-reactive protein 182 mg/L (rising 40/day) raises risk''. covariates is admission_covariates(admission_id, as_of), as predict() and patient_status score with it, so BMI, comorbidity groups, the Charlson index and the missing indicators are read too. Non-lab inputs (age, sex, BMI, comorbidities, time since admission, location kind) are labelled ''(non-lab input)''; shown_in_reasons is false for them when ward_policy.reasons_show_non_lab is off. Inputs with no contribution are left out.';
 
 -- ---------------------------------------------------------------------------
 -- patient_status
@@ -305,9 +328,16 @@ WITH ref AS (
     -- of the forecast horizon (capacity_policy), and the stay model.
     -- MATERIALIZED here and in predicted: else every (x).field reference
     -- would re-evaluate the function that returned x.
+    -- The death model: the active one whose horizon is nearest the status
+    -- horizon (the shorter on a tie); patient_risk lists every death slot.
     SELECT @extschema@.active_risk_model((ref.pol).status_risk_horizon_hours) AS rm,
            @extschema@.active_risk_model((ref.pol).forecast_risk_horizon_hours) AS fm,
-           (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm
+           (SELECT a FROM @extschema@.active_model a WHERE a.kind = 'icu_stay') AS sm,
+           (SELECT a FROM @extschema@.active_model a
+             WHERE a.kind = 'death'
+             ORDER BY pg_catalog.abs(a.horizon_hours - (ref.pol).status_risk_horizon_hours),
+                      a.horizon_hours
+             LIMIT 1) AS dm
       FROM ref
 ), key_labs AS MATERIALIZED (
     -- the six key-lab columns: feature, display name and unit per slot
@@ -318,7 +348,7 @@ WITH ref AS (
       LEFT JOIN @extschema@.ward_lab_list() k ON k.key_lab_slot = s.slot
       LEFT JOIN @extschema@.feature_label fl ON fl.feature = k.feature
 ), located AS (
-    SELECT d.*, loc.unit, loc.unit_kind, loc.isolation,
+    SELECT d.*, loc.unit, loc.unit_kind, loc.isolation, cv.covariates,
            EXISTS (SELECT 1 FROM @extschema@.location_stay s
                     WHERE s.admission_id = d.admission_id
                       AND s.unit_kind = 'icu'
@@ -334,6 +364,11 @@ WITH ref AS (
                AND s.started_at <= d.as_of
              ORDER BY s.started_at DESC, s.stay_id DESC
              LIMIT 1) loc ON true
+      -- the admission's covariates as of the row, as predict() reads them:
+      -- age, sex, BMI, comorbidity groups (once per row: OFFSET 0)
+      CROSS JOIN LATERAL (
+            SELECT @extschema@.admission_covariates(d.admission_id, d.as_of) AS covariates
+            OFFSET 0) cv
 ), scored AS (
     SELECT l.*,
            CASE WHEN l.unit_kind = 'icu' THEN 'in_icu'
@@ -344,24 +379,37 @@ WITH ref AS (
            (models.rm).horizon_hours AS rm_horizon,
            (models.fm).name AS fm_name, (models.fm).version AS fm_version,
            (models.fm).horizon_hours AS fm_horizon,
-           (models.sm).name AS stay_model, (models.sm).version AS stay_version
+           (models.rm).model_id AS rm_id, (models.rm).synthetic_default AS rm_synthetic,
+           (models.fm).model_id AS fm_id, (models.fm).synthetic_default AS fm_synthetic,
+           (models.sm).name AS stay_model, (models.sm).version AS stay_version,
+           (models.sm).model_id AS stay_id, (models.sm).synthetic_default AS stay_synthetic,
+           (models.dm).name AS dm_name, (models.dm).version AS dm_version,
+           (models.dm).horizon_hours AS dm_horizon, (models.dm).model_id AS dm_id,
+           (models.dm).synthetic_default AS dm_synthetic
       FROM located l
       CROSS JOIN models
 ), predicted AS MATERIALIZED (
     -- the C panel functions build every model input from the panel and the
-    -- covariates (model/score_panel.c): the one input path of the extension.
-    -- No ICU-admission risk is computed for patients in the ICU.
+    -- covariates (model/score_panel.c): the one input path of the extension,
+    -- with admission_covariates() as predict() passes it, so a spec's BMI,
+    -- comorbidity, Charlson and missing-indicator inputs score here as there.
+    -- No ICU-admission risk is computed for patients in the ICU; the death
+    -- risk is computed for every state (the death models are trained on
+    -- every day in hospital, ICU days included).
     SELECT sc.*,
            CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_name END AS risk_model,
            CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN sc.rm_version END AS risk_version,
            CASE WHEN sc.rm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
-                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
                                  sc.rm_name, sc.rm_version) END AS risk,
            CASE WHEN sc.fm_name IS NOT NULL AND sc.state <> 'in_icu' THEN
-                @extschema@.risk(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
                                  sc.fm_name, sc.fm_version) END AS forecast_risk,
+           CASE WHEN sc.dm_name IS NOT NULL THEN
+                @extschema@.risk(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
+                                 sc.dm_name, sc.dm_version) END AS death_risk,
            CASE WHEN sc.stay_model IS NOT NULL THEN
-                @extschema@.length_of_stay(sc.panel, sc.age_years::float8, sc.sex, sc.hours, sc.unit_kind,
+                @extschema@.length_of_stay(sc.panel, sc.covariates, sc.hours, sc.unit_kind,
                                            sc.stay_model, sc.stay_version) END AS stay,
            CASE WHEN sc.state = 'in_icu' THEN
                 (SELECT pg_catalog.date_part('epoch', sc.as_of - ep.started_at) / 86400.0
@@ -374,7 +422,7 @@ WITH ref AS (
                 -- leaves those out)
                 (SELECT pg_catalog.string_agg(r.reason, '; ' ORDER BY r.rank)
                    FROM (SELECT r0.reason, r0.rank
-                           FROM @extschema@.risk_reasons(sc.panel, sc.age_years::float8, sc.sex, sc.hours,
+                           FROM @extschema@.risk_reasons(sc.panel, sc.covariates, sc.hours,
                                                          sc.unit_kind, sc.rm_name, sc.rm_version, 12) r0
                           WHERE r0.shown_in_reasons
                           ORDER BY r0.rank LIMIT 3) r) END AS reasons
@@ -516,6 +564,21 @@ SELECT p.admission_id,
        CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_name || ' ' || p.fm_version END AS forecast_risk_model_version,
        p.stay_model || ' ' || p.stay_version AS stay_model_version,
        p.stay_model, p.stay_version, (p.stay).location_days AS stay_location_days,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_id END AS risk_model_id,
+       CASE WHEN p.risk IS NOT NULL THEN p.rm_synthetic END AS risk_synthetic_default,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_id END AS forecast_risk_model_id,
+       CASE WHEN p.forecast_risk IS NOT NULL THEN p.fm_synthetic END AS forecast_risk_synthetic_default,
+       p.death_risk,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_horizon END AS death_risk_horizon_hours,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_name || ' ' || p.dm_version END AS death_risk_model_version,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_id END AS death_risk_model_id,
+       CASE WHEN p.death_risk IS NOT NULL THEN p.dm_synthetic END AS death_risk_synthetic_default,
+       CASE WHEN p.dm_name IS NULL
+            THEN 'No death model is active: deploy one with icu_predict.deploy(name, version) (docs/training.md).'
+            WHEN p.death_risk IS NULL THEN 'The death model gave no value for this row.'
+       END AS death_risk_note,
+       CASE WHEN p.stay_model IS NOT NULL THEN p.stay_id END AS stay_model_id,
+       CASE WHEN p.stay_model IS NOT NULL THEN p.stay_synthetic END AS stay_synthetic_default,
        p.data_time,
        p.lab_hours AS hours_since_last_lab,
        p.stale AS labs_stale,
@@ -577,7 +640,7 @@ COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_name IS 'Display name of 
 COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_unit IS 'Unit of key lab 6.';
 COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_last IS 'Last value of key lab 6 resulted by as_of.';
 COMMENT ON COLUMN @extschema@.patient_status.key_lab_6_trend IS 'Trend of key lab 6 per day.';
-COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission within risk_horizon_hours (default 48 h) as of as_of, from the active icu_admission model of capacity_policy.status_risk_horizon_hours (else the nearest horizon). NULL in the ICU and without an active risk model. For post_icu rows it is the first-admission model''s output, kept only as the capacity forecast''s input: risk_band, course and reasons are NULL there and icu_bi does not show it.';
+COMMENT ON COLUMN @extschema@.patient_status.risk IS 'Probability of ICU admission within risk_horizon_hours (default 48 h) as of as_of, from the active icu_admission model of capacity_policy.status_risk_horizon_hours (else the nearest horizon), with the admission''s covariates (admission_covariates(admission_id, as_of)): equals predict(admission_id, as_of). NULL in the ICU and without an active risk model. For post_icu rows it is the first-admission model''s output, kept only as the capacity forecast''s input: risk_band, course and reasons are NULL there and icu_bi does not show it.';
 COMMENT ON COLUMN @extschema@.patient_status.risk_horizon_hours IS 'Horizon of risk in hours (the risk model''s own horizon_hours).';
 COMMENT ON COLUMN @extschema@.patient_status.forecast_risk IS 'Probability of ICU admission within forecast_risk_horizon_hours (default 7 days) from the active risk model of capacity_policy.forecast_risk_horizon_hours (else the nearest horizon); the capacity forecast uses it. NULL in the ICU; for post_icu rows as for risk.';
 COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_horizon_hours IS 'Horizon of forecast_risk in hours (that model''s own horizon_hours).';
@@ -602,6 +665,18 @@ COMMENT ON COLUMN @extschema@.patient_status.risk_model_version IS 'Name and ver
 COMMENT ON COLUMN @extschema@.patient_status.stay_model_version IS 'Name and version of the length-of-stay model.';
 COMMENT ON COLUMN @extschema@.patient_status.stay_model IS 'Stay model name (capacity_forecast scores S(t) with it).';
 COMMENT ON COLUMN @extschema@.patient_status.stay_version IS 'Stay model version.';
+COMMENT ON COLUMN @extschema@.patient_status.risk_model_id IS 'model_id of the model behind risk (NULL when risk is NULL).';
+COMMENT ON COLUMN @extschema@.patient_status.risk_synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data (active_model.synthetic_default): not validated on this hospital''s patients.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_model_id IS 'model_id of the model behind forecast_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.forecast_risk_synthetic_default IS 'True when forecast_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk IS 'Probability of in-hospital death within death_risk_horizon_hours as of as_of, by the active death model whose horizon is nearest capacity_policy.status_risk_horizon_hours (the shorter on a tie; patient_risk lists every death slot), scored like risk with the admission''s covariates. Every patient state. NULL without an active death model (death_risk_note says so).';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_horizon_hours IS 'Horizon of death_risk in hours (the death model''s own horizon_hours).';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_model_version IS 'Name and version of the death model behind death_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_model_id IS 'model_id of the death model behind death_risk.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_synthetic_default IS 'True when death_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN @extschema@.patient_status.death_risk_note IS 'Why death_risk is NULL (no active death model); NULL when it has a value.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_model_id IS 'model_id of the length-of-stay model behind the stay and remaining-stay columns.';
+COMMENT ON COLUMN @extschema@.patient_status.stay_synthetic_default IS 'True when the stay model is a shipped default trained on synthetic data.';
 COMMENT ON COLUMN @extschema@.patient_status.stay_location_days IS 'Location exp(mu) of the stay distribution for this row (capacity_forecast evaluates S(t) from it with stay_survival_curve()).';
 COMMENT ON COLUMN @extschema@.patient_status.data_time IS 'Result time of the latest lab in the row''s panel (NULL without labs).';
 COMMENT ON COLUMN @extschema@.patient_status.hours_since_last_lab IS 'Hours from data_time to as_of (NULL without labs).';

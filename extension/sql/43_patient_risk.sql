@@ -12,8 +12,10 @@
 -- A plain view over the materialized patient_status (so it reads what the
 -- last refresh() saw: the same admissions, days and as-of times).  Each
 -- (admission, day) panel is rebuilt once with lab_panel_at() -- the labs
--- resulted by as_of, as patient_status's daily series has them -- and scored
--- by risk() with every active risk model, so its cost grows with current
+-- resulted by as_of, as patient_status's daily series has them -- with the
+-- admission's covariates as of then (admission_covariates(), as predict()
+-- reads them: BMI, comorbidity groups, missing indicators), and scored by
+-- risk() with every active risk model, so its cost grows with current
 -- admissions x days x slots.  The ICU row of the status horizon equals
 -- patient_status.risk (pg_regress/pytest check it).
 
@@ -32,9 +34,10 @@ SELECT ps.admission_id,
        am.horizon_hours,
        CASE WHEN am.kind = 'icu_admission' AND ps.patient_state NOT IN ('pre_icu', 'ed')
             THEN NULL::float8
-            ELSE @extschema@.risk(pn.panel, a.age_years::float8, a.sex,
+            ELSE @extschema@.risk(pn.panel, pn.covariates,
                         (pg_catalog.date_part('epoch', ps.as_of - a.admitted_at) / 3600.0)::float8,
                         ps.unit_kind, am.name, am.version) END AS risk,
+       am.model_id,
        am.name AS model_name,
        am.version AS model_version,
        am.source AS model_source,
@@ -43,7 +46,9 @@ SELECT ps.admission_id,
        ps.refreshed_at
   FROM @extschema@.patient_status ps
   JOIN @extschema@.admission a ON a.admission_id = ps.admission_id
- CROSS JOIN LATERAL (SELECT @extschema@.lab_panel_at(ps.admission_id, ps.as_of) AS panel OFFSET 0) pn
+ CROSS JOIN LATERAL (SELECT @extschema@.lab_panel_at(ps.admission_id, ps.as_of) AS panel,
+                           @extschema@.admission_covariates(ps.admission_id, ps.as_of) AS covariates
+                    OFFSET 0) pn
   JOIN @extschema@.active_model am ON am.kind <> 'icu_stay';
 
 COMMENT ON VIEW @extschema@.patient_risk IS
@@ -60,7 +65,8 @@ COMMENT ON COLUMN @extschema@.patient_risk.patient_state IS 'pre_icu, ed, in_icu
 COMMENT ON COLUMN @extschema@.patient_risk.outcome IS 'The predicted outcome: icu_admission, death (in hospital), or the name of a user event (model.outcome).';
 COMMENT ON COLUMN @extschema@.patient_risk.model_kind IS 'Registry kind of the model: icu_admission, death or event.';
 COMMENT ON COLUMN @extschema@.patient_risk.horizon_hours IS 'The horizon: risk is the probability of the outcome within this many hours after as_of.';
-COMMENT ON COLUMN @extschema@.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours after as_of, by risk() with the model of this row.';
+COMMENT ON COLUMN @extschema@.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours after as_of, by risk() with the model of this row and the admission''s covariates (admission_covariates(admission_id, as_of)), as predict() scores.';
+COMMENT ON COLUMN @extschema@.patient_risk.model_id IS 'model_id of the model behind risk (registry table model).';
 COMMENT ON COLUMN @extschema@.patient_risk.model_name IS 'Name of the model behind risk.';
 COMMENT ON COLUMN @extschema@.patient_risk.model_version IS 'Version of the model behind risk.';
 COMMENT ON COLUMN @extschema@.patient_risk.model_source IS '''deployed'' (by deploy()) or ''builtin'' (shipped default).';

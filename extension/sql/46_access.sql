@@ -112,21 +112,22 @@ RETURNS TABLE (admission_id bigint, patient_id text, day_date date, is_today boo
                ward text, rank integer, input text, input_kind text, feature text, stat text,
                display_name text, value float8, unit text, trend_per_day float8,
                contribution float8, direction text, reason text, shown_in_reasons boolean,
-               risk_model_version text)
+               risk_model_version text, risk_model_id bigint)
 LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED ROWS 10000
 SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT ps.admission_id, ps.patient_id, ps.day_date, ps.is_today, ps.ward,
            x.rank, x.input, x.input_kind, x.feature, x.stat, x.display_name, x.value, x.unit,
            x.trend_per_day, x.contribution, x.direction, x.reason, x.shown_in_reasons,
-           ps.risk_model_version
+           ps.risk_model_version, ps.risk_model_id
       FROM @extschema@.ward_patient_rows() ps
-     CROSS JOIN LATERAL @extschema@.risk_reasons(ps.panel, ps.age_years::float8, ps.sex,
+     CROSS JOIN LATERAL @extschema@.risk_reasons(ps.panel,
+                            @extschema@.admission_covariates(ps.admission_id, ps.as_of),
                             ps.hours_since_admission, ps.unit_kind, ps.risk_model, ps.risk_version, 10) x
      WHERE ps.patient_state IN ('pre_icu', 'ed');
 END;
 COMMENT ON FUNCTION @extschema@.ward_patient_reasons() IS
-    'The top ten inputs behind the risk of every scored row (pre_icu, ed) of ward_patient_rows(), structured and in words (risk_reasons()). Backs icu_bi.patient_reasons.';
+    'The top ten inputs behind the risk of every scored row (pre_icu, ed) of ward_patient_rows(), structured and in words (risk_reasons() with admission_covariates() as of the row, as patient_status scored it). Backs icu_bi.patient_reasons.';
 REVOKE ALL ON FUNCTION @extschema@.ward_patient_reasons() FROM PUBLIC;
 
 -- The ward mapping for Power BI's own row-level security (a published

@@ -93,6 +93,22 @@ CREATE VIEW icu_bi.patient_status AS
            ps.p_still_in_icu_3d::float8   AS p_still_in_icu_3d,
            ps.p_still_in_icu_7d::float8   AS p_still_in_icu_7d,
            ps.stay_model_version::text    AS stay_model_version,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_model_id END)::bigint
+                                          AS risk_model_id,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.risk_synthetic_default END)::boolean
+                                          AS risk_synthetic_default,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_model_id END)::bigint
+                                          AS forecast_risk_model_id,
+           (CASE WHEN ps.patient_state IN ('pre_icu', 'ed') THEN ps.forecast_risk_synthetic_default END)::boolean
+                                          AS forecast_risk_synthetic_default,
+           ps.death_risk::float8          AS death_risk,
+           ps.death_risk_horizon_hours::integer AS death_risk_horizon_hours,
+           ps.death_risk_model_version::text AS death_risk_model_version,
+           ps.death_risk_model_id::bigint AS death_risk_model_id,
+           ps.death_risk_synthetic_default::boolean AS death_risk_synthetic_default,
+           ps.death_risk_note::text       AS death_risk_note,
+           ps.stay_model_id::bigint       AS stay_model_id,
+           ps.stay_synthetic_default::boolean AS stay_synthetic_default,
            ps.refreshed_at::timestamptz   AS refreshed_at
       FROM @extschema@.ward_patient_rows() ps;
 
@@ -160,6 +176,18 @@ COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_1d IS 'In the ICU: probab
 COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_3d IS 'In the ICU: probability of still being in the ICU 3 days later.';
 COMMENT ON COLUMN icu_bi.patient_status.p_still_in_icu_7d IS 'In the ICU: probability of still being in the ICU 7 days later.';
 COMMENT ON COLUMN icu_bi.patient_status.stay_model_version IS 'Length-of-stay model name and version.';
+COMMENT ON COLUMN icu_bi.patient_status.risk_model_id IS 'Registry id of the model behind icu_risk (icu_predict.model.model_id).';
+COMMENT ON COLUMN icu_bi.patient_status.risk_synthetic_default IS 'True when icu_risk comes from a shipped default model trained on synthetic data: not validated on this hospital''s patients.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_model_id IS 'Registry id of the model behind icu_risk_forecast.';
+COMMENT ON COLUMN icu_bi.patient_status.forecast_risk_synthetic_default IS 'True when icu_risk_forecast comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk IS 'Probability of in-hospital death within death_risk_horizon_hours (0 to 1), by the active death model; every patient state; NULL when no death model is active (death_risk_note). icu_bi.patient_risk has every death horizon deployed.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_horizon_hours IS 'Horizon of death_risk in hours.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_model_version IS 'Name and version of the death model behind death_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_model_id IS 'Registry id of the death model behind death_risk.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_synthetic_default IS 'True when death_risk comes from a shipped default model trained on synthetic data.';
+COMMENT ON COLUMN icu_bi.patient_status.death_risk_note IS 'Why death_risk is empty (no active death model); NULL when it has a value.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_model_id IS 'Registry id of the length-of-stay model.';
+COMMENT ON COLUMN icu_bi.patient_status.stay_synthetic_default IS 'True when the length-of-stay model is a shipped default trained on synthetic data.';
 COMMENT ON COLUMN icu_bi.patient_status.refreshed_at IS 'When the data was last refreshed.';
 
 CREATE VIEW icu_bi.patient_labs AS
@@ -220,7 +248,8 @@ CREATE VIEW icu_bi.patient_reasons AS
            r.direction::text       AS direction,
            r.reason::text          AS reason,
            r.shown_in_reasons::boolean AS shown_in_reasons,
-           r.risk_model_version::text AS risk_model_version
+           r.risk_model_version::text AS risk_model_version,
+           r.risk_model_id::bigint AS risk_model_id
       FROM @extschema@.ward_patient_reasons() r;
 COMMENT ON VIEW icu_bi.patient_reasons IS
     'The inputs behind icu_risk for drill-down: for every scored patient-day (patient_state pre_icu or ed) of icu_bi.patient_status (same ward filter), the top ten inputs by their contribution, structured and in words.';
@@ -243,6 +272,7 @@ COMMENT ON COLUMN icu_bi.patient_reasons.direction IS 'raises risk or lowers ris
 COMMENT ON COLUMN icu_bi.patient_reasons.reason IS 'The reason in words.';
 COMMENT ON COLUMN icu_bi.patient_reasons.shown_in_reasons IS 'False for non-lab inputs when icu_predict.ward_policy.reasons_show_non_lab is off (then top_reasons leaves them out).';
 COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_version IS 'Risk model name and version.';
+COMMENT ON COLUMN icu_bi.patient_reasons.risk_model_id IS 'Registry id of the risk model.';
 
 CREATE VIEW icu_bi.ward_access AS
     SELECT m.user_name::text          AS user_name,

@@ -40,6 +40,7 @@ CREATE VIEW icu_bi.patient_risk AS
            pr.horizon_hours::integer      AS horizon_hours,
            pr.risk::float8                AS risk,
            (pr.model_name || ' ' || pr.model_version)::text AS model_version,
+           pr.model_id::bigint            AS model_id,
            pr.model_source::text          AS model_source,
            pr.synthetic_default::boolean  AS synthetic_default,
            pr.data_time::timestamptz      AS data_time,
@@ -61,6 +62,7 @@ COMMENT ON COLUMN icu_bi.patient_risk.outcome IS 'Predicted outcome: icu_admissi
 COMMENT ON COLUMN icu_bi.patient_risk.horizon_hours IS 'Horizon in hours: risk is the probability of the outcome within it.';
 COMMENT ON COLUMN icu_bi.patient_risk.risk IS 'Probability (0..1) of the outcome within horizon_hours.';
 COMMENT ON COLUMN icu_bi.patient_risk.model_version IS 'Name and version of the model behind risk.';
+COMMENT ON COLUMN icu_bi.patient_risk.model_id IS 'Registry id of the model behind risk (icu_predict.model.model_id).';
 COMMENT ON COLUMN icu_bi.patient_risk.model_source IS 'deployed (chosen by this hospital) or builtin (shipped default).';
 COMMENT ON COLUMN icu_bi.patient_risk.synthetic_default IS 'True when risk comes from a shipped default model trained on synthetic data: not validated on this hospital''s patients.';
 COMMENT ON COLUMN icu_bi.patient_risk.data_time IS 'Result time of the latest lab behind the row.';
