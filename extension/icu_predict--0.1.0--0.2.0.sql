@@ -9184,3 +9184,131 @@ BEGIN
     PERFORM pg_catalog.set_config('icu_predict.reference_time', coalesce(v_old, ''), true);
 END
 $$;
+-- ===========================================================================
+-- 22. issue 13: LOINC codes of IL-8, IL-10 and TNF-alpha; a message for each
+--     user feature of 0.1.0 named like a feature 0.2.0 ships; the Elixhauser
+--     comorbidity groups, their ICD-10 codes and covariates
+-- ===========================================================================
+-- The shipped rows get the codes of 03_canonical.sql (section 10 installed
+-- them without).  A row the user changed (builtin false) is the user's and is
+-- left as it is.  feature_write would mark the update as the user's change,
+-- so it is off for this statement.
+ALTER TABLE @extschema@.feature DISABLE TRIGGER feature_write;
+UPDATE @extschema@.feature f SET loinc = v.loinc
+  FROM (VALUES ('il8', '33211-4'), ('il10', '26848-2'), ('tnf_alpha', '3074-2')) AS v(name, loinc)
+ WHERE f.name = v.name AND f.builtin;
+ALTER TABLE @extschema@.feature ENABLE TRIGGER feature_write;
+
+-- Section 10 installed the 57 features new in 0.2.0 except where the 0.1.0
+-- catalogue already had a user's row of that name: that row is kept, and is
+-- the feature the hospital's mappings and models read.  Say so, once per
+-- such feature, with how to take the shipped definition instead.  As a
+-- WARNING: PostgreSQL runs extension scripts with client_min_messages raised
+-- to warning, so a NOTICE would never reach the DBA running the update.
+DO $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT u.name, u.unit, u.description
+          FROM @extschema@.feature u
+         WHERE NOT u.builtin AND u.replaces IS NULL
+           AND u.name IN ('sodium', 'potassium', 'chloride', 'bicarbonate', 'glucose', 'calcium',
+                          'magnesium', 'phosphate', 'total_protein', 'osmolality', 'anion_gap', 'egfr',
+                          'cystatin_c', 'ast', 'alt', 'alp', 'ggt', 'bilirubin_direct', 'ammonia',
+                          'haemoglobin', 'haematocrit', 'erythrocytes', 'mcv', 'rdw', 'monocytes',
+                          'eosinophils', 'basophils', 'neutrophils_pct', 'esr', 'pt', 'inr', 'aptt',
+                          'fibrinogen', 'd_dimer_ddu', 'ph', 'paco2', 'base_excess', 'sao2', 'fio2',
+                          'troponin_i', 'nt_probnp', 'bnp', 'ck', 'ck_mb', 'il2r', 'il8', 'il10',
+                          'tnf_alpha', 'heart_rate', 'resp_rate', 'spo2', 'temperature', 'sbp', 'dbp',
+                          'map', 'gcs', 'urine_leukocytes')
+         ORDER BY u.name
+    LOOP
+        RAISE WARNING 'feature "%": your own feature of that name (% in %) is kept; the shipped feature "%" of 0.2.0 is not installed',
+                f.name, f.description, f.unit, f.name
+            USING DETAIL = 'Your lab_map rows and models go on reading your definition.',
+                  HINT = pg_catalog.format(
+                      'To adopt the shipped definition, rename your row (UPDATE @extschema@.feature SET name = %L WHERE name = %L; its lab_map rows follow), '
+                      'then insert the shipped row as the install script icu_predict--0.2.0.sql in $(pg_config --sharedir)/extension gives it, and map your codes to it.',
+                      f.name || '_local', f.name);
+    END LOOP;
+END
+$$;
+
+-- The Elixhauser comorbidity groups (C: model/comorbidity.c), their ICD-10
+-- code lists (06_comorbidity.sql), and the covariates elixhauser_<group> and
+-- elixhauser_van_walraven; the Charlson groups are unchanged.
+CREATE FUNCTION @extschema@.elixhauser_groups()
+RETURNS TABLE (name text, description text, van_walraven_weight integer, superseded_by text)
+AS 'MODULE_PATHNAME', 'icu_elixhauser_groups'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 31;
+COMMENT ON FUNCTION @extschema@.elixhauser_groups() IS
+    'The Elixhauser comorbidity groups (Elixhauser 1998, hypertension split as in Quan et al. 2005, whose ICD-10 code lists comorbidity_code holds): name (model inputs read it as covariate of that name, e.g. elixhauser_heart_failure), description, weight in the van Walraven score (van Walraven et al. 2009; covariate elixhauser_van_walraven), and the group that supersedes it (not flagged when that group is present: diabetes and hypertension uncomplicated under complicated, solid tumour under metastatic cancer).';
+
+CREATE OR REPLACE FUNCTION @extschema@.comorbidity_group_ok(name text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN EXISTS (SELECT 1 FROM @extschema@.comorbidity_groups() g WHERE g.name = comorbidity_group_ok.name)
+    OR EXISTS (SELECT 1 FROM @extschema@.elixhauser_groups() g WHERE g.name = comorbidity_group_ok.name);
+COMMENT ON FUNCTION @extschema@.comorbidity_group_ok(text) IS
+    'True when name is one of comorbidity_groups() or elixhauser_groups() (the CHECK of comorbidity_code).';
+
+COMMENT ON TABLE @extschema@.comorbidity_code IS
+    'ICD-10 code prefixes of each comorbidity group: a diagnosis code (upper case, without the dot) that starts with icd10_prefix places the admission in the group. Shipped rows (builtin) follow Quan et al. 2005, for the Charlson groups and the Elixhauser groups (elixhauser_...); add your own rows for local codes.';
+
+-- The Elixhauser groups: the ICD-10 lists of Quan et al. 2005 (table 2),
+-- ranges written out (I42.5-I42.9 is I425 ... I429).
+INSERT INTO @extschema@.comorbidity_code (comorbidity, icd10_prefix, builtin)
+SELECT v.g, p.prefix, true
+  FROM (VALUES
+    ('elixhauser_heart_failure', ARRAY['I099','I110','I130','I132','I255','I420','I425','I426','I427','I428','I429','I43','I50',
+           'P290']),
+    ('elixhauser_arrhythmia', ARRAY['I441','I442','I443','I456','I459','I47','I48','I49','R000','R001','R008','T821','Z450',
+           'Z950']),
+    ('elixhauser_valvular', ARRAY['A520','I05','I06','I07','I08','I091','I098','I34','I35','I36','I37','I38','I39','Q230',
+           'Q231','Q232','Q233','Z952','Z953','Z954']),
+    ('elixhauser_pulmonary_circulation', ARRAY['I26','I27','I280','I288','I289']),
+    ('elixhauser_peripheral_vascular', ARRAY['I70','I71','I731','I738','I739','I771','I790','I792','K551','K558','K559','Z958','Z959']),
+    ('elixhauser_hypertension', ARRAY['I10']),
+    ('elixhauser_hypertension_complicated', ARRAY['I11','I12','I13','I15']),
+    ('elixhauser_paralysis', ARRAY['G041','G114','G801','G802','G81','G82','G830','G831','G832','G833','G834','G839']),
+    ('elixhauser_neurological', ARRAY['G10','G11','G12','G13','G20','G21','G22','G254','G255','G312','G318','G319','G32','G35',
+           'G36','G37','G40','G41','G931','G934','R470','R56']),
+    ('elixhauser_chronic_pulmonary', ARRAY['I278','I279','J40','J41','J42','J43','J44','J45','J46','J47','J60','J61','J62','J63',
+           'J64','J65','J66','J67','J684','J701','J703']),
+    ('elixhauser_diabetes', ARRAY['E100','E101','E109','E110','E111','E119','E120','E121','E129','E130','E131','E139',
+           'E140','E141','E149']),
+    ('elixhauser_diabetes_complicated', ARRAY['E102','E103','E104','E105','E106','E107','E108','E112','E113','E114','E115','E116',
+           'E117','E118','E122','E123','E124','E125','E126','E127','E128','E132','E133','E134',
+           'E135','E136','E137','E138','E142','E143','E144','E145','E146','E147','E148']),
+    ('elixhauser_hypothyroidism', ARRAY['E00','E01','E02','E03','E890']),
+    ('elixhauser_renal_failure', ARRAY['I120','I131','N18','N19','N250','Z490','Z491','Z492','Z940','Z992']),
+    ('elixhauser_liver', ARRAY['B18','I85','I864','I982','K70','K711','K713','K714','K715','K717','K72','K73','K74',
+           'K760','K762','K763','K764','K765','K766','K767','K768','K769','Z944']),
+    ('elixhauser_peptic_ulcer', ARRAY['K257','K259','K267','K269','K277','K279','K287','K289']),
+    ('elixhauser_hiv_aids', ARRAY['B20','B21','B22','B24']),
+    ('elixhauser_lymphoma', ARRAY['C81','C82','C83','C84','C85','C88','C96','C900','C902']),
+    ('elixhauser_metastatic_cancer', ARRAY['C77','C78','C79','C80']),
+    ('elixhauser_solid_tumour', ARRAY['C00','C01','C02','C03','C04','C05','C06','C07','C08','C09','C10','C11','C12','C13',
+           'C14','C15','C16','C17','C18','C19','C20','C21','C22','C23','C24','C25','C26','C30',
+           'C31','C32','C33','C34','C37','C38','C39','C40','C41','C43','C45','C46','C47','C48',
+           'C49','C50','C51','C52','C53','C54','C55','C56','C57','C58','C60','C61','C62','C63',
+           'C64','C65','C66','C67','C68','C69','C70','C71','C72','C73','C74','C75','C76','C97']),
+    ('elixhauser_rheumatic', ARRAY['L940','L941','L943','M05','M06','M08','M120','M123','M30','M310','M311','M312','M313',
+           'M32','M33','M34','M35','M45','M461','M468','M469']),
+    ('elixhauser_coagulopathy', ARRAY['D65','D66','D67','D68','D691','D693','D694','D695','D696']),
+    ('elixhauser_obesity', ARRAY['E66']),
+    ('elixhauser_weight_loss', ARRAY['E40','E41','E42','E43','E44','E45','E46','R634','R64']),
+    ('elixhauser_fluid_electrolyte', ARRAY['E222','E86','E87']),
+    ('elixhauser_blood_loss_anaemia', ARRAY['D500']),
+    ('elixhauser_deficiency_anaemia', ARRAY['D508','D509','D51','D52','D53']),
+    ('elixhauser_alcohol', ARRAY['F10','E52','G621','I426','K292','K700','K703','K709','T51','Z502','Z714','Z721']),
+    ('elixhauser_drugs', ARRAY['F11','F12','F13','F14','F15','F16','F18','F19','Z715','Z722']),
+    ('elixhauser_psychoses', ARRAY['F20','F22','F23','F24','F25','F28','F29','F302','F312','F315']),
+    ('elixhauser_depression', ARRAY['F204','F313','F314','F315','F32','F33','F341','F412','F432'])
+
+       ) AS v(g, prefixes),
+       LATERAL unnest(v.prefixes) AS p(prefix);
+
+COMMENT ON FUNCTION @extschema@.covariate_value(text, @extschema@.admission_covariates, float8, text) IS
+    'The value a model input of this covariate reads from admission_covariates() (any name of model_covariates(): also bmi, bmi_missing, age_missing, sex_missing, charlson_index, comorbidity_<group>, elixhauser_van_walraven, elixhauser_<group>), by the encoding of the scoring functions. NULL when missing. Training code builds its inputs with it.';

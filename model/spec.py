@@ -32,12 +32,26 @@ COMORBIDITY_GROUPS = ("myocardial_infarction", "heart_failure", "peripheral_vasc
                       "peptic_ulcer", "mild_liver", "diabetes", "diabetes_complicated",
                       "hemiplegia", "renal", "malignancy", "severe_liver",
                       "metastatic_tumour", "hiv_aids")
+#: Elixhauser groups (icu_predict.elixhauser_groups()), read under their own names.
+ELIXHAUSER_GROUPS = ("elixhauser_heart_failure", "elixhauser_arrhythmia", "elixhauser_valvular",
+                     "elixhauser_pulmonary_circulation", "elixhauser_peripheral_vascular",
+                     "elixhauser_hypertension", "elixhauser_hypertension_complicated",
+                     "elixhauser_paralysis", "elixhauser_neurological", "elixhauser_chronic_pulmonary",
+                     "elixhauser_diabetes", "elixhauser_diabetes_complicated",
+                     "elixhauser_hypothyroidism", "elixhauser_renal_failure", "elixhauser_liver",
+                     "elixhauser_peptic_ulcer", "elixhauser_hiv_aids", "elixhauser_lymphoma",
+                     "elixhauser_metastatic_cancer", "elixhauser_solid_tumour", "elixhauser_rheumatic",
+                     "elixhauser_coagulopathy", "elixhauser_obesity", "elixhauser_weight_loss",
+                     "elixhauser_fluid_electrolyte", "elixhauser_blood_loss_anaemia",
+                     "elixhauser_deficiency_anaemia", "elixhauser_alcohol", "elixhauser_drugs",
+                     "elixhauser_psychoses", "elixhauser_depression")
 #: Covariate names, in the order of icu_predict.model_covariates().
 COVARIATES = ("age_years", "sex_male", "hours_since_admission",
               "unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
               "unit_kind_or", "unit_kind_other",
-              "age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index") + tuple(
-                  "comorbidity_" + g for g in COMORBIDITY_GROUPS)
+              "age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index",
+              "elixhauser_van_walraven") + tuple(
+                  "comorbidity_" + g for g in COMORBIDITY_GROUPS) + ELIXHAUSER_GROUPS
 DISTRIBUTIONS = ("normal", "logistic", "extreme")
 
 

@@ -127,7 +127,15 @@ PLAUSIBLE_MAX = dict(crp=1000, ldh=20000, d_dimer=200, ferritin=200000, lymphocy
 
 # How each lab is sent: (local code, unit as sent, factor into the canonical
 # unit, share, decimals, lower detection limit, upper limit) in the LOCAL unit.
-# Spelling variants of one unit ('mg/L', 'mg/l', 'MG/L') share a lab_map row.
+# The units are spelled as laboratories write them, SI and conventional
+# (creatinine in umol/L and mg/dL, CRP in mg/L and mg/dL, counts in 10^9/L,
+# G/L and 10*3/uL, IU/L for U/L); lab_map gives no factor for them, so the
+# extension's UCUM conversion turns them into the feature's unit.  The factor
+# here only makes the local value from the canonical one: it is the clinical
+# conversion a laboratory reports with (creatinine 88.4 umol/L per mg/dL,
+# bilirubin 17.1), which UCUM's molar-mass conversion reproduces to 2e-5
+# (docs/synthetic-cohort.md, "Units").  Spelling variants of one unit
+# ('mg/L', 'mg/l', 'MG/L') share a lab_map row.
 VARIANTS = {
     "crp": [("KCCRP", "mg/L", 1, .60, 0, 1, None), ("KCCRP", "mg/l", 1, .06, 0, 1, None),
             ("KCCRP", "MG/L", 1, .04, 0, 1, None), ("POCCRP", "mg/dL", 10, .30, 1, None, None)],
@@ -135,10 +143,10 @@ VARIANTS = {
     "d_dimer": [("DDIM", "mg/L FEU", 1, .70, 2, None, None), ("DDIMD", "mg/L DDU", 2, .30, 2, None, None)],
     "ferritin": [("FERR", "ug/L", 1, .75, 0, None, None), ("FERR", "µg/L", 1, .10, 0, None, None),
                  ("FERR", "ng/mL", 1, .15, 0, None, None)],
-    "lymphocytes": [("LYMA", "10^9/L", 1, .85, 2, None, None), ("LYMA", "10*9/L", 1, .15, 2, None, None)],
+    "lymphocytes": [("LYMA", "10^9/L", 1, .85, 2, None, None), ("LYMA", "G/L", 1, .15, 2, None, None)],
     "lymphocytes_pct": [("LYMP", "%", 1, 1.0, 1, None, None)],
-    "neutrophils": [("NEUA", "10^9/L", 1, 1.0, 2, None, None)],
-    "platelets": [("TROM", "10^9/L", 1, 1.0, 0, None, None)],
+    "neutrophils": [("NEUA", "x10E9/L", 1, 1.0, 2, None, None)],
+    "platelets": [("TROM", "10*3/uL", 1, 1.0, 0, None, None)],
     "creatinine": [("KREA", "umol/L", 1 / 88.4, .70, 0, None, None), ("KREA", "µmol/L", 1 / 88.4, .08, 0, None, None),
                    ("KREA", "mg/dL", 1, .22, 2, None, None)],
     "urea": [("UREU", "mmol/L", 1, .80, 1, None, None), ("BUN", "mg/dL", 0.357, .20, 0, None, None)],
@@ -150,7 +158,14 @@ VARIANTS = {
     "lactate": [("LACT", "mmol/L", 1, 1.0, 1, None, None)],
     "pao2": [("BGPO2", "kPa", 1, .80, 1, None, None), ("BGPO2", "mmHg", 0.133322, .20, 0, None, None)],
     "pf_ratio": [("PFRAT", "mmHg", 1, .70, 0, None, None), ("PFRAT", "kPa", 7.50062, .30, 1, None, None)],
-    "leukocytes": [("LEUK", "10^9/L", 1, .90, 1, None, None), ("LEUK", "10^9/l", 1, .10, 1, None, None)],
+    "leukocytes": [("LEUK", "10^9/L", 1, .90, 1, None, None), ("LEUK", "G/L", 1, .10, 1, None, None)],
+}
+# The two mappings that are no unit conversion keep a factor in lab_map (an
+# override): urea nitrogen is not urea, and D-dimer units (DDU) are about half
+# the fibrinogen-equivalent units (FEU) of the feature d_dimer.
+LAB_MAP_OVERRIDES = {
+    ("BUN", "mg/dL"): "urea nitrogen mg/dL -> urea mmol/L (not a unit conversion)",
+    ("DDIMD", "mg/L DDU"): "D-dimer DDU -> FEU about x2 (not a unit conversion)",
 }
 TEXT_ONLY_CODES = ("SARS2PCR",)   # deliberately unmapped (not a feature)
 
@@ -166,7 +181,9 @@ SOURCES = ["emergency", "elective", "transfer", "outpatient", "other", "unknown"
 
 
 def lab_map_rows():
-    """(local_code, unit, feature, factor, offset, note), one per (code, unit_key)."""
+    """(local_code, unit, feature, factor, offset, note), one per (code, unit_key).
+
+    factor is None (UCUM converts, offset 0) except for LAB_MAP_OVERRIDES."""
     rows, seen = [], set()
     for feat, vs in VARIANTS.items():
         for code, unit, factor, *_ in vs:
@@ -174,7 +191,11 @@ def lab_map_rows():
             if k in seen:
                 continue
             seen.add(k)
-            rows.append((code, unit, feat, float(factor), 0.0, "synthetic cohort"))
+            why = LAB_MAP_OVERRIDES.get((code, unit))
+            if why is None:
+                rows.append((code, unit, feat, None, 0.0, "synthetic cohort"))
+            else:
+                rows.append((code, unit, feat, float(factor), 0.0, "synthetic cohort: " + why))
     return rows
 
 
@@ -680,7 +701,9 @@ def stays_csv(c: Cohort) -> bytes:
 
 
 def lab_map_csv(c: Cohort) -> bytes:
-    return "".join(f"{a},{b},{f},{_fmt_num(x)},{_fmt_num(y)},{n}\n" for a, b, f, x, y, n in c.lab_map).encode()
+    def num(x):
+        return "" if x is None else _fmt_num(x)      # empty: NULL in COPY (FORMAT csv)
+    return "".join(f"{a},{b},{f},{num(x)},{num(y)},{n}\n" for a, b, f, x, y, n in c.lab_map).encode()
 
 
 def capacity_csv(c: Cohort) -> bytes:

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TaskError, TrainingError
-from .spec import COMORBIDITY_GROUPS
+from .spec import COMORBIDITY_GROUPS, ELIXHAUSER_GROUPS
 
 HORIZONS = {"48h": 48, "7d": 168}
 
@@ -67,9 +67,11 @@ STAY_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 # covariates the training rows can give (no unit kind: rows come from ward days)
 TRAINABLE_COVARIATES = ("age_years", "sex_male", "hours_since_admission")
 # ... and those of the admission the runtime reads from admission_covariates()
-# (BMI, comorbidity groups, Charlson index, missing indicators)
-ADMISSION_COVARIATES = ("age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index") + tuple(
-    "comorbidity_" + g for g in COMORBIDITY_GROUPS)
+# (BMI, Charlson and Elixhauser groups, Charlson index, van Walraven score,
+# missing indicators)
+ADMISSION_COVARIATES = ("age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index",
+                        "elixhauser_van_walraven") + tuple(
+    "comorbidity_" + g for g in COMORBIDITY_GROUPS) + ELIXHAUSER_GROUPS
 
 EXT = "icu_predict"
 

@@ -24,6 +24,10 @@ SELECT name, unit, display_name, display_unit, molar_mass, specimen FROM feature
 SELECT name FROM feature
  WHERE molar_mass IS NOT NULL
    AND unit_factor(CASE WHEN unit LIKE '%mol/L' THEN 'mg/dL' ELSE 'mmol/L' END, unit, molar_mass) IS NULL;
+-- every shipped feature has a LOINC code but sIL-2R (reported in U/mL; its
+-- LOINC code is a mass concentration, see the feature's comment)
+SELECT name AS shipped_without_loinc FROM feature WHERE builtin AND loinc IS NULL ORDER BY name;
+SELECT name, loinc FROM feature WHERE name IN ('il8', 'il10', 'tnf_alpha') ORDER BY name;
 -- no LOINC code names two features
 SELECT code, count(*) FROM feature, unnest(other_loinc || loinc) code
  WHERE code IS NOT NULL GROUP BY code HAVING count(*) > 1;

@@ -1,5 +1,6 @@
 -- Admission covariates (issue 13, item 5): unknown age and sex, BMI,
--- comorbidity groups from ICD-10 diagnoses, Charlson index, missing
+-- comorbidity groups from ICD-10 diagnoses, Charlson index, Elixhauser
+-- groups and van Walraven score, missing
 -- indicators; usable in model specs and read by predict().  Values by hand.
 SET TimeZone = 'UTC';
 SET extra_float_digits = 0;
@@ -76,6 +77,38 @@ SELECT input, value, round(contribution::numeric, 6) AS contribution
 -- the positional risk() cannot see BMI or comorbidities: they are missing there
 SELECT round(risk(NULL, 70::float8, 'male', 40, 'ward', 'cov_risk', '1')::numeric, 10)
          = round((1 / (1 + exp(-(-3 + 0.5 + 0.05 + 0.06 + 0.2 + 0.15))))::numeric, 10) AS positional_form;
+
+-- Elixhauser (Quan et al. 2005 ICD-10 lists, van Walraven weights), by hand:
+--   E11.2 diabetes complicated (0) over E11.9 uncomplicated (not flagged);
+--   C78.0 metastatic cancer (12) over C34.1 solid tumour (not flagged);
+--   I11.0 hypertension complicated (0) over I10 uncomplicated (not flagged),
+--        and congestive heart failure (7); K70.3 liver disease (11) and
+--   alcohol abuse (0); F32.1 depression (-3); E66.9 obesity (-4); J18.9 none.
+--   van Walraven = 12 + 7 + 11 - 3 - 4 = 23.
+--   Charlson: diabetes complicated 2 (E11.9 superseded), metastatic 6 (C34.1
+--   superseded), heart failure 1 (I11.0), mild liver 1 (K70.3) = 10.
+SELECT name, van_walraven_weight, superseded_by FROM elixhauser_groups();
+INSERT INTO admission (admission_id, patient_id, admitted_at, age_years, sex) VALUES
+    (9104, 'cov-4', '2020-04-01 08:00+00', 64, 'female');
+INSERT INTO diagnosis (admission_id, icd10_code, diagnosed_at) VALUES
+    (9104, 'E11.2', NULL), (9104, 'E11.9', NULL), (9104, 'C78.0', NULL), (9104, 'C34.1', NULL),
+    (9104, 'I10', NULL), (9104, 'I11.0', NULL), (9104, 'K70.3', NULL), (9104, 'F32.1', NULL),
+    (9104, 'E66.9', NULL), (9104, 'J18.9', NULL);
+SELECT (admission_covariates(9104)).comorbidities;
+SELECT c.name AS covariate, covariate_value(c.name, admission_covariates(9104), 40, 'ward') AS value
+  FROM model_covariates() c
+ WHERE c.name LIKE 'elixhauser%' AND covariate_value(c.name, admission_covariates(9104), 40, 'ward') <> 0
+    OR c.name IN ('charlson_index', 'elixhauser_diabetes', 'elixhauser_solid_tumour', 'elixhauser_hypertension');
+-- usable in a spec: eta = -3 + 0.1 * 23 + 0.5 * 1 = -0.2
+INSERT INTO model (name, version, kind, format, horizon_hours, spec) VALUES
+('cov_elix', '1', 'icu_admission', 'linear', 48,
+ '{"format":"linear","link":"logit","intercept":-3,
+   "inputs":[{"covariate":"elixhauser_van_walraven","impute":0,"coef":0.1},
+             {"covariate":"elixhauser_heart_failure","impute":0,"coef":0.5}]}');
+SELECT round(risk(NULL, admission_covariates(9104), model_name => 'cov_elix', model_version => '1')::numeric, 10)
+       AS risk, round((1 / (1 + exp(0.2)))::numeric, 10) AS by_hand;
+-- unknown comorbidities (no diagnosis): the Elixhauser covariates are missing too
+SELECT covariate_value('elixhauser_van_walraven', admission_covariates(9101), 40, 'ward') IS NULL AS unknown_is_missing;
 
 -- bad input
 \set VERBOSITY terse

@@ -275,14 +275,20 @@ INSERT INTO @extschema@.feature (name, loinc, description, unit, plausible_min, 
     ('ck', '2157-6', 'Creatine kinase', 'U/L', 1, 500000, true, 'CK', 'U/L', NULL, '{}', 'blood'),
     -- ck_mb: ref < 5
     ('ck_mb', '13969-1', 'Creatine kinase MB (mass)', 'ug/L', 0, 1000, true, 'CK-MB', 'ug/L', NULL, '{}', 'blood'),
-    -- il2r: ref 220-710 U/mL; haemophagocytic syndromes above 10000
+    -- il2r: ref 220-710 U/mL; haemophagocytic syndromes above 10000.  No LOINC code is
+    -- asserted: the soluble IL-2 receptor is reported in U/mL by the immunoassays that
+    -- hospitals run (Siemens Immulite), while the LOINC code laboratories give it,
+    -- 76039-7, is the mass concentration reported in pg/mL by multiplex bead assays.
+    -- pg/mL does not convert into U/mL (the assay's units are calibrated, not a mass),
+    -- so rows sent under 76039-7 would be unit_not_convertible here; map them to a
+    -- feature of your own in pg/mL (docs/bring-your-own-data.md, "Add your own feature").
     ('il2r', NULL, 'Interleukin 2 receptor, soluble (sIL-2R)', 'U/mL', 0, 100000, true, 'sIL-2R', 'U/mL', NULL, '{}', 'blood'),
-    -- il8: ref < 62
-    ('il8', NULL, 'Interleukin 8', 'pg/mL', 0, 100000, true, 'IL-8', 'pg/mL', NULL, '{}', 'blood'),
-    -- il10: ref < 9
-    ('il10', NULL, 'Interleukin 10', 'pg/mL', 0, 100000, true, 'IL-10', 'pg/mL', NULL, '{}', 'blood'),
-    -- tnf_alpha: ref < 8
-    ('tnf_alpha', NULL, 'Tumour necrosis factor alpha', 'pg/mL', 0, 100000, true, 'TNF-alpha', 'pg/mL', NULL, '{}', 'blood'),
+    -- il8: ref < 62; LOINC 33211-4 "Interleukin 8 [Mass/volume] in Serum or Plasma"
+    ('il8', '33211-4', 'Interleukin 8', 'pg/mL', 0, 100000, true, 'IL-8', 'pg/mL', NULL, '{}', 'blood'),
+    -- il10: ref < 9; LOINC 26848-2 "Interleukin 10 [Mass/volume] in Serum or Plasma"
+    ('il10', '26848-2', 'Interleukin 10', 'pg/mL', 0, 100000, true, 'IL-10', 'pg/mL', NULL, '{}', 'blood'),
+    -- tnf_alpha: ref < 8; LOINC 3074-2 "Tumor necrosis factor.alpha [Mass/volume] in Serum or Plasma"
+    ('tnf_alpha', '3074-2', 'Tumour necrosis factor alpha', 'pg/mL', 0, 100000, true, 'TNF-alpha', 'pg/mL', NULL, '{}', 'blood'),
     -- heart_rate: adult rest 60-100; the fastest recorded rhythms stay below 300
     ('heart_rate', '8867-4', 'Heart rate', '/min', 10, 300, true, 'Heart rate', 'beats/min', NULL, '{}', NULL),
     -- resp_rate: adult 12-20

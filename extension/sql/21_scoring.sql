@@ -323,7 +323,7 @@ RETURNS float8
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'icu_covariate_value_row';
 COMMENT ON FUNCTION @extschema@.covariate_value(text, @extschema@.admission_covariates, float8, text) IS
-    'The value a model input of this covariate reads from admission_covariates() (any name of model_covariates(): also bmi, bmi_missing, age_missing, sex_missing, charlson_index, comorbidity_<group>), by the encoding of the scoring functions. NULL when missing. Training code builds its inputs with it.';
+    'The value a model input of this covariate reads from admission_covariates() (any name of model_covariates(): also bmi, bmi_missing, age_missing, sex_missing, charlson_index, comorbidity_<group>, elixhauser_van_walraven, elixhauser_<group>), by the encoding of the scoring functions. NULL when missing. Training code builds its inputs with it.';
 
 CREATE FUNCTION @extschema@.model_covariates()
 RETURNS TABLE (name text)

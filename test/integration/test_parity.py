@@ -312,7 +312,7 @@ def test_training_reads_count_as_the_scorer(data):
 
 def test_admission_covariates_parity(data):
     """Models on admission covariates (unknown age, BMI, comorbidity groups
-    from ICD-10 diagnoses, Charlson index, missing indicators): training
+    from ICD-10 diagnoses, Charlson index, van Walraven score, missing indicators): training
     reads them through model/tasks.py (covariate_value of
     admission_covariates()), predict-time scoring through risk() with
     admission_covariates(); logistic and xgboost agree to 1e-7."""
@@ -338,7 +338,8 @@ def test_admission_covariates_parity(data):
                     cur.execute("INSERT INTO icu_predict.diagnosis (admission_id, icd10_code) VALUES (%s, %s)",
                                 (700000 + k, str(c)))
     names = ["age_years", "age_missing", "sex_male", "bmi", "bmi_missing", "charlson_index",
-             "comorbidity_heart_failure", "comorbidity_myocardial_infarction", "comorbidity_diabetes"]
+             "comorbidity_heart_failure", "comorbidity_myocardial_infarction", "comorbidity_diabetes",
+             "elixhauser_van_walraven", "elixhauser_diabetes_complicated"]
     inputs = [S.covariate_input(c) for c in names]
     cols, params = T._select_inputs(inputs, "NULL", "p.as_of")
     with conn.cursor() as cur:
@@ -361,7 +362,9 @@ def test_admission_covariates_parity(data):
                   S.covariate_input("charlson_index", impute=1.0, missing_indicator=True),
                   S.covariate_input("comorbidity_heart_failure", impute=0.0, missing_indicator=True),
                   S.covariate_input("comorbidity_myocardial_infarction", impute=0.0),
-                  S.covariate_input("comorbidity_diabetes", impute=0.0)]
+                  S.covariate_input("comorbidity_diabetes", impute=0.0),
+                  S.covariate_input("elixhauser_van_walraven", impute=0.0, missing_indicator=True),
+                  S.covariate_input("elixhauser_diabetes_complicated", impute=0.0)]
     pipe = Pipeline([("scale", StandardScaler()), ("lr", LogisticRegression(C=0.5, max_iter=2000))])
     pipe.fit(S.preprocess(lin_inputs, x), y)
     S.insert_model(conn, "parity_cov_lr", "1", "icu_admission", S.linear_spec(lin_inputs, pipe),

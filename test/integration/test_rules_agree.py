@@ -112,10 +112,12 @@ def test_covariates_of_the_tasks_are_the_runtimes(conn):
 
 def test_covariate_names_are_the_extensions(conn):
     """model/spec.py's covariate and comorbidity-group names are those of the
-    C runtime (model_covariates(), comorbidity_groups())."""
+    C runtime (model_covariates(), comorbidity_groups(), elixhauser_groups())."""
     _needs(conn, "icu_predict.model_covariates()")
     with conn.cursor() as cur:
         cur.execute("SELECT name FROM icu_predict.model_covariates()")
         assert tuple(r[0] for r in cur.fetchall()) == spec.COVARIATES
         cur.execute("SELECT name FROM icu_predict.comorbidity_groups()")
         assert tuple(r[0] for r in cur.fetchall()) == spec.COMORBIDITY_GROUPS
+        cur.execute("SELECT name FROM icu_predict.elixhauser_groups()")
+        assert tuple(r[0] for r in cur.fetchall()) == spec.ELIXHAUSER_GROUPS

@@ -129,10 +129,10 @@ def test_every_lab_row_maps(loaded, conn):
 def test_unit_conversions_agree(loaded, conn):
     """Per feature, the canonical median of every (code, unit) is close to the feature's median."""
     rows = _rows(conn, """
-        WITH c AS (SELECT m.feature, m.local_code, m.unit_key, r.value * m.factor + m."offset" AS v
-                   FROM icu_predict.lab_result r JOIN icu_predict.lab_map m
-                     ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)
-                   WHERE r.value IS NOT NULL AND r.value_text IS NULL AND r.value > 0),
+        WITH c AS (SELECT s.feature, s.local_code, icu_predict.unit_key(s.local_unit) AS unit_key, s.value AS v
+                   FROM icu_predict.lab_row_status s
+                   WHERE s.value_sent IS NOT NULL AND s.value_text IS NULL AND s.value_sent > 0
+                     AND s.feature IS NOT NULL),
              f AS (SELECT feature, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med FROM c GROUP BY 1)
         SELECT c.feature, c.local_code, c.unit_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) / f.med, count(*)
         FROM c JOIN f USING (feature) GROUP BY c.feature, c.local_code, c.unit_key, f.med""")
@@ -142,16 +142,74 @@ def test_unit_conversions_agree(loaded, conn):
             assert 0.7 <= ratio <= 1.4, (feature, code, unit, ratio)
 
 
+# The (code, unit) whose UCUM conversion is not the generator's factor, with
+# the relative difference of the two: UCUM converts creatinine and bilirubin
+# through their molar masses (113.12 and 584.66 g/mol: 88.402 and 17.104
+# where laboratories write 88.4 and 17.1) and mm[Hg] as 133.322387415 Pa.
+UCUM_VS_GENERATOR = {
+    ("KREA", "umol/l"): -1.92e-5,                 # umol/L and µmol/L: one unit_key
+    ("BILD", "mg/dl"): 2.3145e-4,
+    ("BGPO2", "mmhg"): 2.906e-6,
+    ("PFRAT", "kpa"): -5.655e-7,
+}
+
+
+def test_lab_map_gives_units_not_factors(loaded, conn):
+    """The synthetic lab_map rows carry no factor except the two that are no
+    unit conversion (urea nitrogen, D-dimer DDU); UCUM converts the rest."""
+    rows = _rows(conn, "SELECT local_code, unit, factor FROM icu_predict.lab_map ORDER BY 1, 2")
+    assert {(code, unit) for code, unit, f in rows if f is not None} == set(synth.LAB_MAP_OVERRIDES)
+    assert len(rows) == len(synth.lab_map_rows())
+
+
+def test_canonical_values_are_the_generators(loaded, conn):
+    """Every used row's canonical value is the value sent times the generator's
+    factor: to 1e-12 relative, or, for the units in UCUM_VS_GENERATOR, by
+    exactly the stated difference between UCUM and the laboratory's factor."""
+    factor = {(code, synth.unit_key(unit)): f for vs in synth.VARIANTS.values() for code, unit, f, *_ in vs}
+    rows = _rows(conn, """SELECT local_code, icu_predict.unit_key(local_unit), value_sent, value
+                          FROM icu_predict.lab_row_status
+                          WHERE value_sent IS NOT NULL AND value_sent <> 0 AND value IS NOT NULL""")
+    assert len(rows) > 50000
+    worst = {}
+    for code, uk, sent, value in rows:
+        rel = value / (sent * factor[(code, uk)]) - 1
+        key = (code, uk)
+        worst[key] = max(worst.get(key, 0.0), abs(rel - UCUM_VS_GENERATOR.get(key, 0.0)))
+    off = {k: w for k, w in worst.items() if w > (1e-3 * abs(UCUM_VS_GENERATOR[k]) if k in UCUM_VS_GENERATOR else 1e-12)}
+    assert off == {}
+    assert set(UCUM_VS_GENERATOR) <= set(worst)
+
+
+def test_every_row_counted_per_code_and_feature(loaded, conn):
+    """Nothing of the load is dropped silently: per local code and per feature,
+    rows in lab_result = rows used + the rows of each rejection reason
+    (lab_load_quality), and every status is a reason of the one list."""
+    per_code = _rows(conn, """
+        SELECT r.local_code, r.n, coalesce(q.n, 0)
+          FROM (SELECT local_code, count(*) AS n FROM icu_predict.lab_result GROUP BY 1) r
+          LEFT JOIN (SELECT local_code, sum(n_rows) AS n FROM icu_predict.lab_load_quality GROUP BY 1) q
+            USING (local_code)""")
+    assert len(per_code) == len({r[0] for r in synth.lab_map_rows()}) + len(synth.TEXT_ONLY_CODES)
+    assert [r for r in per_code if r[1] != r[2]] == []
+    per_feature = _rows(conn, """
+        SELECT s.feature, count(*), (SELECT sum(n_rows) FROM icu_predict.lab_load_quality q
+                                      WHERE q.feature IS NOT DISTINCT FROM s.feature)
+          FROM icu_predict.lab_row_status s GROUP BY 1""")
+    assert [r for r in per_feature if r[1] != r[2]] == []
+    statuses = {r[0] for r in _rows(conn, "SELECT DISTINCT status FROM icu_predict.lab_load_quality")}
+    reasons = {r[0] for r in _rows(conn, "SELECT reason FROM icu_predict.lab_rejection_reason")}
+    assert statuses - {"used"} <= reasons and {"used", "implausible", "not_numeric", "code_unknown"} <= statuses
+
+
 def test_text_results_and_implausible_values(loaded, conn):
     # '<0.1'-style results keep the text and carry the limit as value
     assert q(conn, "SELECT count(*) FROM icu_predict.lab_result WHERE value_text = '<0.1' AND value = 0.1") > 0
     assert q(conn, "SELECT count(*) FROM icu_predict.lab_result WHERE value_text = 'hemolysed' AND value IS NULL") > 0
     assert q(conn, "SELECT count(*) FROM icu_predict.lab_result WHERE value_text IS NOT NULL AND value IS NOT NULL"
                    " AND value_text NOT LIKE '<%%' AND value_text NOT LIKE '>%%'") == 0
-    out = q(conn, """SELECT avg((r.value * m.factor NOT BETWEEN f.plausible_min AND f.plausible_max)::int)
-                     FROM icu_predict.lab_result r
-                     JOIN icu_predict.lab_map m ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)
-                     JOIN icu_predict.feature f ON f.name = m.feature WHERE r.value IS NOT NULL""")
+    out = q(conn, """SELECT avg((value NOT BETWEEN plausible_min AND plausible_max)::int)
+                     FROM icu_predict.lab_row_status WHERE value_sent IS NOT NULL""")
     assert 0 < out < 0.002
 
 
@@ -165,11 +223,10 @@ def test_admission_labs_carry_signal_and_oracle_auroc(loaded, conn):
     """Labs resulted before any ICU transfer separate ICU from non-ICU COVID admissions."""
     crp = dict(_rows(conn, """
         WITH first_crp AS (
-            SELECT DISTINCT ON (r.admission_id) r.admission_id, r.value * m.factor AS crp
-            FROM icu_predict.lab_result r JOIN icu_predict.lab_map m
-              ON m.local_code = r.local_code AND m.unit_key = icu_predict.unit_key(r.unit)
-            WHERE m.feature = 'crp' AND r.value_text IS NULL
-            ORDER BY r.admission_id, r.resulted_at)
+            SELECT DISTINCT ON (s.admission_id) s.admission_id, s.value AS crp
+            FROM icu_predict.lab_row_status s
+            WHERE s.feature = 'crp' AND s.value_text IS NULL
+            ORDER BY s.admission_id, s.resulted_at)
         SELECT o.icu, percentile_cont(0.5) WITHIN GROUP (ORDER BY crp)
         FROM first_crp JOIN icu_synth.oracle o USING (admission_id) WHERE o.covid GROUP BY o.icu"""))
     assert crp[True] > 1.3 * crp[False]

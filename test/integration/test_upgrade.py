@@ -426,3 +426,38 @@ def test_dump_of_the_updated_database_keeps_shipped_model_edits(old, tmp_path):
         assert _scores(target)["active_model"] == old["scores"]["active_model"]
     finally:
         scratch_db.drop(target)
+
+
+def test_update_notices_a_user_feature_named_like_a_shipped_one():
+    """A 0.1.0 hospital with its own feature "esr" (a name 0.2.0 ships): the
+    update keeps that row and its mapping, does not install the shipped one,
+    and says so in a message that names the feature and how to adopt the
+    shipped definition (a WARNING: PostgreSQL raises client_min_messages to
+    warning while it runs an extension script, so a NOTICE would not reach
+    the DBA).  Features without such a clash get no message."""
+    db = scratch_db.create("icu_upg_esr_", extension=False)
+    try:
+        _run(f"CREATE EXTENSION icu_predict VERSION '{OLD}' CASCADE", db)
+        _run("""INSERT INTO icu_predict.feature (name, loinc, description, unit, plausible_min, plausible_max)
+                VALUES ('esr', NULL, 'BSE (local method)', 'mm/h', 0, 150);
+                INSERT INTO icu_predict.lab_map (local_code, unit, feature, factor) VALUES ('BSE', 'mm/h', 'esr', 1)""", db)
+        c = _connect(db)
+        try:
+            with c.cursor() as cur:
+                cur.execute("ALTER EXTENSION icu_predict UPDATE")
+            notices = [n for n in c.notices if "shipped feature" in n]
+        finally:
+            c.close()
+        assert len(notices) == 1, c.notices
+        assert notices[0].startswith("WARNING:") and 'feature "esr"' in notices[0] and "is kept" in notices[0]
+        assert "HINT:" in notices[0] and "SET name = 'esr_local' WHERE name = 'esr'" in notices[0]
+        assert _run("""SELECT description, plausible_max, loinc, builtin, replaces
+                         FROM icu_predict.feature WHERE name = 'esr'""", db) == [
+            ("BSE (local method)", 150.0, None, False, None)]
+        assert _run("SELECT feature, factor FROM icu_predict.lab_map WHERE local_code = 'BSE'", db) == [("esr", 1.0)]
+        # the other new features are installed as shipped, with the LOINC codes of 0.2.0
+        assert _run("""SELECT count(*), bool_and(builtin) FROM icu_predict.feature
+                        WHERE name IN ('sodium', 'il8', 'il10', 'tnf_alpha')""", db) == [(4, True)]
+        assert _run("SELECT loinc FROM icu_predict.feature WHERE name = 'tnf_alpha'", db) == [("3074-2",)]
+    finally:
+        scratch_db.drop(db)

@@ -2,7 +2,7 @@
 -- of shipped rows, lab_map and specimen checks, the catalogue limit, and the
 -- SQLSTATE of each refusal.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 
 SET LOCAL search_path = icu_predict, public;
 
@@ -27,6 +27,8 @@ SELECT set_eq($$SELECT reason FROM lab_rejection_reason$$,
 SELECT is((SELECT e.extcondition[array_position(e.extconfig, 'icu_predict.feature_removed'::regclass)]
              FROM pg_extension e WHERE e.extname = 'icu_predict'), '', 'feature_removed is dumped');
 SELECT is(feature_catalogue_max(), 1000, 'the catalogue limit is 1000');
+SELECT is(ARRAY(SELECT name FROM feature WHERE builtin AND loinc IS NULL ORDER BY name), ARRAY['il2r'],
+    'every shipped feature has a LOINC code, except sIL-2R (U/mL; its LOINC code is a mass concentration)');
 SELECT volatility_is('icu_predict', 'unit_factor', ARRAY['text', 'text', 'double precision'], 'immutable');
 
 -- ---------------------------------------------------------------- refusals

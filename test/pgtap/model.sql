@@ -166,10 +166,10 @@ SELECT throws_ok($$SELECT icu_predict.covariate_value('weight_kg', 70, 'male', 5
 SELECT has_table('icu_predict', 'diagnosis', 'table diagnosis exists');
 SELECT col_is_null('icu_predict', 'admission', 'age_years', 'admission.age_years may be NULL (unknown)');
 SELECT is((SELECT count(*)::int FROM icu_predict.comorbidity_groups()), 17, '17 Charlson groups');
-SELECT is((SELECT count(*)::int FROM icu_predict.comorbidity_code WHERE builtin), 289,
-          '289 shipped ICD-10 prefixes');
-SELECT is((SELECT count(DISTINCT comorbidity)::int FROM icu_predict.comorbidity_code WHERE builtin), 17,
-          'every group has codes');
+SELECT is((SELECT count(*)::int FROM icu_predict.comorbidity_code WHERE builtin), 289 + 399,
+          '289 Charlson and 399 Elixhauser shipped ICD-10 prefixes');
+SELECT is((SELECT count(DISTINCT comorbidity)::int FROM icu_predict.comorbidity_code WHERE builtin), 17 + 31,
+          'every Charlson and Elixhauser group has codes');
 SELECT ok(icu_predict.covariate_value('bmi', NULL::float8, 'male', 5, 'ward') IS NULL
           AND icu_predict.covariate_value('bmi_missing', NULL::float8, 'male', 5, 'ward') = 1
           AND icu_predict.covariate_value('age_missing', NULL::float8, 'male', 5, 'ward') = 1

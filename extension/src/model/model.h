@@ -37,16 +37,24 @@ typedef enum IcuCovariate
 	ICU_COV_AGE_MISSING, ICU_COV_SEX_MISSING, ICU_COV_BMI_MISSING,
 	ICU_COV_BMI,
 	ICU_COV_CHARLSON,			/* Charlson comorbidity index (weights, hierarchy) */
+	ICU_COV_VAN_WALRAVEN,		/* Elixhauser score, van Walraven weights */
 	ICU_COV_COMORBIDITY			/* first of ICU_COMORBIDITY_NUM 0/1 flags */
 } IcuCovariate;
-#define ICU_COMORBIDITY_NUM 17
+/* the groups: Charlson's first (0 .. ICU_CHARLSON_NUM - 1), then Elixhauser's */
+#define ICU_CHARLSON_NUM 17
+#define ICU_ELIXHAUSER_NUM 31
+#define ICU_COMORBIDITY_NUM (ICU_CHARLSON_NUM + ICU_ELIXHAUSER_NUM)
 #define ICU_COV_NUM (ICU_COV_COMORBIDITY + ICU_COMORBIDITY_NUM)
 
-/* comorbidity.c: the Charlson groups (names, weights, hierarchy), defined once */
+/*
+ * comorbidity.c: the Charlson and Elixhauser groups (names, weights,
+ * hierarchy), defined once.  A group k < ICU_CHARLSON_NUM is Charlson's
+ * (weight: Charlson's), the others Elixhauser's (weight: van Walraven's).
+ */
 extern const char *icu_comorbidity_name(int k);			/* NULL if out of range */
 extern int	icu_comorbidity_from_name(const char *name, int len);	/* -1 if unknown */
 extern int	icu_comorbidity_weight(int k);
-extern int	icu_comorbidity_superseded_by(int k);	/* group that replaces k in the index, or -1 */
+extern int	icu_comorbidity_superseded_by(int k);	/* group that replaces k in its score, or -1 */
 
 typedef struct IcuModelInput
 {

@@ -28,7 +28,8 @@
  * comorbidity group names; a NULL array is unknown, an empty one none), then
  * hours and unit kind.  The missing indicators (age_missing, sex_missing,
  * bmi_missing) are 0/1 and never missing; the comorbidity flags and the
- * Charlson index use the groups, weights and hierarchy of comorbidity.c.
+ * Charlson index and van Walraven score use the groups, weights and
+ * hierarchies of comorbidity.c.
  */
 #include "model.h"
 
@@ -152,9 +153,10 @@ cov_unit(Covariates *cv, text *t)
 }
 
 /*
- * The comorbidity groups of an admission (text[] of group names): each
- * group 1 or 0 and the Charlson index.  A NULL array is unknown (every
- * comorbidity covariate missing); an empty one is "none".
+ * The comorbidity groups of an admission (text[] of group names, Charlson
+ * and Elixhauser): each group 1 or 0, the Charlson index and the van
+ * Walraven score (hierarchies of comorbidity.c).  A NULL array is unknown
+ * (every comorbidity covariate missing); an empty one is "none".
  */
 static void
 cov_comorbidities(Covariates *cv, ArrayType *arr)
@@ -184,7 +186,7 @@ cov_comorbidities(Covariates *cv, ArrayType *arr)
 					 errhint("SELECT name FROM icu_predict.comorbidity_groups() lists the groups.")));
 		has[k] = true;
 	}
-	for (int k = 0; k < ICU_COMORBIDITY_NUM; k++)
+	for (int k = 0; k < ICU_CHARLSON_NUM; k++)
 	{
 		int			sup = icu_comorbidity_superseded_by(k);
 
@@ -193,6 +195,18 @@ cov_comorbidities(Covariates *cv, ArrayType *arr)
 			index += icu_comorbidity_weight(k);
 	}
 	cov_set(cv, ICU_COV_CHARLSON, index);
+	/* Elixhauser: a superseded group is not flagged; the score sums the flags */
+	index = 0;
+	for (int k = ICU_CHARLSON_NUM; k < ICU_COMORBIDITY_NUM; k++)
+	{
+		int			sup = icu_comorbidity_superseded_by(k);
+		bool		flag = has[k] && !(sup >= 0 && has[sup]);
+
+		cov_set(cv, ICU_COV_COMORBIDITY + k, flag ? 1 : 0);
+		if (flag)
+			index += icu_comorbidity_weight(k);
+	}
+	cov_set(cv, ICU_COV_VAN_WALRAVEN, index);
 }
 
 static void

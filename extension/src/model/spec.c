@@ -31,28 +31,39 @@ static const char *const covariate_names[ICU_COV_COMORBIDITY] = {
 	"age_years", "sex_male", "hours_since_admission",
 	"unit_kind_ward", "unit_kind_icu", "unit_kind_mc", "unit_kind_ed",
 	"unit_kind_or", "unit_kind_other",
-	"age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index"
+	"age_missing", "sex_missing", "bmi_missing", "bmi", "charlson_index",
+	"elixhauser_van_walraven"
 };
 StaticAssertDecl(lengthof(covariate_names) == ICU_COV_COMORBIDITY, "one name per covariate");
 
-/* comorbidity_<group>: the group names of comorbidity.c, prefixed once */
+/*
+ * comorbidity_<group> for the Charlson groups of comorbidity.c, prefixed
+ * once; the Elixhauser groups' names carry their prefix (elixhauser_...) and
+ * are their covariates' names.
+ */
 #define COMORBIDITY_PREFIX "comorbidity_"
 static const char *comorbidity_covariates[ICU_COMORBIDITY_NUM];
 
 int
 icu_model_covariate_from_name(const char *name)
 {
+	int			k;
+
 	for (int i = 0; i < ICU_COV_COMORBIDITY; i++)
 		if (strcmp(name, covariate_names[i]) == 0)
 			return i;
 	if (strncmp(name, COMORBIDITY_PREFIX, strlen(COMORBIDITY_PREFIX)) == 0)
 	{
 		const char *g = name + strlen(COMORBIDITY_PREFIX);
-		int			k = icu_comorbidity_from_name(g, strlen(g));
 
-		if (k >= 0)
+		k = icu_comorbidity_from_name(g, strlen(g));
+		if (k >= 0 && k < ICU_CHARLSON_NUM)
 			return ICU_COV_COMORBIDITY + k;
+		return -1;
 	}
+	k = icu_comorbidity_from_name(name, strlen(name));
+	if (k >= ICU_CHARLSON_NUM)
+		return ICU_COV_COMORBIDITY + k;
 	return -1;
 }
 
@@ -65,6 +76,8 @@ icu_model_covariate_name(int covariate)
 	{
 		int			k = covariate - ICU_COV_COMORBIDITY;
 
+		if (k >= ICU_CHARLSON_NUM)
+			return icu_comorbidity_name(k);
 		if (comorbidity_covariates[k] == NULL)
 			comorbidity_covariates[k] = MemoryContextStrdup(TopMemoryContext,
 															psprintf(COMORBIDITY_PREFIX "%s", icu_comorbidity_name(k)));
