@@ -161,7 +161,8 @@ def test_canonical_rows_and_nothing_half_loaded(conn, ward):
         # the ICD-10 codes give the comorbidity covariates
         cur.execute("SELECT (icu_predict.admission_covariates(admission_id)).comorbidities"
                     " FROM icu_predict.admission WHERE patient_id = 'p2'")
-        assert cur.fetchone()[0] == ["diabetes"]
+        # E11.9: Charlson's and Elixhauser's uncomplicated diabetes
+        assert cur.fetchone()[0] == ["diabetes", "elixhauser_diabetes"]
 
 
 def test_labs_are_diagnosed_like_any_load(conn, ward):

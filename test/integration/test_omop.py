@@ -190,7 +190,9 @@ def test_conditions_and_comorbidities(small):
     assert _count(rep, "condition_occurrence", "skipped", "no ICD-10 code") == 1   # a SNOMED code
     with conn.cursor() as cur:
         cur.execute("SELECT admission_id, comorbidity FROM icu_predict.admission_comorbidity ORDER BY 1, 2")
-        assert cur.fetchall() == [(100, "heart_failure"), (200, "chronic_pulmonary")]
+        # each code in its Charlson and its Elixhauser group
+        assert cur.fetchall() == [(100, "elixhauser_heart_failure"), (100, "heart_failure"),
+                                  (200, "chronic_pulmonary"), (200, "elixhauser_chronic_pulmonary")]
 
 
 def test_deaths(small):
