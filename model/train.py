@@ -794,7 +794,8 @@ class GateError(UserError):
 
 
 def reference_rows(conn, rows, y, p, mask):
-    """NEWS2 and ISARIC 4C (model/reference_scores.py) beside the model at
+    """NEWS2 and ISARIC 4C (icu_predict.news2_points / isaric4c_points, via
+    model/reference_scores.py) beside the model at
     each landmark of the rows of ``mask``: {landmark: {score: {...}}}."""
     from . import reference_scores as RS
     from . import validate as V
@@ -804,11 +805,13 @@ def reference_rows(conn, rows, y, p, mask):
     frame = rows.iloc[every][list(dict.fromkeys(cols))].reset_index(drop=True)
     frame["comorbidity_count"] = RS.comorbidity_count(conn, rows["admission_id"].to_numpy()[every],
                                                       rows["as_of"].to_numpy()[every])
+    pts = RS.scores(conn, frame)
     where = {int(k): j for j, k in enumerate(every)}
     out = {}
     for name, idx in lms.items():
-        sub = frame.iloc[[where[int(k)] for k in idx]].reset_index(drop=True)
-        out[name] = RS.evaluate(sub, y[idx], p[idx])
+        at = [where[int(k)] for k in idx]
+        sub = frame.iloc[at].reset_index(drop=True)
+        out[name] = RS.evaluate(sub, y[idx], p[idx], {k: v[at] for k, v in pts.items()})
     return out
 
 
