@@ -228,7 +228,7 @@ def run(conn, slot, since=None, until=None, version=None, deploy=False, force=Fa
     before, after = M.risk_report(ye, p_before), M.risk_report(ye, p_after)
     p_all = p_after
     synthetic = T.has_oracle(conn)
-    q = OR.landmark_icu(conn, rows, hours, kind) if synthetic else None
+    q = OR.landmark(conn, rows, hours, kind) if synthetic else None
     lms = V.landmark_reports(rows, y, p_all, ev_m, q)
     Xoff = rows[[T.input_name(i) for i in fetch]].to_numpy(float)
     pb = np.full(len(rows), np.nan)

@@ -614,7 +614,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         # validation a clinician can read: per admission at landmarks, with
         # the true risk at the same rows (synthetic), baseline, subgroups
         y_all = rows["label"].to_numpy(float)
-        q = OR.landmark_icu(conn, rows, o["horizon_hours"], o["kind"]) if synthetic else None
+        q = OR.landmark(conn, rows, o["horizon_hours"], o["kind"]) if synthetic else None
         p_all = np.full(len(rows), np.nan)
         p_all[va] = cands[best]["p"]
         lms = V.landmark_reports(rows, y_all, p_all, va, q)
