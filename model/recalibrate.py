@@ -30,6 +30,12 @@ the parent.
   the parent (b > 0), so AUROC is unchanged; b <= 0 is refused.
 * The new row's training names its parent (model_id, name, version), the
   data window, a and b; metrics hold the before/after figures and the gate.
+* The ranking is the parent's.  A parent trained on synthetic data (a
+  shipped default above all) keeps ``synthetic`` true in the new row's
+  training, and a shipped default's recalibration carries
+  ``shipped_default``: active_model, patient_status and icu_bi still flag
+  its values synthetic_default, even when a and b come from local data
+  (``recalibration.data_synthetic`` says which data refitted them).
 """
 from __future__ import annotations
 
@@ -222,7 +228,7 @@ def run(conn, slot, since=None, until=None, version=None, deploy=False, force=Fa
     before, after = M.risk_report(ye, p_before), M.risk_report(ye, p_after)
     p_all = p_after
     synthetic = T.has_oracle(conn)
-    q = OR.landmark_icu(conn, rows, hours, kind) if synthetic else None
+    q = OR.landmark(conn, rows, hours, kind) if synthetic else None
     lms = V.landmark_reports(rows, y, p_all, ev_m, q)
     Xoff = rows[[T.input_name(i) for i in fetch]].to_numpy(float)
     pb = np.full(len(rows), np.nan)
@@ -248,15 +254,23 @@ def run(conn, slot, since=None, until=None, version=None, deploy=False, force=Fa
     window = {"since": str(since), "until": str(end), "rows": int(len(rows)), "events": int(y.sum()),
               "admissions": int(rows["admission_id"].nunique()), "folds": FOLDS}
     failed = [r["what"] for r in gate["rows"] if not r["ok"]]
+    # The ranking is the parent's: a parent learned on synthetic data gives a
+    # recalibration whose ranking is synthetic too, whatever data refitted a and
+    # b; a shipped default stays flagged as one (active_model.synthetic_default
+    # reads training->>'shipped_default' and training->>'synthetic').
+    ranking_synthetic = bool(par["synthetic_default"]) or training.get("synthetic") is True
     model = {
         "name": par["name"], "version": version, "kind": kind, "outcome": kind, "horizon_hours": hours,
         "spec": spec,
         "training": {"task": training.get("task", task), "outcome": kind, "horizon_hours": hours,
                      "algorithm": training.get("algorithm", par["format"]), "schedule": schedule,
-                     "data_end": str(end), "synthetic": bool(synthetic), "forced": gate["forced"],
+                     "data_end": str(end), "synthetic": bool(synthetic) or ranking_synthetic,
+                     "forced": gate["forced"],
                      "recalibration": {"parent": {"model_id": par["model_id"], "name": par["name"],
-                                                  "version": par["version"], "source": par["source"]},
-                                       "window": window, "intercept": a, "slope": b}},
+                                                  "version": par["version"], "source": par["source"],
+                                                  "synthetic_default": bool(par["synthetic_default"])},
+                                       "window": window, "intercept": a, "slope": b,
+                                       "data_synthetic": bool(synthetic)}},
         "metrics": {"validation": after, "before_recalibration": before, "oracle": oracle,
                     "baseline": base, "gate": {"passed": gate["passed"], "forced": gate["forced"],
                                                "failed": failed},
@@ -264,6 +278,10 @@ def run(conn, slot, since=None, until=None, version=None, deploy=False, force=Fa
                                       "model": {kk: vv for kk, vv in (v["model"] or {}).items()
                                                 if kk not in ("bins", "net_benefit")} if v["model"] else None,
                                       "oracle": v["oracle"]} for k, v in lms.items()}}}
+    if par["synthetic_default"]:
+        model["training"]["shipped_default"] = True
+        TR.progress(f"the parent {par['name']} {par['version']} is a shipped default trained on synthetic data: "
+                    "the recalibrated version keeps its ranking and stays flagged synthetic_default")
     TR.progress(f"a = {a:.3f}, b = {b:.3f}; out of fold: calibration intercept {before['calibration_intercept']:.3f}"
                 f" -> {after['calibration_intercept']:.3f}, slope {before['calibration_slope']:.2f} -> "
                 f"{after['calibration_slope']:.2f}, AUROC {before['auroc']:.3f} -> {after['auroc']:.3f}")
@@ -309,7 +327,10 @@ def _card(out_dir, par, model, before, after, lms, gate, base, synthetic):
                                   f"{after['brier']:.4f}; AUROC {before['auroc']:.3f} → {after['auroc']:.3f}")},
             "landmarks": {model["training"]["task"]: lms}, "gate": gate,
             "baseline": {model["training"]["task"]: base} if base else {},
-            "notes": ["Rollback: SELECT icu_predict.rollback('" + par["kind"] + "') makes the parent active again."]}
+            "notes": ["Rollback: SELECT icu_predict.rollback('" + par["kind"] + "') makes the parent active again."]
+                     + (["The parent is a shipped default trained on synthetic data: this version keeps its ranking "
+                         "and stays flagged synthetic_default in active_model, patient_status and icu_bi; only a "
+                         "model trained on local data removes the flag."] if par["synthetic_default"] else [])}
     C.write_card(out_dir, card)
 
 

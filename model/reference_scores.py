@@ -1,45 +1,23 @@
 """Published clinical scores as reference rows on every model card.
 
 Clinicians know these numbers; a model that does not discriminate better
-than them at the same rows should say so.  Both scores are computed from
-what the extension gives the training rows (the panel's ``last`` value of
-each feature as of the prediction time, read with icu_predict.lab_value;
-age and sex through covariate_value; the comorbidity groups through
-admission_covariates() as of the same time), never from raw lab rows.
-
-NEWS2 -- Royal College of Physicians, National Early Warning Score (NEWS) 2,
-December 2017, chart 1 (SpO2 scale 1).  Points per parameter:
-    respiration rate /min   <=8: 3   9-11: 1   12-20: 0   21-24: 2   >=25: 3
-    SpO2 %                  <=91: 3  92-93: 2  94-95: 1   >=96: 0
-    air or oxygen           oxygen: 2, air: 0
-    systolic BP mmHg        <=90: 3  91-100: 2 101-110: 1 111-219: 0 >=220: 3
-    pulse /min              <=40: 3  41-50: 1  51-90: 0   91-110: 1  111-130: 2  >=131: 3
-    consciousness           alert: 0, new confusion / V / P / U: 3
-    temperature degC        <=35.0: 3  35.1-36.0: 1  36.1-38.0: 0  38.1-39.0: 1  >=39.1: 2
-Here: supplemental oxygen is not in the data and scores 0 (air); the
-consciousness level is read from the GCS total (15: alert, below 15: 3
-points).  Values between the chart's whole-number bands take the band of
-the lower bound they exceed (respiration 20.5 scores as 21-24).
-
-ISARIC 4C Mortality Score -- Knight SR et al., BMJ 2020;370:m3339, table 2:
-    age years        <50: 0  50-59: 2  60-69: 4  70-79: 6  >=80: 7
-    sex at birth     female: 0, male: 1
-    comorbidities    0: 0  1: 1  >=2: 2
-    respiratory rate <20: 0  20-29: 1  >=30: 2
-    SpO2 on room air >=92: 0  <92: 2
-    GCS              15: 0  <15: 2
-    urea mmol/L      <7: 0  7-14: 1  >14: 3
-    CRP mg/L         <50: 0  50-99: 1  >=100: 2
-Here: the comorbidity count is the number of comorbidity groups of the
-admission (icu_predict.comorbidity_groups(), Charlson groups from the
-diagnosis codes known by the prediction time), a proxy for the 4C list.
-
-Missing inputs.  A component whose value is missing at a row scores 0
-points (taken as normal, as a bedside chart with a blank field would be
-read); the card lists, per component, the share of rows where it was
-missing, and a component that no row has is named as absent.  A score is
-reported only when at least one of its measured components (vitals, labs)
-is present in some row; otherwise it is "not computable" on this data.
+than them at the same rows should say so.  The scores are defined once, in
+SQL (extension/sql/26_reference_scores.sql): NEWS2 (Royal College of
+Physicians 2017, chart 1, SpO2 scale 1) by icu_predict.news2_points() and
+the ISARIC 4C Mortality Score (Knight et al., BMJ 2020;370:m3339) by
+icu_predict.isaric4c_points(); the point tables and the one rule for
+missing inputs (a missing component scores 0 points, as a blank field on a
+bedside chart would be read) are documented there.  This module passes them
+the numbers of the training rows (the panel's ``last`` value of each
+feature as of the prediction time, read with icu_predict.lab_value; age and
+sex through covariate_value; the comorbidity groups through
+admission_covariates() as of the same time), the same numbers
+icu_predict.news2(admission_id, at) and icu_predict.isaric4c(admission_id,
+at) read, and compares the scores with the model.  The card lists, per
+component, the share of rows where it was missing, and a component that no
+row has is named as absent.  A score is reported only when at least one of
+its measured components (vitals, labs) is present in some row; otherwise it
+is "not computable" on this data.
 """
 from __future__ import annotations
 
@@ -49,57 +27,6 @@ from . import metrics as M
 
 N_BOOT = 200
 SEED = 20200401
-
-
-def _bands(x, edges, points):
-    """Points of value x: points[k] for edges[k-1] < x <= edges[k] (upper
-    edges inclusive; the last band open); 0 for NaN."""
-    x = np.asarray(x, float)
-    out = np.full(x.shape, 0.0)
-    ok = np.isfinite(x)
-    k = np.searchsorted(np.asarray(edges, float), x[ok], side="left")
-    out[ok] = np.asarray(points, float)[k]
-    return out
-
-
-# NEWS2 chart 1: band upper edges (inclusive) and points
-NEWS2_PARTS = {
-    "resp_rate": ((8, 11, 20, 24), (3, 1, 0, 2, 3)),
-    "spo2": ((91, 93, 95), (3, 2, 1, 0)),
-    "sbp": ((90, 100, 110, 219), (3, 2, 1, 0, 3)),
-    "heart_rate": ((40, 50, 90, 110, 130), (3, 1, 0, 1, 2, 3)),
-    "temperature": ((35.0, 36.0, 38.0, 39.0), (3, 1, 0, 1, 2)),
-}
-
-
-def news2(resp_rate, spo2, sbp, heart_rate, temperature, gcs):
-    """NEWS2 per row (oxygen taken as air); missing components score 0."""
-    vals = {"resp_rate": resp_rate, "spo2": spo2, "sbp": sbp, "heart_rate": heart_rate,
-            "temperature": temperature}
-    s = sum(_bands(vals[k], *NEWS2_PARTS[k]) for k in NEWS2_PARTS)
-    g = np.asarray(gcs, float)
-    return s + np.where(np.isfinite(g) & (g < 15), 3.0, 0.0)
-
-
-def isaric_4c(age, male, comorbidities, resp_rate, spo2, gcs, urea, crp):
-    """ISARIC 4C Mortality Score per row; missing components score 0."""
-    age = np.asarray(age, float)
-    pts = _bands(np.where(np.isfinite(age), np.floor(age), np.nan), (49, 59, 69, 79), (0, 2, 4, 6, 7))
-    m = np.asarray(male, float)
-    pts += np.where(m == 1, 1.0, 0.0)
-    c = np.asarray(comorbidities, float)
-    pts += np.where(np.isfinite(c), np.minimum(np.maximum(c, 0), 2), 0.0)
-    rr = np.asarray(resp_rate, float)
-    pts += np.where(np.isfinite(rr), np.where(rr >= 30, 2.0, np.where(rr >= 20, 1.0, 0.0)), 0.0)
-    sp = np.asarray(spo2, float)
-    pts += np.where(np.isfinite(sp) & (sp < 92), 2.0, 0.0)
-    g = np.asarray(gcs, float)
-    pts += np.where(np.isfinite(g) & (g < 15), 2.0, 0.0)
-    u = np.asarray(urea, float)
-    pts += np.where(np.isfinite(u), np.where(u > 14, 3.0, np.where(u >= 7, 1.0, 0.0)), 0.0)
-    cr = np.asarray(crp, float)
-    pts += np.where(np.isfinite(cr), np.where(cr >= 100, 2.0, np.where(cr >= 50, 1.0, 0.0)), 0.0)
-    return pts
 
 
 #: score -> its components: (row column, what it is, measured at the bedside / lab?)
@@ -141,16 +68,35 @@ def _col(frame, name):
     return frame[name].to_numpy(float) if name in frame else np.full(len(frame), np.nan)
 
 
-def scores(frame):
-    """{score name: points per row} of a frame with the component columns."""
+def _finite(v):
+    return [float(x) if np.isfinite(x) else None for x in v]
+
+
+def scores(conn, frame):
+    """{score name: points per row} of a frame with the component columns,
+    by icu_predict.news2_points() and icu_predict.isaric4c_points()."""
     c = {k: _col(frame, k) for k in {n for parts in COMPONENTS.values() for n, _, _ in parts}}
-    return {
-        "NEWS2": news2(c["resp_rate:last"], c["spo2:last"], c["sbp:last"], c["heart_rate:last"],
-                       c["temperature:last"], c["gcs:last"]),
-        "ISARIC 4C Mortality": isaric_4c(c["age_years"], c["sex_male"], c["comorbidity_count"],
-                                         c["resp_rate:last"], c["spo2:last"], c["gcs:last"],
-                                         c["urea:last"], c["crp:last"]),
-    }
+    male = [None if not np.isfinite(x) else bool(x == 1) for x in c["sex_male"]]
+    com = [None if not np.isfinite(x) else int(x) for x in c["comorbidity_count"]]
+    with conn.cursor() as cur:
+        cur.execute("""
+            SELECT (icu_predict.news2_points(v.rr, v.spo2, v.sbp, v.hr, v.temp, v.gcs)).score,
+                   (icu_predict.isaric4c_points(v.age, v.male, v.com, v.rr, v.spo2, v.gcs, v.urea, v.crp)).score
+              FROM ROWS FROM (pg_catalog.unnest(%s::float8[]), pg_catalog.unnest(%s::float8[]),
+                              pg_catalog.unnest(%s::float8[]), pg_catalog.unnest(%s::float8[]),
+                              pg_catalog.unnest(%s::float8[]), pg_catalog.unnest(%s::float8[]),
+                              pg_catalog.unnest(%s::float8[]), pg_catalog.unnest(%s::boolean[]),
+                              pg_catalog.unnest(%s::integer[]), pg_catalog.unnest(%s::float8[]),
+                              pg_catalog.unnest(%s::float8[]))
+                   WITH ORDINALITY AS v(rr, spo2, sbp, hr, temp, gcs, age, male, com, urea, crp, k)
+             ORDER BY v.k""",
+                    (_finite(c["resp_rate:last"]), _finite(c["spo2:last"]), _finite(c["sbp:last"]),
+                     _finite(c["heart_rate:last"]), _finite(c["temperature:last"]), _finite(c["gcs:last"]),
+                     _finite(c["age_years"]), male, com, _finite(c["urea:last"]), _finite(c["crp:last"])))
+        got = cur.fetchall()
+    conn.rollback()
+    return {"NEWS2": np.array([r[0] for r in got], dtype=float).reshape(-1),
+            "ISARIC 4C Mortality": np.array([r[1] for r in got], dtype=float).reshape(-1)}
 
 
 def _paired_diff_ci(y, p, s, n_boot=N_BOOT, seed=SEED):
@@ -177,16 +123,17 @@ def verdict(lo, hi):
     return "no clear difference"
 
 
-def evaluate(frame, y, p):
+def evaluate(frame, y, p, points):
     """Reference rows at one landmark: ``frame`` holds the component columns
-    of the landmark's rows, ``y`` the outcome, ``p`` the model's risk.
+    of the landmark's rows, ``y`` the outcome, ``p`` the model's risk and
+    ``points`` the scores of the same rows ({score name: points}, from
+    scores()).
     Returns {score: {...}} with the AUROC (DeLong CI), the model's AUROC on
     the same rows, the paired difference (bootstrap CI), the verdict and the
     missing share of every component."""
     y = np.asarray(y, float)
     p = np.asarray(p, float)
     out = {}
-    pts = scores(frame)
     for name, parts in COMPONENTS.items():
         missing = {}
         measured_any = False
@@ -201,7 +148,7 @@ def evaluate(frame, y, p):
         elif y.size < 10 or y.min() == y.max():
             row["note"] = "too few rows or one class"
         else:
-            s = pts[name]
+            s = np.asarray(points[name], float)
             auc, lo, hi = M.auroc_ci(y, s)
             mauc = M.auroc(y, p)
             dlo, dhi = _paired_diff_ci(y, p, s)

@@ -206,6 +206,26 @@ def _logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def death_probability(covid, severity, age, in_icu):
+    """The generator's true probability that an admission ends in death, given
+    its hidden state: logit = d0 + d_sev * severity + d_age * (age - 65) / 15
+    with the COVID or background parameters of an ICU or a ward course (P,
+    death_*).  The same law generate() draws death from (u_death below); for
+    the death oracle (model/oracle.py), which mixes the two courses."""
+    covid = np.asarray(covid, bool)
+    sev = np.asarray(severity, float)
+    zage = (np.asarray(age, float) - 65.0) / 15.0
+    if in_icu:
+        c, b = P["death_icu_covid"], P["death_icu_background"]
+    else:
+        c, b = P["death_ward_covid"], P["death_ward_background"]
+    return np.where(covid, _logistic(c["d0"] + c["d_sev"] * sev + c["d_age"] * zage),
+                    _logistic(b["d0"] + b["d_sev"] * sev + b["d_age"] * zage))
+
+
+ICU_LOS_CLIP_DAYS = (0.3, 120.0)     # generate(): np.clip(icu_los, 0.3, 120)
+
+
 def _lognormal(rng, median_sigma, n):
     med, sig = median_sigma
     return med * np.exp(sig * rng.standard_normal(n))

@@ -614,7 +614,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         # validation a clinician can read: per admission at landmarks, with
         # the true risk at the same rows (synthetic), baseline, subgroups
         y_all = rows["label"].to_numpy(float)
-        q = OR.landmark_icu(conn, rows, o["horizon_hours"], o["kind"]) if synthetic else None
+        q = OR.landmark(conn, rows, o["horizon_hours"], o["kind"]) if synthetic else None
         p_all = np.full(len(rows), np.nan)
         p_all[va] = cands[best]["p"]
         lms = V.landmark_reports(rows, y_all, p_all, va, q)
@@ -794,7 +794,8 @@ class GateError(UserError):
 
 
 def reference_rows(conn, rows, y, p, mask):
-    """NEWS2 and ISARIC 4C (model/reference_scores.py) beside the model at
+    """NEWS2 and ISARIC 4C (icu_predict.news2_points / isaric4c_points, via
+    model/reference_scores.py) beside the model at
     each landmark of the rows of ``mask``: {landmark: {score: {...}}}."""
     from . import reference_scores as RS
     from . import validate as V
@@ -804,11 +805,13 @@ def reference_rows(conn, rows, y, p, mask):
     frame = rows.iloc[every][list(dict.fromkeys(cols))].reset_index(drop=True)
     frame["comorbidity_count"] = RS.comorbidity_count(conn, rows["admission_id"].to_numpy()[every],
                                                       rows["as_of"].to_numpy()[every])
+    pts = RS.scores(conn, frame)
     where = {int(k): j for j, k in enumerate(every)}
     out = {}
     for name, idx in lms.items():
-        sub = frame.iloc[[where[int(k)] for k in idx]].reset_index(drop=True)
-        out[name] = RS.evaluate(sub, y[idx], p[idx])
+        at = [where[int(k)] for k in idx]
+        sub = frame.iloc[at].reset_index(drop=True)
+        out[name] = RS.evaluate(sub, y[idx], p[idx], {k: v[at] for k, v in pts.items()})
     return out
 
 

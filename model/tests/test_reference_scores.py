@@ -1,10 +1,14 @@
-"""NEWS2 and the ISARIC 4C Mortality Score (model/reference_scores.py),
-against rows scored by hand from the published point tables."""
+"""The reference-score oracle (reference_oracle.py, the numpy point tables
+that test the SQL definitions) against rows scored by hand from the
+published tables, and the card's comparison (model/reference_scores.py
+evaluate()).  The SQL functions themselves: sql/reference_scores.sql and
+test/integration/test_train_reference_scores.py."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from model import reference_scores as R
+import reference_oracle as O
 
 NAN = float("nan")
 
@@ -21,7 +25,7 @@ def test_news2_by_hand():
         ((NAN, NAN, NAN, 135, NAN, NAN), 3),          # missing components score 0
     ]
     x = np.array([r[0] for r in rows], float)
-    got = R.news2(*x.T)
+    got = O.news2(*x.T)
     assert got.tolist() == [r[1] for r in rows]
 
 
@@ -35,10 +39,10 @@ def test_isaric_4c_by_hand():
         ((65, 0, NAN, NAN, NAN, NAN, 20.0, NAN), 4 + 3),                        # missing -> 0
     ]
     x = np.array([r[0] for r in rows], float)
-    got = R.isaric_4c(*x.T)
+    got = O.isaric_4c(*x.T)
     assert got.tolist() == [r[1] for r in rows]
     # the maximum of the published table is 21
-    assert R.isaric_4c([90], [1], [3], [35], [80], [8], [30], [200]).tolist() == [21]
+    assert O.isaric_4c([90], [1], [3], [35], [80], [8], [30], [200]).tolist() == [21]
 
 
 def test_evaluate_names_missing_inputs_and_compares_with_the_model():
@@ -49,7 +53,7 @@ def test_evaluate_names_missing_inputs_and_compares_with_the_model():
                           "urea:last": np.where(y == 1, 12, 5) + rng.normal(0, 4, n),
                           "crp:last": np.where(rng.random(n) < 0.3, np.nan, 60 + rng.normal(0, 40, n))})
     p = 1 / (1 + np.exp(-(3 * y - 1.5 + rng.normal(0, 1, n))))        # a model that sees y
-    out = R.evaluate(frame, y, p)
+    out = R.evaluate(frame, y, p, O.scores(frame))
     news, c4 = out["NEWS2"], out["ISARIC 4C Mortality"]
     assert news["note"].startswith("not computable") and "auroc" not in news
     assert news["missing"]["respiratory rate"] == {"column": "resp_rate:last", "missing_share": 1.0,
@@ -60,7 +64,8 @@ def test_evaluate_names_missing_inputs_and_compares_with_the_model():
     assert c4["model_auroc"] > c4["auroc"] and c4["verdict"] == "model better"
     assert c4["difference_lo"] > 0
     # the model is the score itself: no difference
-    same = R.evaluate(frame, y, R.scores(frame)["ISARIC 4C Mortality"])["ISARIC 4C Mortality"]
+    pts = O.scores(frame)
+    same = R.evaluate(frame, y, pts["ISARIC 4C Mortality"], pts)["ISARIC 4C Mortality"]
     assert same["difference"] == 0 and same["verdict"] == "no clear difference"
 
 

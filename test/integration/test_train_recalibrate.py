@@ -177,3 +177,45 @@ def test_xgboost_spec_folds_a_and_b_into_leaves_and_base_score(drifted):
     np.testing.assert_allclose(m_new, a + b * m_old, rtol=0, atol=1e-4)
     with pytest.raises(R.RecalibrationError, match="not positive"):
         R.recalibrated_spec(spec, 0.0, -0.1)
+
+
+def test_a_recalibrated_shipped_default_stays_flagged_synthetic(drifted, monkeypatch):
+    """A shipped default recalibrated on local data keeps the ranking it learned
+    on synthetic data: the new version is still synthetic_default in
+    active_model.  "Local data" here: the cohort taken as one without an oracle."""
+    conn, name = drifted
+    since = _split_at(conn, name)
+    with conn.cursor() as cur:
+        cur.execute("SELECT name, version FROM icu_predict.model WHERE builtin AND kind = 'icu_admission' "
+                    "AND horizon_hours = 48 ORDER BY model_id < 0 DESC, abs(model_id) DESC LIMIT 1")
+        dname, dversion = cur.fetchone()
+        cur.execute("SELECT icu_predict.deploy(%s, %s)", (dname, dversion))
+    conn.commit()
+    par = R.parent_model(conn, "icu_admission", 48)
+    assert (par["name"], par["version"], par["synthetic_default"]) == (dname, dversion, True)
+    monkeypatch.setattr(R.T, "has_oracle", lambda c: False)
+    res = R.run(conn, ("icu_admission", 48), since=since, version="recal-default", deploy=True, force=True)
+    training = res["model"]["training"]
+    assert training["shipped_default"] is True and training["synthetic"] is True
+    assert training["recalibration"]["data_synthetic"] is False
+    assert training["recalibration"]["parent"]["synthetic_default"] is True
+    with conn.cursor() as cur:
+        cur.execute("SELECT name, version, synthetic_default FROM icu_predict.active_model "
+                    "WHERE kind = 'icu_admission' AND horizon_hours = 48")
+        assert cur.fetchone() == (dname, "recal-default", True)
+    conn.rollback()
+    # the same step from a model of the hospital's own (not shipped, trained on local data): not flagged
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO icu_predict.model (name, version, kind, format, spec, training, metrics) "
+                    "SELECT name, 'local', kind, format, spec, training || '{\"synthetic\": false}', '{}' "
+                    "FROM icu_predict.model WHERE name = %s AND version = 'drifted'", (name,))
+        cur.execute("SELECT icu_predict.deploy(%s, 'local')", (name,))
+    conn.commit()
+    res = R.run(conn, ("icu_admission", 48), since=since, version="recal-local", deploy=True, force=True)
+    training = res["model"]["training"]
+    assert "shipped_default" not in training and training["synthetic"] is False
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, synthetic_default FROM icu_predict.active_model "
+                    "WHERE kind = 'icu_admission' AND horizon_hours = 48")
+        assert cur.fetchone() == ("recal-local", False)
+    conn.rollback()
