@@ -133,12 +133,13 @@ backtest-presets:
 	sh eval/backtest_presets.sh
 
 # A release tarball of the committed tree: `git archive` of DIST_REF (HEAD)
-# as $(DIST_DIR)/icu_predict-$(EXTVERSION).tar.gz, and the same files as the
-# .zip that PGXN takes (META.json at the top of the archive's folder).  Tested
-# by test/integration/test_upgrade_release.py.
+# as $(DIST_DIR)/icu_predict-<version>.tar.gz (the default_version of
+# DIST_REF's control file: `make dist DIST_REF=v0.2.0` gives the release), and
+# the same files as the .zip that PGXN takes (META.json at the top of the
+# archive's folder).  Tested by test/integration/test_upgrade_release.py.
 DIST_DIR ?= .
 DIST_REF ?= HEAD
-DIST_NAME = $(EXTENSION)-$(EXTVERSION)
+DIST_NAME = $(EXTENSION)-$(shell git show $(DIST_REF):icu_predict.control | sed -n "s/^default_version *= *'\(.*\)'/\1/p")
 .PHONY: dist
 dist:
 	@mkdir -p $(DIST_DIR)

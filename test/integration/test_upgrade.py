@@ -1,17 +1,19 @@
-"""ALTER EXTENSION icu_predict UPDATE from the released 0.1.0 with a hospital's
-data in it, and a pg_dump taken on 0.1.0 restored into the current version.
+"""ALTER EXTENSION icu_predict UPDATE from every released version (0.1.0,
+0.2.0, ...) with a hospital's data in it, and a pg_dump taken on the old
+version restored into the current one.
 
-The server runs the library just built; the 0.1.0 install script
-(extension/icu_predict--0.1.0.sql, kept as shipped) is installed beside the
+The server runs the library just built; the released install scripts
+(extension/icu_predict--X.Y.Z.sql, kept as shipped) are installed beside the
 current one, so ``CREATE EXTENSION icu_predict VERSION '0.1.0'`` gives what
 hospitals have, served by the new library, as after a package upgrade.
 
-The module builds one 0.1.0 database with a cohort, a user feature and lab
-mappings, user models with deployments and a rollback, an edit of a shipped
-model's metrics, ward access, a policy row and a refresh history, takes a
-pg_dump of it, and snapshots every user row (each table and sequence the
-0.1.0 extension registers with pg_extension_config_dump, with its dump
-condition and its 0.1.0 columns) and the scores.  The tests then update it
+Per released version the module builds one database with a cohort, a user
+feature and lab mappings, user models with deployments and a rollback, an
+edit of a shipped model's metrics, ward access, a policy row and a refresh
+history (from 0.2.0 on also diagnoses, BMI, the ward policy and an edit of a
+shipped feature), takes a pg_dump of it, and snapshots every user row (each
+table and sequence the old extension registers with pg_extension_config_dump,
+with its dump condition and its old columns) and the scores.  The tests then update it
 in place and restore the dump, by the commands of README.md's "Upgrading"
 section, read from the README and run as written, and compare.  The counts
 compared are printed.
@@ -27,7 +29,19 @@ import pytest
 import scratch_db
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-OLD = "0.1.0"
+CURRENT = re.search(r"^default_version\s*=\s*'([^']+)'", (REPO / "icu_predict.control").read_text(),
+                    re.M).group(1)
+
+
+def _vkey(v):
+    return tuple(int(x) for x in v.split("."))
+
+
+# every install script kept as shipped: the versions hospitals may run
+RELEASED = sorted((m.group(1) for f in (REPO / "extension").glob("icu_predict--*.sql")
+                   if (m := re.fullmatch(r"icu_predict--(\d+\.\d+\.\d+)\.sql", f.name))
+                   and m.group(1) != CURRENT), key=_vkey)
+assert RELEASED and RELEASED[0] == "0.1.0"
 REF = "2020-04-03 08:00+00"
 REFS = ["2020-04-02 08:00+00", "2020-04-02 20:00+00", REF]
 
@@ -103,6 +117,26 @@ INSERT INTO icu_predict.ward_access (role_name, ward) VALUES
 INSERT INTO icu_predict.capacity_policy (id, scale_up_probability, scale_down_spare_beds, risk_band_high)
 VALUES (true, 0.2, 1, 0.4);
 """
+
+# What 0.2.0 added for users to fill or edit, loaded on top from 0.2.0 on.
+DATA_020 = """
+SET timezone = 'UTC';
+INSERT INTO icu_predict.diagnosis (admission_id, icd10_code, diagnosed_at) VALUES
+    (1, 'I50.9', '2020-03-30 11:00+00'), (1, 'E11.9', NULL), (4, 'C78.0', '2020-04-01 13:00+00');
+INSERT INTO icu_predict.admission_bmi (admission_id, bmi, measured_at) VALUES
+    (1, 31.2, '2020-03-30 10:30+00'), (4, 22.5, NULL);
+INSERT INTO icu_predict.ward_policy (id, stale_lab_hours) VALUES (true, 36);
+-- the hospital narrows a shipped feature's plausible range
+UPDATE icu_predict.feature SET plausible_max = 600 WHERE name = 'crp';
+"""
+
+# The catalog lines of the shipped rows the hospital edited (the model's
+# metrics; from 0.2.0 on also the crp range): they differ from a fresh install.
+EDITED = ("row-model | default_risk_7d_xgb synthetic-42-20000 |", "row-feature | crp |")
+
+# Tables a refresh appends to, by key: rows of the old version are those with
+# a key at most the old maximum.
+APPENDED = {"icu_predict.refresh_log": "run_id", "icu_predict.forecast_log": "run_id"}
 
 # Sections of the upgrade script that migrate user rows on purpose name the
 # table here with what they change; its rows are then compared by count only.
@@ -223,12 +257,15 @@ def _catalog(db):
     return p.stdout.splitlines()
 
 
-def _make_old_db():
-    """A 0.1.0 database with the data, and the scores and user rows taken on 0.1.0."""
+def _make_old_db(old):
+    """A database at the released version old with the data, and the scores and
+    user rows taken on it."""
     db = scratch_db.create("icu_upg_", extension=False)
     try:
-        _run(f"CREATE EXTENSION icu_predict VERSION '{OLD}' CASCADE", db)
+        _run(f"CREATE EXTENSION icu_predict VERSION '{old}' CASCADE", db)
         _run(DATA_010, db)
+        if _vkey(old) >= (0, 2, 0):
+            _run(DATA_020, db)
         c = _connect(db)
         with c.cursor() as cur:
             cur.execute("SET client_min_messages = warning")
@@ -238,15 +275,23 @@ def _make_old_db():
         c.close()
         scores = _scores(db)              # the last refresh of the history, at REF
         relations = _config_relations(db)
-        return {"db": db, "relations": relations, "rows": _snapshot(db, relations), "scores": scores}
+        rows = _snapshot(db, relations)
+        last = {rel: _run(f"SELECT coalesce(max({key}), 0) FROM {rel}", db)[0][0]
+                for rel, key in APPENDED.items() if rel in rows}
+        return {"db": db, "version": old, "relations": relations, "rows": rows, "scores": scores, "last": last}
     except Exception:
         scratch_db.drop(db)
         raise
 
 
+@pytest.fixture(scope="module", params=RELEASED)
+def version(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def old():
-    state = _make_old_db()
+def old(version):
+    state = _make_old_db(version)
     yield state
     scratch_db.drop(state["db"])
 
@@ -258,27 +303,43 @@ def fresh():
     scratch_db.drop(db)
 
 
-def _report(capsys, what, rows):
+def _report(capsys, what, rows, old):
     counted = [(r, v) for r, v in rows.items() if len(v) == 2 and isinstance(v[0], int) and not isinstance(v[1], bool)]
     n_rows = sum(v[0] for _, v in counted)
     with capsys.disabled():
         print(f"\n{what}: {len(counted)} tables ({n_rows} user rows) and "
-              f"{len(rows) - len(counted)} sequences compared with 0.1.0, every 0.1.0 row kept as it was: "
+              f"{len(rows) - len(counted)} sequences compared with {old}, every {old} row kept as it was: "
               + ", ".join(f"{r.split('.')[-1]} {v[0]}" for r, v in counted))
 
 
-def test_new_library_serves_0_1_0(old):
-    """Before ALTER EXTENSION UPDATE: the 0.1.0 SQL objects on the new library
-    refresh (the three CALL refresh() of the history) and score."""
+def _kept(db, old, after):
+    """Every user row of the old database is in db as it was: tables a refresh
+    appends to keep their old rows, the others are equal."""
+    for rel, before in old["rows"].items():
+        if rel in MIGRATED:
+            assert after[rel][0] == before[0], f"{rel}: rows kept ({MIGRATED[rel]})"
+        elif rel in APPENDED:
+            # the README's refresh after the update appends one run; the old runs are kept as they were
+            assert after[rel][0] > before[0] or rel != "icu_predict.refresh_log"
+            assert _snapshot_where(db, old, rel, f"{APPENDED[rel]} <= {old['last'][rel]}") == before, rel
+        elif rel == "icu_predict.refresh_log_run_id_seq":
+            assert after[rel][0] == before[0] + 1
+        else:
+            assert after[rel] == before, f"{rel}: user rows changed"
+
+
+def test_new_library_serves_the_released_version(old):
+    """Before ALTER EXTENSION UPDATE: the old version's SQL objects on the new
+    library refresh (the three CALL refresh() of the history) and score."""
     db = old["db"]
-    assert _version(db) == OLD
+    assert _version(db) == old["version"]
     assert _run("SELECT count(*), bool_and(succeeded) FROM icu_predict.refresh_log", db) == [(len(REFS), True)]
     assert _run("SELECT count(DISTINCT reference_time) FROM icu_predict.refresh_log", db) == [(len(REFS),)]
     assert _run("SELECT probin FROM pg_proc WHERE proname = 'model_predict' "
                 "AND pronamespace = 'icu_predict'::regnamespace", db) == [("$libdir/icu_predict",)]
     s = old["scores"]
     assert len(s["predict"]) == 6 and all(r[1] is not None and 0 < r[1] < 1 for r in s["predict"])
-    # the user's deployments hold in 0.1.0: hosp_risk 1 (2 was rolled back), hosp_stay 1
+    # the user's deployments hold in the old version: hosp_risk 1 (2 was rolled back), hosp_stay 1
     assert ("icu_admission", 48, "hosp_risk", "1", "deployed") in s["active_model"]
     assert ("icu_stay", None, "hosp_stay", "1", "deployed") in s["active_model"]
     assert len(s["patient_status"]) > 0
@@ -289,24 +350,16 @@ def test_update_in_place_keeps_every_user_row_and_score(old, fresh, capsys, tmp_
     # README "Upgrading", step 2, as written
     out = _sh(_readme_blocks()[0], tmp_path, DB=db)
     version = _version(db)
-    assert version != OLD and version in out.split()
+    assert version == CURRENT and version in out.split()
     assert _run("SELECT succeeded FROM icu_predict.refresh_log ORDER BY run_id DESC LIMIT 1", db) == [(True,)]
 
     # every user row kept
-    after = _snapshot(db, old["relations"])
-    for rel, before in old["rows"].items():
-        if rel in MIGRATED:
-            assert after[rel][0] == before[0], f"{rel}: rows kept ({MIGRATED[rel]})"
-        elif rel == "icu_predict.refresh_log":
-            # the README's refresh after the update appends one run; the 0.1.0 runs are kept as they were
-            assert after[rel][0] == before[0] + 1
-            assert _snapshot_where(db, old, rel, f"run_id <= {before[0]}") == before
-        elif rel == "icu_predict.refresh_log_run_id_seq":
-            assert after[rel][0] == before[0] + 1
-        else:
-            assert after[rel] == before, f"{rel}: user rows changed by the update"
+    _kept(db, old, _snapshot(db, old["relations"]))
     assert old["rows"]["icu_predict.lab_result"][0] == 10 and old["rows"]["icu_predict.model"][0] == 3
-    _report(capsys, "update in place", old["rows"])
+    if _vkey(old["version"]) >= (0, 2, 0):
+        assert old["rows"]["icu_predict.diagnosis"][0] == 3 and old["rows"]["icu_predict.admission_bmi"][0] == 2
+        assert old["rows"]["icu_predict.feature"][0] == 2      # esr_local and the edited shipped crp
+    _report(capsys, f"update in place from {old['version']}", old["rows"], old["version"])
 
     # the edit of the shipped model is kept and now recorded, so pg_dump keeps it
     assert _run("SELECT name, metrics->'local_validation'->>'n' FROM icu_predict.shipped_model_edit", db) == [
@@ -322,12 +375,11 @@ def test_update_in_place_keeps_every_user_row_and_score(old, fresh, capsys, tmp_
 
     # the extension's objects, with their signatures, equal a fresh install; the
     # shipped rows too, except the one the hospital edited
-    edited = "row-model | default_risk_7d_xgb synthetic-42-20000 |"
-    a = [x for x in _catalog(db) if not x.startswith(edited)]
-    b = [x for x in _catalog(fresh) if not x.startswith(edited)]
+    a = [x for x in _catalog(db) if not x.startswith(EDITED)]
+    b = [x for x in _catalog(fresh) if not x.startswith(EDITED)]
     _same_catalog(a, b)
     with capsys.disabled():
-        print(f"update in place: {len(a)} catalog lines equal a fresh {version} install")
+        print(f"update in place from {old['version']}: {len(a)} catalog lines equal a fresh {version} install")
 
 
 def _snapshot_where(db, old, rel, where):
@@ -344,61 +396,49 @@ def _snapshot_where(db, old, rel, where):
         c.close()
 
 
-def test_dump_from_0_1_0_restored_and_updated(fresh, capsys, tmp_path):
-    """README "Upgrading", the pg_dump block as written: the dump taken on
-    0.1.0 restored into 0.1.0 on the new files, then updated.  The edit of a
-    shipped row is not in a 0.1.0 dump (README says to update before dumping
-    to keep it)."""
-    src = _make_old_db()
+def test_dump_restored_into_the_old_version_and_updated(version, fresh, capsys, tmp_path):
+    """README "Upgrading", the pg_dump block as written: the dump taken on the
+    old version restored into the old version on the new files, then updated.
+    The edit of a shipped row is not in a 0.1.0 dump (README says to update
+    before dumping to keep it); from 0.2.0 on it is."""
+    src = _make_old_db(version)
     new = "icu_upg_new_" + os.urandom(4).hex()
     old = src
     try:
         _sh(_readme_blocks()[1], tmp_path, OLD_DB=src["db"], NEW_DB=new)
-        assert _version(src["db"]) == OLD, "the old database is left as it was"
-        version = _version(new)
-        assert version != OLD
-        after = _snapshot(new, old["relations"])
-        for rel, before in old["rows"].items():
-            if rel in MIGRATED:
-                assert after[rel][0] == before[0], rel
-            elif rel == "icu_predict.refresh_log":
-                assert after[rel][0] == before[0] + 1
-                assert _snapshot_where(new, old, rel, f"run_id <= {before[0]}") == before
-            elif rel == "icu_predict.refresh_log_run_id_seq":
-                assert after[rel][0] == before[0] + 1
-            else:
-                assert after[rel] == before, f"{rel}: rows differ after dump, restore and update"
-        _report(capsys, "pg_dump on 0.1.0, restored and updated", old["rows"])
+        assert _version(src["db"]) == version, "the old database is left as it was"
+        assert _version(new) == CURRENT
+        _kept(new, old, _snapshot(new, old["relations"]))
+        _report(capsys, f"pg_dump on {version}, restored and updated", old["rows"], version)
         # 0.1.0 never dumped shipped rows, so its dump cannot hold the edit of one (README)
         assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
-                    "WHERE name = 'default_risk_7d_xgb'", new) == [(False,)]
+                    "WHERE name = 'default_risk_7d_xgb'", new) == [(version != "0.1.0",)]
         assert _scores(new) == old["scores"]
-        edited = "row-model | default_risk_7d_xgb synthetic-42-20000 |"
-        _same_catalog([x for x in _catalog(new) if not x.startswith(edited)],
-                      [x for x in _catalog(fresh) if not x.startswith(edited)])
+        _same_catalog([x for x in _catalog(new) if not x.startswith(EDITED)],
+                      [x for x in _catalog(fresh) if not x.startswith(EDITED)])
     finally:
         scratch_db.drop(new)
         scratch_db.drop(src["db"])
 
 
-def test_plain_restore_of_a_0_1_0_dump_into_the_current_version(fresh, capsys, tmp_path):
-    """README: a plain pg_restore of a 0.1.0 dump into an empty database creates
-    the extension at the current version and keeps every 0.1.0 row (the edit
-    of a shipped row is not in a 0.1.0 dump)."""
-    src = _make_old_db()
+def test_plain_restore_of_an_old_dump_into_the_current_version(version, fresh, capsys, tmp_path):
+    """README: a plain pg_restore of an old version's dump into an empty
+    database creates the extension at the current version and keeps every old
+    row (the edit of a shipped row is not in a 0.1.0 dump)."""
+    src = _make_old_db(version)
     dump = tmp_path / "icu_010.dump"
     target = scratch_db.create("icu_upg_plain_", extension=False)
     try:
         subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src["db"]], check=True)
         subprocess.run(["pg_restore", "--exit-on-error", "-d", target, str(dump)], check=True,
                        capture_output=True)
-        assert _version(target) != OLD
+        assert _version(target) == CURRENT
         after = _snapshot(target, src["relations"])
         for rel, before in src["rows"].items():
             assert after[rel][0] == before[0] if rel in MIGRATED else after[rel] == before, rel
-        _report(capsys, "plain pg_restore of the 0.1.0 dump", src["rows"])
+        _report(capsys, f"plain pg_restore of the {version} dump", src["rows"], version)
         assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
-                    "WHERE name = 'default_risk_7d_xgb'", target) == [(False,)]
+                    "WHERE name = 'default_risk_7d_xgb'", target) == [(version != "0.1.0",)]
         scores = _scores(target)
         assert scores["predict"] == src["scores"]["predict"]
         assert scores["active_model"] == src["scores"]["active_model"]
@@ -411,7 +451,7 @@ def test_dump_of_the_updated_database_keeps_shipped_model_edits(old, tmp_path):
     """After the update, a dump and a plain restore (CREATE EXTENSION at the
     current version) keep the user's rows and the edit of the shipped row."""
     db = old["db"]
-    if _version(db) == OLD:
+    if _version(db) != CURRENT:
         _run("ALTER EXTENSION icu_predict UPDATE", db)
     dump = tmp_path / "icu_new.dump"
     subprocess.run(["pg_dump", "-Fc", "-f", str(dump), db], check=True)
@@ -437,7 +477,7 @@ def test_update_notices_a_user_feature_named_like_a_shipped_one():
     the DBA).  Features without such a clash get no message."""
     db = scratch_db.create("icu_upg_esr_", extension=False)
     try:
-        _run(f"CREATE EXTENSION icu_predict VERSION '{OLD}' CASCADE", db)
+        _run("CREATE EXTENSION icu_predict VERSION '0.1.0' CASCADE", db)
         _run("""INSERT INTO icu_predict.feature (name, loinc, description, unit, plausible_min, plausible_max)
                 VALUES ('esr', NULL, 'BSE (local method)', 'mm/h', 0, 150);
                 INSERT INTO icu_predict.lab_map (local_code, unit, feature, factor) VALUES ('BSE', 'mm/h', 'esr', 1)""", db)

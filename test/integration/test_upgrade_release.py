@@ -98,9 +98,12 @@ def test_make_dist_archives_the_committed_tree(tmp_path):
     with zipfile.ZipFile(out / f"icu_predict-{version}.zip") as z:
         znames = {n for n in z.namelist() if not n.endswith("/")}
     assert names == znames == {prefix + f for f in files}
+    # every released install script and every upgrade script: the whole chain
+    chain = sorted(f"extension/{p.name}" for p in (REPO / "extension").glob("icu_predict--*.sql")
+                   if p.name != f"icu_predict--{version}.sql")
+    assert "extension/icu_predict--0.1.0.sql" in chain and "extension/icu_predict--0.1.0--0.2.0.sql" in chain
     for f in ("META.json", "icu_predict.control", "Makefile", "README.md", "CHANGELOG.md", "LICENSE",
-              "extension/icu_predict--0.1.0.sql", "extension/icu_predict--0.1.0--0.2.0.sql",
-              "extension/icu_predict_default_models.json", "debian/control", "debian/rules"):
+              *chain, "extension/icu_predict_default_models.json", "debian/control", "debian/rules"):
         assert prefix + f in names, f
     assert not any(n.endswith((".so", ".o")) or "/.git/" in n for n in names)
     # the install script builds from the archive alone (no git, no build products)
