@@ -15,9 +15,11 @@ mapping).  In short:
 
 * ADMISSIONS (+ PATIENTS)  -> admission
 * TRANSFERS                -> location_stay (discharge events are not stays)
-* LABEVENTS                -> lab_result (itemid as local_code, unit as sent)
-* D_LABITEMS               -> lab_map rows for blood items that match a
-                              canonical feature by LOINC code or label
+* LABEVENTS                -> lab_result (itemid as local_code, unit as sent,
+                              specimen from the item's fluid)
+* D_LABITEMS               -> lab_map rows for items whose LOINC code is in the
+                              catalogue (feature.loinc, other_loinc), and blood
+                              items matched by label; UCUM converts (no factor)
 * ICUSTAYS                 -> not loaded; the report checks the derived ICU
                               episodes (icu_predict.icu_episode) against it.
 
@@ -69,35 +71,52 @@ NUMBER_RE = r'^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$'
 CENSORED_RE = (r'^\s*(<=|>=|<|>|less than|greater than)\s*'
                r'([-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+))\s*$')
 
-# Canonical feature -> extra LOINC codes that measure the same thing, a label
-# pattern (D_LABITEMS.label, case-insensitive, whole label) and the factor from
-# each unit (as unit_key()) into the feature's canonical unit.  The feature's
-# own LOINC code always matches, and its canonical unit always has factor 1.
-# Only items whose fluid is blood are mapped.
+# MIMIC D_LABITEMS.fluid (case-insensitive) -> lab_result.specimen.  Every
+# other fluid (Other Body Fluid, Joint Fluid, Bone Marrow, Stool) is 'other'.
+FLUID_SPECIMEN = {"blood": "blood", "urine": "urine", "cerebrospinal fluid (csf)": "cerebrospinal fluid",
+                  "csf": "cerebrospinal fluid", "pleural": "pleural fluid", "ascites": "ascites"}
+
+# Items are matched by the catalogue first: an item whose LOINC code is a
+# feature's loinc or other_loinc maps to that feature, when the feature is
+# measured in the item's specimen class (blood, urine).  FEATURE_MATCH holds
+# what the catalogue cannot know, for blood items only: extra LOINC codes that
+# measure a feature in another quantity, and label patterns
+# (D_LABITEMS.label, case-insensitive, whole label) for items without a
+# catalogue code or whose unit does not convert into their catalogue
+# feature's unit (item 51244 'Lymphocytes' in %, coded with the absolute
+# count's LOINC 731-0).
 FEATURE_MATCH = {
-    "crp": ([], r"c-reactive protein", {"mg/l": 1.0, "mg/dl": 10.0}),
-    "ldh": ([], r"lactate dehydrogenase( \(ld\))?", {"iu/l": 1.0, "u/l": 1.0}),
-    "d_dimer": ([], r"d-dimer", {"ng/ml": 0.001, "ug/l": 0.001, "ug/ml": 1.0, "mg/l": 1.0,
-                                "mg/lfeu": 1.0}),
-    "ferritin": ([], r"ferritin", {"ng/ml": 1.0, "ug/l": 1.0}),
-    "lymphocytes": (["26474-7"], r"absolute lymphocyte count",
-                    {"#/ul": 0.001, "k/ul": 1.0, "10^9/l": 1.0}),
-    "lymphocytes_pct": (["26478-8"], r"lymphocytes(, percent)?", {"%": 1.0}),
-    "neutrophils": (["26499-4"], r"absolute neutrophil count",
-                    {"#/ul": 0.001, "k/ul": 1.0, "10^9/l": 1.0}),
-    "platelets": ([], r"platelet count", {"k/ul": 1.0, "10^9/l": 1.0}),
-    "creatinine": ([], r"creatinine", {"mg/dl": 1.0, "umol/l": 1 / 88.4}),
-    "urea": (["3094-0"], r"urea nitrogen", {"mg/dl": 0.357, "mmol/l": 1.0}),
-    "procalcitonin": ([], r"procalcitonin", {"ng/ml": 1.0, "ug/l": 1.0}),
-    "troponin_t": ([], r"troponin t", {"ng/ml": 1000.0, "ug/l": 1000.0, "ng/l": 1.0}),
-    "il6": ([], r"interleukin[- ]?6", {"pg/ml": 1.0}),
-    "albumin": ([], r"albumin", {"g/dl": 10.0, "g/l": 1.0}),
-    "bilirubin": ([], r"bilirubin, total", {"mg/dl": 17.1, "umol/l": 1.0}),
-    "lactate": (["32693-4"], r"lactate", {"mmol/l": 1.0}),
-    "pao2": (["11556-8"], r"po2", {"mmhg": 0.133322, "kpa": 1.0}),
-    "pf_ratio": ([], r"pao2/fio2( ratio)?", {"": 1.0, "mmhg": 1.0}),
-    "leukocytes": (["26464-8", "804-5"], r"white blood cells|wbc count",
-                   {"k/ul": 1.0, "10^9/l": 1.0}),
+    "crp": ([], r"c-reactive protein"),
+    "ldh": ([], r"lactate dehydrogenase( \(ld\))?"),
+    "d_dimer": ([], r"d-dimer"),
+    "ferritin": ([], r"ferritin"),
+    "lymphocytes": ([], r"absolute lymphocyte count"),
+    "lymphocytes_pct": ([], r"lymphocytes(, percent)?"),
+    "neutrophils": ([], r"absolute neutrophil count"),
+    "platelets": ([], r"platelet count"),
+    "creatinine": ([], r"creatinine"),
+    # urea nitrogen (BUN), LOINC 3094-0, is no unit of urea: see FACTORS
+    "urea": (["3094-0"], r"urea nitrogen"),
+    "procalcitonin": ([], r"procalcitonin"),
+    "troponin_t": ([], r"troponin t"),
+    "il6": ([], r"interleukin[- ]?6"),
+    "albumin": ([], r"albumin"),
+    "bilirubin": ([], r"bilirubin, total"),
+    "lactate": ([], r"lactate"),
+    "pao2": ([], r"po2"),
+    "pf_ratio": ([], r"pao2/fio2( ratio)?"),
+    "leukocytes": ([], r"white blood cells|wbc count"),
+}
+
+# lab_map factors, only where unit_factor() cannot convert: (feature, unit as
+# unit_key(), MIMIC LOINC code or None for any) -> (factor, note).  Every
+# other lab_map row has no factor, and UCUM (with the feature's molar mass)
+# converts.
+FACTORS = {
+    ("urea", "mg/dl", "3094-0"): (0.357, "urea nitrogen (BUN) mg/dL -> urea mmol/L: 1 mmol of urea holds "
+                                         "28 mg of nitrogen (10/28.0 = 0.357), not a unit conversion"),
+    ("ph", "units", None): (1.0, "MIMIC sends pH with the unit 'units'; pH is dimensionless ([pH])"),
+    ("pt", "seconds", None): (1.0, "MIMIC spells seconds 'SECONDS', which UCUM does not know (s)"),
 }
 
 
@@ -323,6 +342,11 @@ def _load_labs(cur):
                END AS value,
                nullif(l.value, '') AS value_text,
                nullif(l.valueuom, '') AS unit,
+               CASE WHEN coalesce(trim(d.fluid), '') = '' THEN NULL
+                    ELSE CASE lower(trim(d.fluid))
+                         {' '.join(f"WHEN '{k}' THEN '{v}'" for k, v in FLUID_SPECIMEN.items())}
+                         ELSE 'other' END
+               END AS specimen,
                NULL::timestamptz AS sampled_at,
                pg_temp.try_ts(l.charttime) AT TIME ZONE 'UTC' AS resulted_at,
                CASE WHEN pg_temp.try_int(l.hadm_id) IS NULL THEN 'hadm_id is missing or not an integer'
@@ -330,8 +354,10 @@ def _load_labs(cur):
                     WHEN pg_temp.try_ts(l.charttime) IS NULL
                         THEN 'charttime is missing or not a time: ' || coalesce(l.charttime, '')
                END AS reason
-          FROM stg_labevents l""")
-    cols = "admission_id, local_code, value, value_text, unit, sampled_at, resulted_at"
+          FROM stg_labevents l
+          LEFT JOIN (SELECT DISTINCT ON (itemid) itemid, fluid FROM stg_d_labitems ORDER BY itemid, line) d
+                 ON d.itemid = l.itemid""")
+    cols = "admission_id, local_code, value, value_text, unit, specimen, sampled_at, resulted_at"
     n = _insert_checked(cur, "cand_lab", "icu_predict.lab_result", cols)
     cur.execute("""
         SELECT count(*) FILTER (WHERE c.value_text IS NOT NULL AND c.value IS NULL),
@@ -343,78 +369,98 @@ def _load_labs(cur):
     return n, {"text_only": text_only, "censored_at_bound": censored, "outside_admission": outside}
 
 
+def specimen_of(fluid):
+    """lab_result.specimen of a D_LABITEMS fluid (None when the fluid is empty)."""
+    fluid = (fluid or "").strip().lower()
+    return FLUID_SPECIMEN.get(fluid, "other") if fluid else None
+
+
 def _lab_map_rows(cur, data_dir):
     """The lab_map rows for D_LABITEMS (list of dicts) and the matched-but-unconvertible units."""
-    cur.execute("SELECT name, loinc, unit, molar_mass FROM icu_predict.feature ORDER BY name")
-    features = [(n, lo, u) for n, lo, u, _ in cur.fetchall()]
-    cur.execute("SELECT itemid, coalesce(valueuom, ''), count(*) FROM stg_labevents GROUP BY 1, 2")
+    cur.execute("SELECT name, loinc, other_loinc, specimen FROM icu_predict.feature ORDER BY name")
+    features = cur.fetchall()
+    cur.execute("SELECT itemid, coalesce(valueuom, ''), count(*) FROM stg_labevents GROUP BY 1, 2 ORDER BY 1, 2")
     seen = defaultdict(dict)
     for itemid, unit, n in cur.fetchall():
         seen[itemid][unit] = n
-    cur.execute("SELECT line, itemid, label, fluid, loinc_code FROM stg_d_labitems ORDER BY line")
+    ucum = {}
+
+    def converts(unit, feature):
+        if (unit, feature) not in ucum:
+            cur.execute("SELECT icu_predict.unit_factor(%s, f.unit, f.molar_mass) IS NOT NULL "
+                        "FROM icu_predict.feature f WHERE f.name = %s", (unit, feature))
+            ucum[unit, feature] = cur.fetchone()[0]
+        return ucum[unit, feature]
+
+    cur.execute("SELECT line, itemid, label, fluid, coalesce(loinc_code, '') FROM stg_d_labitems ORDER BY line")
     rows, unconvertible = [], []
     for line, itemid, label, fluid, loinc in cur.fetchall():
-        if (fluid or "").strip().lower() != "blood":
-            continue
+        specimen = specimen_of(fluid)
+        if specimen is None:
+            continue          # no fluid: no specimen class to match (none in the demo)
+        cur.execute("SELECT icu_predict.specimen_class(%s)", (specimen,))
+        cls = cur.fetchone()[0]
         lab = (label or "").strip().lower()
-        candidates = []   # (feature, how, conversions)
-        for name, f_loinc, f_unit in features:
-            extra, pattern, conv = FEATURE_MATCH.get(name, ([], None, {}))
-            conv = dict(conv)
-            conv.setdefault(unit_key(f_unit), 1.0)
-            if loinc and (loinc == f_loinc or loinc in extra):
-                candidates.insert(sum(1 for c in candidates if c[1] == "LOINC"), (name, "LOINC " + loinc, conv))
-            elif pattern and re.fullmatch(pattern, lab):
-                candidates.append((name, "label", conv))
+        # (feature, how): the catalogue's codes first, then (blood only) the
+        # loader's extra codes and labels
+        candidates = [(name, f"catalogue LOINC {loinc}") for name, f_loinc, other, f_spec in features
+                      if loinc and f_spec == cls and loinc in [f_loinc] + list(other or [])]
+        if cls == "blood":
+            for name, (extra, pattern) in FEATURE_MATCH.items():
+                if any(c[0] == name for c in candidates):
+                    continue
+                if loinc and loinc in extra:
+                    candidates.append((name, f"LOINC {loinc} (not in the catalogue)"))
+                elif pattern and re.fullmatch(pattern, lab):
+                    candidates.append((name, "label"))
         if not candidates:
             continue
-        units = {}
-        for _, _, conv in candidates:
-            for uk in conv:
-                units.setdefault(uk, uk)
-        for u in seen.get(itemid, {}):
-            units[unit_key(u)] = u
+        note = f"MIMIC-III demo D_LABITEMS {itemid} '{label}' ({fluid}, LOINC {loinc or 'none'})"
         done = set()
-        for uk, unit in units.items():
-            for name, how, conv in candidates:
-                if uk in conv and uk not in done:
-                    done.add(uk)
-                    rows.append({"line": line, "local_code": itemid, "unit": unit, "feature": name,
-                                 "factor": conv[uk],
-                                 "note": f"MIMIC-III demo D_LABITEMS {itemid} '{label}' ({fluid}, LOINC "
-                                         f"{loinc or 'none'}), matched by {how}"})
-                    break
         for u, n in seen.get(itemid, {}).items():
-            if unit_key(u) in done:
-                continue
-            # a unit the table above lacks: the extension's UCUM conversion
-            # (factor NULL), into the first candidate feature it converts into
-            for name, how, _ in candidates:
-                cur.execute("SELECT icu_predict.unit_factor(%s, f.unit, f.molar_mass) IS NOT NULL "
-                            "FROM icu_predict.feature f WHERE f.name = %s", (u, name))
-                if cur.fetchone()[0]:
-                    done.add(unit_key(u))
+            uk = unit_key(u)
+            if uk in done:
+                continue      # another spelling of a unit mapped already ('MM HG', 'mm Hg')
+            done.add(uk)
+            for name, how in candidates:
+                fixed = FACTORS.get((name, uk, loinc)) or FACTORS.get((name, uk, None))
+                if fixed:
                     rows.append({"line": line, "local_code": itemid, "unit": u, "feature": name,
-                                 "factor": None,
-                                 "note": f"MIMIC-III demo D_LABITEMS {itemid} '{label}' ({fluid}, LOINC "
-                                         f"{loinc or 'none'}), matched by {how}, UCUM conversion"})
+                                 "specimen": specimen, "factor": fixed[0],
+                                 "note": f"{note}, matched by {how}; factor: {fixed[1]}"})
+                    break
+                if converts(u, name):
+                    rows.append({"line": line, "local_code": itemid, "unit": u, "feature": name,
+                                 "specimen": specimen, "factor": None,
+                                 "note": f"{note}, matched by {how}, UCUM conversion"})
                     break
             else:
+                n = sum(k for v, k in seen[itemid].items() if unit_key(v) == uk)
                 unconvertible.append({"local_code": itemid, "label": label, "unit": u, "rows": n,
                                       "features": [c[0] for c in candidates]})
+        if not any(r["local_code"] == itemid for r in rows) and unconvertible \
+                and unconvertible[-1]["local_code"] == itemid:
+            # only units that do not convert: a row in the feature's own unit
+            # makes the code known, so its rows are counted as
+            # unit_not_convertible (naming the unit expected), not code_unknown
+            name, how = candidates[0]
+            cur.execute("SELECT unit FROM icu_predict.feature WHERE name = %s", (name,))
+            rows.append({"line": line, "local_code": itemid, "unit": cur.fetchone()[0], "feature": name,
+                         "specimen": specimen, "factor": None,
+                         "note": f"{note}, matched by {how}; the feature's unit (the item's own units do not convert)"})
     return rows, unconvertible
 
 
 def _load_lab_map(cur, data_dir):
     rows, unconvertible = _lab_map_rows(cur, data_dir)
     cur.execute("""CREATE TEMP TABLE cand_map (line bigint, src_key text, local_code text, unit text,
-                   feature text, factor float8, note text, reason text) ON COMMIT DROP""")
+                   feature text, specimen text, factor float8, note text, reason text) ON COMMIT DROP""")
     for i, r in enumerate(rows, 1):
         # line numbers of cand_map are its own (one D_LABITEMS line may give several rows).
-        cur.execute("INSERT INTO cand_map VALUES (%s, %s, %s, %s, %s, %s, %s, NULL)",
+        cur.execute("INSERT INTO cand_map VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL)",
                     (i, f"{r['local_code']} [{r['unit']}] line {r['line']}", r["local_code"], r["unit"],
-                     r["feature"], r["factor"], r["note"]))
-    n = _insert_checked(cur, "cand_map", "icu_predict.lab_map", "local_code, unit, feature, factor, note")
+                     r["feature"], r["specimen"], r["factor"], r["note"]))
+    n = _insert_checked(cur, "cand_map", "icu_predict.lab_map", "local_code, unit, feature, specimen, factor, note")
     return n, len(rows), unconvertible
 
 

@@ -229,39 +229,91 @@ def test_lab_values(cur):
 
 
 def test_lab_map(cur):
-    cur.execute("SELECT local_code, unit_key, feature, factor FROM icu_predict.lab_map")
-    m = {(c, u): (f, k) for c, u, f, k in cur.fetchall()}
-    assert m[("50821", "mmhg")] == ("pao2", 0.133322)          # pO2 mm Hg -> kPa
-    assert m[("50885", "mg/dl")] == ("bilirubin", 17.1)         # total bilirubin -> umol/L
-    assert m[("50862", "g/dl")] == ("albumin", 10.0)            # albumin -> g/L
-    assert m[("51006", "mg/dl")] == ("urea", 0.357)             # BUN -> urea mmol/L
-    assert m[("50889", "mg/dl")] == ("crp", 10.0)
-    assert m[("50889", "mg/l")] == ("crp", 1.0)
-    assert m[("51003", "ng/ml")] == ("troponin_t", 1000.0)
-    assert m[("51265", "k/ul")] == ("platelets", 1.0)
-    assert m[("51133", "#/ul")] == ("lymphocytes", 0.001)
+    cur.execute("SELECT local_code, unit_key, feature, factor, specimen FROM icu_predict.lab_map")
+    got = cur.fetchall()
+    m = {(c, u): (f, k) for c, u, f, k, _ in got}
+    # a factor only where unit_factor() cannot convert: BUN (urea nitrogen, not
+    # a unit of urea) and two spellings UCUM does not know
+    assert {k: v for k, v in m.items() if v[1] is not None} == {
+        ("51006", "mg/dl"): ("urea", 0.357), ("50820", "units"): ("ph", 1.0), ("51274", "seconds"): ("pt", 1.0)}
+    assert m[("50821", "mmhg")] == ("pao2", None)              # pO2 mm Hg -> kPa by UCUM
+    assert m[("50885", "mg/dl")] == ("bilirubin", None)         # through the molar mass
+    assert m[("50889", "mg/dl")] == ("crp", None)
+    assert m[("51133", "#/ul")] == ("lymphocytes", None)
     # MIMIC codes blood 'Lymphocytes' in % with LOINC 731-0 (the absolute
     # count): the unit decides, so it maps to the percentage.
-    assert m[("51244", "%")] == ("lymphocytes_pct", 1.0)
-    assert ("51244", "10^9/l") not in m or m[("51244", "10^9/l")][0] == "lymphocytes"
-    # only blood: ascites albumin and urine creatinine are not features
+    assert m[("51244", "%")] == ("lymphocytes_pct", None)
+    # other fluids where the catalogue has a feature of their specimen class:
+    # urine WBC (LOINC 5821-4) -> urine_leukocytes, for the specimen urine
+    assert ("51516", "#/hpf", "urine_leukocytes", None, "urine") in got
+    # ascites albumin and urine creatinine have no feature
     assert not any(c in ("50835", "51082") for c, _ in m)
+    # the specimen of every row is that of the item's fluid
+    items = {r["itemid"]: r for r in rows("D_LABITEMS")}
+    assert all(s == mimic.specimen_of(items[c]["fluid"]) for c, _, _, _, s in got)
+    # every item with a catalogue LOINC code of its specimen class that has
+    # rows in a convertible unit maps to that feature (51244: by its unit)
+    cur.execute("SELECT name, loinc, other_loinc, specimen FROM icu_predict.feature")
+    catalogue = {(code, spec): name for name, lo, other, spec in cur.fetchall() for code in [lo] + other if code}
+    for item in items.values():
+        cls = {"blood": "blood", "urine": "urine"}.get(mimic.specimen_of(item["fluid"]))
+        f = catalogue.get((item["loinc_code"], cls))
+        mapped = {v[0] for (c, _), v in m.items() if c == item["itemid"]}
+        if f and mapped and item["itemid"] != "51244":
+            assert mapped == {f}, item
     # the one D-dimer row set without a unit stays unmapped
     cur.execute("SELECT count(*) FROM icu_predict.lab_map WHERE local_code = '51196' AND unit_key = ''")
     assert cur.fetchone()[0] == 0
+
+
+def test_lab_specimens(cur):
+    """lab_result.specimen is the specimen of the item's D_LABITEMS fluid."""
+    fluid = {r["itemid"]: r["fluid"] for r in rows("D_LABITEMS")}
+    expect = Counter(mimic.specimen_of(fluid.get(r["itemid"])) for r in rows("LABEVENTS"))
+    cur.execute("SELECT specimen, count(*) FROM icu_predict.lab_result GROUP BY 1")
+    assert Counter(dict(cur.fetchall())) == expect
+    assert expect["urine"] > 1000 and expect["blood"] > 40000
+
+
+def test_canonical_values_by_ucum(cur):
+    """pO2 and bilirubin are converted exactly (UCUM, molar mass), BUN by its factor."""
+    def canon(code):
+        cur.execute("""SELECT r.value, c.value FROM icu_predict.lab_result r
+                         JOIN icu_predict.lab_canonical c USING (lab_result_id)
+                        WHERE r.local_code = %s""", (code,))
+        out = cur.fetchall()
+        assert len(out) > 100
+        return out
+    mmhg_kpa = 13.5951 * 9.80665 / 1000            # conventional mm Hg: 13.5951 g/cm3 of mercury x g_n
+    assert all(c == pytest.approx(v * mmhg_kpa, rel=1e-12) for v, c in canon("50821"))
+    assert all(c == pytest.approx(v * 10 / 584.66 * 1000, rel=1e-12) for v, c in canon("50885"))
+    assert all(c == pytest.approx(v * 0.357, rel=1e-12) for v, c in canon("51006"))
 
 
 def test_labs_mapped_by_feature(report):
     labs = rows("LABEVENTS")
     per_item = Counter(r["itemid"] for r in labs)
     mapped = {x["feature"]: x["rows"] for x in report["labs_mapped"]}
+    used = {x["feature"]: x["numeric"] for x in report["labs_mapped"]}
     assert mapped["albumin"] == per_item["50862"]
     assert mapped["urea"] == per_item["51006"]
     assert mapped["pao2"] == per_item["50821"]
     assert mapped["creatinine"] == per_item["50912"]
     unmapped = {x["local_code"]: x["rows"] for x in report["labs_unmapped"]}
-    assert mapped["potassium"] == per_item["50971"]         # potassium: a catalogue feature (LOINC 2823-3)
-    assert "50971" not in unmapped
+    # catalogue features, also by their other_loinc codes (blood gas items)
+    assert mapped["potassium"] == per_item["50971"] + per_item["50822"]
+    assert mapped["sodium"] == per_item["50983"] + per_item["50824"]
+    assert mapped["glucose"] == per_item["50931"] + per_item["50809"]
+    assert mapped["haematocrit"] == per_item["51221"] + per_item["50810"]
+    for feature, item in (("ph", "50820"), ("paco2", "50818"), ("base_excess", "50802"),
+                          ("urine_leukocytes", "51516")):
+        assert mapped[feature] == per_item[item], feature
+    assert all(used[f] == mapped[f] for f in ("ph", "paco2", "base_excess", "glucose", "potassium"))
+    assert "50971" not in unmapped and "51516" not in unmapped
+    # percentages coded with the absolute count's LOINC and no percentage
+    # feature (basophils 51146): the code is known, its rows are rejected as
+    # unit_not_convertible, not taken as counts
+    assert mapped["basophils"] == per_item["51146"] and used.get("basophils", 0) == 0
     # the D-dimer remarks without a unit reach d_dimer's code, and are counted
     # there as rejected (the unit does not convert), not as an unknown code
     assert "51196" not in unmapped
