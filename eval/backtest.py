@@ -167,7 +167,8 @@ def scored_sql(cf_sql):
             "f.p10_beds, f.p50_beds, f.p90_beds, f.p95_beds, f.arrivals_per_day, "
             "f.icu_mean, f.ward_mean, f.arrivals_mean, f.icu_var, f.ward_var, f.arrivals_var, "
             "f.recommended_action, f.staffed_beds, f.prob_over_staffed, "
-            "f.calibration_factor, f.calibration_forecasts, f.calibration_status")
+            "f.calibration_factor, f.calibration_forecasts, f.calibration_status, "
+            "f.icu_shift_sd, f.ward_shift_sd, f.shift_forecasts")
     pitc = ", ".join(f"icu_predict.bed_demand_pit_cdf(f.demand, t.y, {z}) AS pitc_{int(round(z * 10))}"
                      for z in PIT_EDGES)
     return (f"WITH t AS (SELECT * FROM unnest(%(units)s::text[], %(hs)s::int[], %(ys)s::int[], "
@@ -721,6 +722,9 @@ def main(argv=None):
                                 "prob_over_staffed": r["prob_over_staffed"],
                                 "calibration_factor": r["calibration_factor"],
                                 "calibration_forecasts": r["calibration_forecasts"],
+                                # the common shift's sizes (capacity_policy.common_shift)
+                                "icu_shift_sd": r["icu_shift_sd"], "ward_shift_sd": r["ward_shift_sd"],
+                                "shift_forecasts": r["shift_forecasts"],
                                 "crps": r["crps"], "pit": r["pit"], "u": r["u"],
                                 "pitc": [r[f"pitc_{k}"] for k in range(1, 10)]})
         print(f"{day}: today's rows {t_ps:.1f} s, forecast {t_cf:.2f} s (per variant)", flush=True)

@@ -3,8 +3,8 @@
 # the scenario presets").  For each preset: a database on the server named by
 # the PG* environment (icu_predict must be installable there), the cohort
 # (seed 42, or each of SEEDS; end 2020-06-01; large_wave with 20000 admissions), a daily replay
-# with horizons 1-14 and the variants (VARIANTS), eval/out/<preset>.json and
-# eval/out/<preset>.log; then eval/summarise.py writes the tables and plots
+# with horizons 1-14 and the variants (VARIANTS), $BT_OUT/<preset>.json and
+# $BT_OUT/<preset>.log; then eval/summarise.py writes the tables and plots
 # into docs/backtest/.
 #
 #   PRESETS       presets to run (default: small_two_waves steady fast_surge large_wave)
@@ -19,6 +19,10 @@
 #                 log with the 112-day window, and with a 28-day window); the
 #                 first is the reference of the paired CRPS changes
 #   BT_DOCS       where summarise.py writes the tables and plots (default docs/backtest)
+#   BT_OUT        where the JSON reports and logs go (default eval/out)
+#   BT_LOAD_ONLY  1: only create the databases and load the cohorts (kept)
+#   BT_REUSE      1: replay the databases as loaded before (no drop, no load),
+#                 e.g. to load with one installed model file and replay later
 set -eu
 cd "$(dirname "$0")/.."
 PRESETS=${PRESETS:-"small_two_waves steady fast_surge large_wave"}
@@ -26,7 +30,8 @@ BT_DB_PREFIX=${BT_DB_PREFIX:-btp_}
 BT_ARGS=${BT_ARGS:-}
 BT_LARGE_ARGS=${BT_LARGE_ARGS:-}
 PY=/usr/bin/python3
-mkdir -p eval/out
+BT_OUT=${BT_OUT:-eval/out}
+mkdir -p "$BT_OUT"
 SEEDS=${SEEDS:-42}
 VARIANTS=${VARIANTS:-"default cal:calibration=true cal28:calibration=true,calibration_window_days=28"}
 vargs=""
@@ -39,18 +44,22 @@ for p in $PRESETS; do
   if [ "$p" = large_wave ]; then
     start=2020-03-01 size="--admissions 20000" extra="$BT_ARGS $BT_LARGE_ARGS"
   fi
-  dropdb --if-exists "$db"
-  createdb "$db"
-  psql -X -q -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION icu_predict CASCADE"
-  $PY -m model cohort --dbname "$db" --scenario "$p" $size --seed "$seed" --end-date 2020-06-01 >"eval/out/$out.load.log"
+  if [ "${BT_REUSE:-0}" != 1 ]; then
+    dropdb --if-exists "$db"
+    createdb "$db"
+    psql -X -q -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION icu_predict CASCADE"
+    $PY -m model cohort --dbname "$db" --scenario "$p" $size --seed "$seed" --end-date 2020-06-01 >"$BT_OUT/$out.load.log"
+  fi
+  [ "${BT_LOAD_ONLY:-0}" = 1 ] && continue
   t0=$(date +%s)
   # shellcheck disable=SC2086
   $PY eval/backtest.py --dsn "dbname=$db" --scenario "$p" --start "$start" --end 2020-05-24 \
       --horizons 1-14 --burn-in 28 --seed 42 \
       $vargs \
-      --json "eval/out/$out.json" --title "$p, cohort seed $seed" $extra >"eval/out/$out.log"
-  echo "$p seed $seed: replay $(( $(date +%s) - t0 )) s -> eval/out/$out.json"
+      --json "$BT_OUT/$out.json" --title "$p, cohort seed $seed" $extra >"$BT_OUT/$out.log"
+  echo "$p seed $seed: replay $(( $(date +%s) - t0 )) s -> $BT_OUT/$out.json"
   [ "${BT_KEEP:-0}" = 1 ] || dropdb "$db"
  done
 done
-$PY eval/summarise.py --out "${BT_DOCS:-docs/backtest}" eval/out/*.json
+[ "${BT_LOAD_ONLY:-0}" = 1 ] && exit 0
+$PY eval/summarise.py --out "${BT_DOCS:-docs/backtest}" "$BT_OUT"/*.json

@@ -83,6 +83,17 @@ COMMENT ON FUNCTION @extschema@.bed_demand_normal_nodes(integer) IS
     'Gauss-Hermite rule for a standard normal Z: n nodes z (ascending) and weights summing to 1, so that sum(weight * f(z)) = E f(Z) exactly for polynomials of degree <= 2n - 1. n in 1..64, else 22023. Use with bed_demand_mixture to mix over a normal shift of all risks.';
 
 -- ---------------------------------------------------------------------------
+-- bed_demand_shift_logit(p, shift): a probability moved on the logit scale
+-- (the common shift of capacity_forecast's mixture, capacity_policy.common_shift)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_shift_logit(p float8, shift float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_shift_logit'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_shift_logit(float8, float8) IS
+    'expit(logit(p) + shift): the probability p with its log-odds moved by shift, computed without overflow or cancellation; p = 0 and p = 1 are returned as they are. p in [0, 1] and shift finite, else 22023. capacity_forecast applies it per node of a normal shift before bed_demand_mixture (capacity_policy.common_shift).';
+
+-- ---------------------------------------------------------------------------
 -- inflow_growth(daily_counts): the growth rate of ICU-episode starts
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.inflow_growth(daily_counts float8[],

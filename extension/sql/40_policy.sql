@@ -35,6 +35,8 @@ CREATE TABLE @extschema@.capacity_policy (
     stay_at_episode_start   boolean NOT NULL DEFAULT false,
     calibration_min_factor  float8  NOT NULL DEFAULT 0.5,
     calibration_max_factor_long float8 NOT NULL DEFAULT 5,
+    common_shift            boolean NOT NULL DEFAULT false,
+    common_shift_nodes      integer NOT NULL DEFAULT 9,
     CONSTRAINT capacity_policy_pkey PRIMARY KEY (id),
     CONSTRAINT capacity_policy_one_row CHECK (id),
     CONSTRAINT capacity_policy_scale_up_probability_range
@@ -70,7 +72,9 @@ CREATE TABLE @extschema@.capacity_policy (
     CONSTRAINT capacity_policy_calibration_min_factor_range
         CHECK (calibration_min_factor >= 0.5 AND calibration_min_factor <= 1),
     CONSTRAINT capacity_policy_calibration_max_factor_long_range
-        CHECK (calibration_max_factor_long >= 1 AND calibration_max_factor_long <= 5)
+        CHECK (calibration_max_factor_long >= 1 AND calibration_max_factor_long <= 5),
+    CONSTRAINT capacity_policy_common_shift_nodes_range
+        CHECK (common_shift_nodes BETWEEN 3 AND 32)
 );
 COMMENT ON TABLE @extschema@.capacity_policy IS
     'Optional single row of thresholds for patient_status and capacity_forecast. Without a row the defaults hold (see capacity_settings()). Change with INSERT ... ON CONFLICT (id) DO UPDATE; takes effect at the next refresh.';
@@ -96,6 +100,8 @@ COMMENT ON COLUMN @extschema@.capacity_policy.calibration_min_forecasts IS 'Cold
 COMMENT ON COLUMN @extschema@.capacity_policy.stay_at_episode_start IS 'Read the remaining ICU stay of a patient in an ICU from the stay model''s estimate as of the start of the current ICU episode (the labs resulted by then and the hours since hospital admission then: the inputs the model is trained on), conditioned on the days spent; false = from today''s estimate, whose inputs include the labs and the hours of the ICU stay itself (default false: on the scenario presets of docs/backtest.md it matches the observed departures and lowers CRPS by up to a third on the small hospitals, but worsens it beyond noise on the large wave at 2 and 7 to 14 days).';
 COMMENT ON COLUMN @extschema@.capacity_policy.calibration_min_factor IS 'The calibration factor is never below this (0.5 to 1; default 0.5 = the bound of bed_demand_calibration_factor()); 1 = a widening that never narrows.';
 COMMENT ON COLUMN @extschema@.capacity_policy.calibration_max_factor_long IS 'Cap of the calibration factor at horizons of 7 days and more (1 to 5; default 5 = the bound of bed_demand_calibration_factor()), where the errors are the mean''s more than the spread''s.';
+COMMENT ON COLUMN @extschema@.capacity_policy.common_shift IS 'Mix the forecast over a common shift of every ward patient''s probability of being in an ICU at the forecast moment and of every ICU patient''s probability of still being there, each on the logit scale and normal with the standard deviation estimated from the graded forecasts of record in calibration_window_days (cold start below calibration_min_forecasts graded reference days: no shift); applied before the calibration, the quantiles, P(demand > staffed beds) and the recommended action (default false; docs/views.md, "Common shift").';
+COMMENT ON COLUMN @extschema@.capacity_policy.common_shift_nodes IS 'Gauss-Hermite nodes of the common shift''s mixture (bed_demand_normal_nodes); the forecast''s Poisson-binomials are built once per node (3 to 32; default 9).';
 COMMENT ON COLUMN @extschema@.capacity_policy.course_stable_band IS 'Risk change against the day before within +/- this is "stable"; above is "worsening", below "improving" (default 0.05).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_medium IS 'Risk from this value on is band "medium" (default 0.10).';
 COMMENT ON COLUMN @extschema@.capacity_policy.risk_band_high IS 'Risk from this value on is band "high" (default 0.30).';
@@ -111,7 +117,8 @@ BEGIN ATOMIC
             false, 7::float8, true, 0,
             730, '00:00'::time, 3, true,
             false, 112, 14,
-            false, 0.5::float8, 5::float8)::@extschema@.capacity_policy);
+            false, 0.5::float8, 5::float8,
+            false, 9)::@extschema@.capacity_policy);
 END;
 COMMENT ON FUNCTION @extschema@.capacity_settings() IS
     'The thresholds in force: the row of capacity_policy, or the defaults when the table is empty.';

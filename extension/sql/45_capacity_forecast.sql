@@ -364,14 +364,17 @@ WITH ref AS (
                                 * (1.0 - pg_catalog.exp(-h.d / (2.0 * (ref.pol).inflow_trend_damping_days))))) ^ 2))
                 END::float8 AS shape
       FROM horizon h, ref, growth_s gs
+), ward_routed AS (
+    -- every ward patient's probability with the share w of each ICU unit
+    SELECT wt.unit, wp.d, wp.p, coalesce(ww.w, wt.w) AS w
+      FROM ward_p wp
+      CROSS JOIN weights wt
+      LEFT JOIN ward_weights ww ON ww.from_unit = wp.ward AND ww.unit = wt.unit
 ), contrib AS (
     -- (unit, d, p) for every patient and unit; src: in the ICU now or not
     SELECT 'icu'::text AS src, ip.unit, ip.d, ip.p FROM icu_p ip
     UNION ALL
-    SELECT 'ward'::text, wt.unit, wp.d, wp.p * coalesce(ww.w, wt.w)
-      FROM ward_p wp
-      CROSS JOIN weights wt
-      LEFT JOIN ward_weights ww ON ww.from_unit = wp.ward AND ww.unit = wt.unit
+    SELECT 'ward'::text, wr.unit, wr.d, wr.p * wr.w FROM ward_routed wr
 ), per_unit AS (
     SELECT u.unit, h.d, false AS is_total,
            @extschema@.bed_demand_add_arrivals(
@@ -424,8 +427,159 @@ WITH ref AS (
               FROM (SELECT 'icu'::text AS src, ip.p FROM icu_p ip WHERE ip.d = h.d
                     UNION ALL
                     SELECT 'ward', wp.p FROM ward_p wp WHERE wp.d = h.d) x) cm
-), uncalibrated AS (
+), unmixed AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
+), shift_on AS (
+    SELECT (ref.pol).common_shift AS on_ FROM ref
+), shift_hist AS MATERIALIZED (
+    -- the graded past of the common shift (capacity_policy.common_shift):
+    -- the hospital-wide forecasts of record of the same kind (live, or
+    -- replay) whose moment lies in the calibration window, with their ICU
+    -- and ward components as computed (at zero shift)
+    SELECT f.reference_time, f.reference_date, f.forecast_at,
+           f.icu_mean, f.icu_var, f.ward_mean, f.ward_var
+      FROM ref
+      JOIN @extschema@.forecast_log f
+        ON f.of_record
+       AND f.is_total
+       AND f.horizon_day >= 1
+       AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
+       AND f.forecast_at <= ref.t
+       AND f.forecast_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days)
+     WHERE (SELECT so.on_ FROM shift_on so)
+), shift_eps AS MATERIALIZED (
+    -- the ICU episodes that may cover one of those moments or their
+    -- reference times (at most 14 days before them)
+    SELECT ep.admission_id, ep.started_at, ep.ended_at, a.admitted_at
+      FROM ref
+      JOIN @extschema@.icu_episode ep
+        ON ep.started_at <= ref.t
+       AND (ep.ended_at IS NULL
+            OR ep.ended_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days + 14))
+      JOIN @extschema@.admission a ON a.admission_id = ep.admission_id
+     WHERE (SELECT so.on_ FROM shift_on so) AND EXISTS (SELECT 1 FROM shift_hist)
+), shift_moments AS (
+    SELECT DISTINCT h.reference_time, h.forecast_at FROM shift_hist h
+), shift_icu_then AS (
+    -- the patients in an ICU episode at each of those reference times
+    SELECT DISTINCT r.reference_time, e.admission_id
+      FROM (SELECT DISTINCT m.reference_time FROM shift_moments m) r
+      JOIN shift_eps e
+        ON e.started_at <= r.reference_time
+       AND (e.ended_at IS NULL OR e.ended_at > r.reference_time)
+), shift_real AS (
+    -- the realised components (the census rule of icu_census: an ICU
+    -- episode covers the moment): of the patients in an ICU at the moment,
+    -- those in an ICU at the reference time are the ICU component's count,
+    -- those admitted by then but not in an ICU the ward component's (the
+    -- rest were admitted later)
+    SELECT m.reference_time, m.forecast_at,
+           pg_catalog.count(i.admission_id)::float8 AS y_icu,
+           pg_catalog.count(e.admission_id) FILTER (
+               WHERE i.admission_id IS NULL AND e.admitted_at <= m.reference_time)::float8 AS y_ward
+      FROM shift_moments m
+      LEFT JOIN shift_eps e
+        ON e.started_at <= m.forecast_at
+       AND (e.ended_at IS NULL OR e.ended_at > m.forecast_at)
+      LEFT JOIN shift_icu_then i
+        ON i.reference_time = m.reference_time AND i.admission_id = e.admission_id
+     GROUP BY m.reference_time, m.forecast_at
+), shift_est AS (
+    -- method of moments: a common logit shift with variance sigma^2 adds
+    -- about (d mean / d shift)^2 sigma^2 = v^2 sigma^2 to a Poisson-binomial
+    -- count of variance v = sum p (1 - p), so, pooled over horizons 1..14,
+    --     sigma^2 = max(0, sum((y - m)^2 - v) / sum(v^2))
+    -- with each (y - m)^2 held at 100 v (one wild day cannot set it alone)
+    SELECT pg_catalog.count(*)::integer AS n,
+           pg_catalog.count(DISTINCT h.reference_date)::integer AS n_days,
+           pg_catalog.sum(least((r.y_icu - h.icu_mean) ^ 2, 100 * h.icu_var) - h.icu_var)
+               FILTER (WHERE h.icu_var > 0) AS icu_num,
+           pg_catalog.sum(h.icu_var ^ 2) FILTER (WHERE h.icu_var > 0) AS icu_den,
+           pg_catalog.sum(least((r.y_ward - h.ward_mean) ^ 2, 100 * h.ward_var) - h.ward_var)
+               FILTER (WHERE h.ward_var > 0) AS ward_num,
+           pg_catalog.sum(h.ward_var ^ 2) FILTER (WHERE h.ward_var > 0) AS ward_den
+      FROM shift_hist h
+      JOIN shift_real r ON r.reference_time = h.reference_time AND r.forecast_at = h.forecast_at
+), shift AS (
+    -- the shift in force: off; cold start (fewer graded reference days than
+    -- calibration_min_forecasts: no shift); else the estimated standard
+    -- deviations, at most 2 on the logit scale
+    SELECT CASE WHEN NOT (ref.pol).common_shift THEN 'off'
+                WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
+                ELSE 'mixed' END AS status,
+           coalesce(e.n, 0) AS n,
+           CASE WHEN NOT (ref.pol).common_shift THEN NULL
+                WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 0.0::float8
+                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.icu_num / NULLIF(e.icu_den, 0), 0))))::float8
+                END AS icu_sd,
+           CASE WHEN NOT (ref.pol).common_shift THEN NULL
+                WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 0.0::float8
+                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.ward_num / NULLIF(e.ward_den, 0), 0))))::float8
+                END AS ward_sd
+      FROM ref
+      LEFT JOIN shift_est e ON true
+), shift_nodes AS (
+    -- per component the shifts s = sd * z and weights of the Gauss-Hermite
+    -- rule (common_shift_nodes nodes), or the one node s = 0 when its sd is 0
+    SELECT c.comp, c.sd * g.z AS s, g.weight
+      FROM shift sh
+      CROSS JOIN ref
+      CROSS JOIN LATERAL (VALUES ('icu'::text, sh.icu_sd), ('ward'::text, sh.ward_sd)) AS c(comp, sd)
+      CROSS JOIN LATERAL @extschema@.bed_demand_normal_nodes(
+            CASE WHEN c.sd > 0 THEN (ref.pol).common_shift_nodes ELSE 1 END) g
+     WHERE sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0)
+), mix_parts AS (
+    -- the ICU and the ward part of every row as mixtures over their shift:
+    -- given the shift the patients are independent (an exact
+    -- Poisson-binomial per node), over it the count is the mixture; the
+    -- ward probability is shifted before it is split over the units
+    SELECT x.unit, x.d, x.comp, @extschema@.bed_demand_mixture(x.demand, x.weight) AS demand
+      FROM (SELECT ip.unit, ip.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(ip.p, n.s)) AS demand
+              FROM icu_p ip JOIN shift_nodes n ON n.comp = 'icu'
+             WHERE ip.d >= 1
+             GROUP BY ip.unit, ip.d, n.comp, n.s, n.weight
+            UNION ALL
+            SELECT wr.unit, wr.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(wr.p, n.s) * wr.w)
+              FROM ward_routed wr JOIN shift_nodes n ON n.comp = 'ward'
+             WHERE wr.d >= 1
+             GROUP BY wr.unit, wr.d, n.comp, n.s, n.weight
+            UNION ALL
+            SELECT 'All ICU units'::text, ip.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(ip.p, n.s))
+              FROM icu_p ip JOIN shift_nodes n ON n.comp = 'icu'
+             WHERE ip.d >= 1
+             GROUP BY ip.d, n.comp, n.s, n.weight
+            UNION ALL
+            SELECT 'All ICU units'::text, wp.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(wp.p, n.s))
+              FROM ward_p wp JOIN shift_nodes n ON n.comp = 'ward'
+             WHERE wp.d >= 1
+             GROUP BY wp.d, n.comp, n.s, n.weight) x
+     GROUP BY x.unit, x.d, x.comp
+), uncalibrated AS (
+    -- with the common shift in force (days 1..14): the mixed ICU part plus
+    -- the mixed ward part (the two shifts are independent, so the mixtures
+    -- add by convolution), plus the inflow as before; the components keep
+    -- their values at zero shift
+    SELECT r.unit, r.d, r.is_total,
+           CASE WHEN sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0) AND r.d >= 1 THEN
+                @extschema@.bed_demand_add_arrivals(
+                    @extschema@.bed_demand_add(
+                        coalesce((SELECT m.demand FROM mix_parts m
+                                   WHERE m.unit = r.unit AND m.d = r.d AND m.comp = 'icu'),
+                                 @extschema@.bed_demand_poisson(0)),
+                        coalesce((SELECT m.demand FROM mix_parts m
+                                   WHERE m.unit = r.unit AND m.d = r.d AND m.comp = 'ward'),
+                                 @extschema@.bed_demand_poisson(0))),
+                    r.arrivals_mean, r.arrivals_shape)
+                ELSE r.demand END AS demand,
+           r.occupied_now, r.staffed_beds, r.surge_beds, r.arrivals_per_day,
+           r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
+           r.arrivals_mean, r.arrivals_var, r.arrivals_shape
+      FROM unmixed r
+      CROSS JOIN shift sh
 ), calib_hist AS MATERIALIZED (
     -- the graded past of the calibration (capacity_policy.calibration): the
     -- forecasts of record of the same kind (live, or replay) whose moment
@@ -433,8 +587,16 @@ WITH ref AS (
     -- was computed, before its calibration (the sums of its components)
     SELECT f.unit, f.is_total, f.horizon_day, f.reference_date, f.forecast_at,
            f.icu_mean + f.ward_mean + f.arrivals_mean AS m,
-           f.icu_var + f.ward_var + f.arrivals_var AS v
+           -- with the common shift in force, the variance it adds to the ICU
+           -- and ward parts (sd^2 v^2 each, the estimator's approximation,
+           -- with today's sd), so that the calibration widens what the
+           -- mixture left out
+           f.icu_var + f.ward_var + f.arrivals_var
+           + CASE WHEN sh.status = 'mixed'
+                  THEN sh.icu_sd ^ 2 * f.icu_var ^ 2 + sh.ward_sd ^ 2 * f.ward_var ^ 2
+                  ELSE 0 END AS v
       FROM ref
+      CROSS JOIN shift sh
       JOIN @extschema@.forecast_log f
         ON (ref.pol).calibration
        AND f.of_record
@@ -500,9 +662,13 @@ WITH ref AS (
                 ELSE 1.0::float8 END AS calibration_factor,
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,
-           cr.status AS calibration_status
+           cr.status AS calibration_status,
+           sh.icu_sd AS icu_shift_sd, sh.ward_sd AS ward_shift_sd,
+           CASE WHEN sh.status <> 'off' THEN sh.n END AS shift_forecasts,
+           CASE WHEN sh.status <> 'off' AND r.d = 0 THEN 'census now' ELSE sh.status END AS shift_status
       FROM uncalibrated r
       JOIN calib_rule cr ON cr.unit = r.unit AND cr.d = r.d
+      CROSS JOIN shift sh
 ), scored AS (
     SELECT r.unit, r.d, r.staffed_beds,
            CASE WHEN r.staffed_beds IS NOT NULL THEN
@@ -597,7 +763,11 @@ SELECT r.unit,
        r.calibration_factor,
        r.calibration_forecasts,
        r.calibration_effective_forecasts,
-       r.calibration_status
+       r.calibration_status,
+       r.icu_shift_sd,
+       r.ward_shift_sd,
+       r.shift_forecasts,
+       r.shift_status
   FROM all_rows r
   CROSS JOIN ref
   LEFT JOIN unit_action ua ON ua.unit = r.unit
@@ -640,3 +810,7 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_factor IS 'Factor by
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of record (this unit and horizon, in capacity_policy.calibration_window_days) the factor rests on; NULL when calibration is off.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_effective_forecasts IS 'How many independent errors those are: daily h-day forecasts overlap, so min(forecasts, days spanned / h + 1); NULL when calibration is off.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_status IS '''calibrated''; ''cold start'' (fewer graded forecasts than capacity_policy.calibration_min_forecasts: factor 1, the forecast as computed); ''census now'' (day 0); ''off'' (capacity_policy.calibration false).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_shift_sd IS 'Standard deviation of the common shift of the ICU patients'' probabilities of still being in an ICU at forecast_at, on the logit scale, that the distribution is mixed over (capacity_policy.common_shift; estimated from the graded forecasts of record, at most 2); 0 in the cold start; NULL when common_shift is off. The same on every row.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.ward_shift_sd IS 'Standard deviation of the common shift of the ward patients'' probabilities of being in an ICU at forecast_at, on the logit scale (as icu_shift_sd).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.shift_forecasts IS 'Graded hospital-wide forecasts of record (horizons 1 to 14 pooled, in capacity_policy.calibration_window_days) the shift sizes rest on; NULL when common_shift is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.shift_status IS '''mixed'' (the distribution is a mixture over the common shift); ''cold start'' (graded forecasts of record on fewer reference days than capacity_policy.calibration_min_forecasts: no shift); ''census now'' (day 0, which no shift changes); ''off'' (capacity_policy.common_shift false).';

@@ -313,7 +313,11 @@ CREATE VIEW icu_bi.capacity_forecast AS
            cf.calibration_factor::float8  AS calibration_factor,
            cf.calibration_forecasts::integer AS calibration_forecasts,
            cf.calibration_effective_forecasts::float8 AS calibration_effective_forecasts,
-           cf.calibration_status::text    AS calibration_status
+           cf.calibration_status::text    AS calibration_status,
+           cf.icu_shift_sd::float8        AS icu_shift_sd,
+           cf.ward_shift_sd::float8       AS ward_shift_sd,
+           cf.shift_forecasts::integer    AS shift_forecasts,
+           cf.shift_status::text          AS shift_status
       FROM @extschema@.capacity_forecast cf;
 
 COMMENT ON VIEW icu_bi.capacity_forecast IS
@@ -342,6 +346,10 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_factor IS 'Factor the for
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of this unit and horizon the calibration factor rests on; empty when the calibration is off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_effective_forecasts IS 'Independent errors among those forecasts (overlapping h-day forecasts count about once per h days); empty when the calibration is off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_status IS 'calibrated, cold start (too few graded forecasts: factor 1), census now (day 0) or off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.icu_shift_sd IS 'Size (standard deviation, logit scale) of the common shift of the ICU patients'' chances of still being in an ICU that the forecast range allows for (capacity_policy.common_shift), learnt from the graded past forecasts; 0 in the cold start, empty when off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.ward_shift_sd IS 'Size of the common shift of the ward patients'' chances of being in an ICU (as icu_shift_sd).';
+COMMENT ON COLUMN icu_bi.capacity_forecast.shift_forecasts IS 'Graded past hospital-wide forecasts the shift sizes rest on; empty when off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.shift_status IS 'mixed, cold start (too few graded forecasts: no shift), census now (day 0) or off.';
 
 CREATE VIEW icu_bi.refresh_status AS
     SELECT (SELECT pg_catalog.max(l.finished_at) FROM @extschema@.refresh_log l

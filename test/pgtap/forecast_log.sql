@@ -135,7 +135,8 @@ SELECT columns_are('icu_predict', 'capacity_forecast',
           'action_reason', 'arrivals_per_day', 'icu_mean', 'icu_var', 'ward_mean', 'ward_var',
           'arrivals_mean', 'arrivals_var', 'arrivals_shape', 'inflow_growth_per_day', 'demand',
           'reference_time', 'refreshed_at', 'calibration_factor', 'calibration_forecasts',
-          'calibration_effective_forecasts', 'calibration_status'],
+          'calibration_effective_forecasts', 'calibration_status',
+          'icu_shift_sd', 'ward_shift_sd', 'shift_forecasts', 'shift_status'],
     'capacity_forecast shows the calibration factor and what it rests on');
 SELECT has_column('icu_predict', 'forecast_log', 'calibration_factor', 'the log keeps the calibration factor');
 SELECT has_column('icu_predict', 'forecast_log', 'calibration_forecasts', 'the log keeps how many forecasts it rested on');

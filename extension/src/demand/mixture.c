@@ -10,6 +10,7 @@
  *              bed_demand_mixture_serialize, bed_demand_mixture_deserialize,
  *              bed_demand_mixture_final
  *   bed_demand_normal_nodes(n integer) -> TABLE(z, weight)
+ *   bed_demand_shift_logit(p float8, shift float8) -> float8
  *
  * Mixture.  Result pmf = sum_i w_i pmf_i / sum_i w_i over the union of the
  * inputs' supports; trimmed mass = sum_i w_i trimmed_i / sum_i w_i.  Nothing
@@ -37,6 +38,12 @@
  * polished by Newton steps on h_n; weight_i = 1 / sum_{j<n} h_j(z_i)^2
  * (Christoffel numbers), symmetrised and scaled to sum to 1.  Exact for
  * polynomials of degree <= 2n - 1.
+ *
+ * Logit shift.  expit(logit(p) + shift), the probability p moved by a common
+ * shift on the log-odds scale, computed as p e^s / (1 - p + p e^s) (or its
+ * mirror for s < 0), which neither overflows nor loses a small p to
+ * cancellation; p = 0 and p = 1 stay put (they have no logit).  p outside
+ * [0, 1] or NaN, or a non-finite shift, raise 22023.
  */
 #include "demand.h"
 
@@ -488,4 +495,42 @@ icu_bed_demand_normal_nodes(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(icu_bed_demand_shift_logit);
+Datum
+icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
+{
+	float8		p = PG_GETARG_FLOAT8(0);
+	float8		s = PG_GETARG_FLOAT8(1);
+	float8		e,
+				r;
+
+	if (isnan(p) || p < 0.0 || p > 1.0)
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("probability %g is outside [0, 1]", p)));
+	if (!isfinite(s))
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("logit shift %g is not a finite number", s)));
+	if (p == 0.0 || p == 1.0 || s == 0.0)
+		PG_RETURN_FLOAT8(p);
+	if (s > 0.0)
+	{
+		/* odds times e^s: p / (p + (1 - p) e^-s) */
+		e = exp(-s);
+		r = p / (p + (1.0 - p) * e);
+	}
+	else
+	{
+		/* the mirror: p e^s / (p e^s + 1 - p) */
+		e = exp(s);
+		r = p * e / (p * e + (1.0 - p));
+	}
+	if (r < 0.0)
+		r = 0.0;
+	if (r > 1.0)
+		r = 1.0;
+	PG_RETURN_FLOAT8(r);
 }

@@ -1,0 +1,218 @@
+-- The common shift of capacity_forecast (capacity_policy.common_shift):
+-- bed_demand_shift_logit, the mixture over a common logit shift against
+-- brute force, the shift's size estimated from a tiny hand-made forecast log
+-- (hand-computed), the cold start, the mixture applied in the forecast, the
+-- policy's CHECKs, and a non-owner refresh with the setting on.
+BEGIN;
+SELECT plan(31);
+
+SET LOCAL timezone = 'UTC';
+
+-- ------------------------------------------------------------ objects and defaults
+SELECT has_function('icu_predict', 'bed_demand_shift_logit', ARRAY['double precision', 'double precision']);
+SELECT ok((SELECT provolatile = 'i' AND proisstrict AND proparallel = 's'
+             FROM pg_proc WHERE oid = 'icu_predict.bed_demand_shift_logit(float8, float8)'::regprocedure),
+    'bed_demand_shift_logit is IMMUTABLE STRICT PARALLEL SAFE');
+SELECT is((icu_predict.capacity_settings()).common_shift, false, 'the common shift is off by default');
+SELECT is((icu_predict.capacity_settings()).common_shift_nodes, 9, '9 nodes by default');
+SELECT is_empty($$
+    SELECT a.attname FROM pg_attribute a
+     WHERE a.attrelid = 'icu_predict.capacity_forecast'::regclass
+       AND a.attname IN ('icu_shift_sd', 'ward_shift_sd', 'shift_forecasts', 'shift_status')
+       AND coalesce(col_description(a.attrelid, a.attnum), '') = ''
+    UNION ALL
+    SELECT a.attname FROM pg_attribute a
+     WHERE a.attrelid = 'icu_predict.capacity_policy'::regclass
+       AND a.attname IN ('common_shift', 'common_shift_nodes')
+       AND coalesce(col_description(a.attrelid, a.attnum), '') = ''$$,
+    'the new columns have comments');
+
+-- ------------------------------------------------------------ bed_demand_shift_logit
+SELECT ok(abs(icu_predict.bed_demand_shift_logit(0.2, 0.7) - 1 / (1 + exp(-(ln(0.25) + 0.7)))) < 1e-15,
+    'shift_logit(0.2, 0.7) = expit(logit 0.2 + 0.7)');
+SELECT ok(abs(icu_predict.bed_demand_shift_logit(0.9, -1.3) - 1 / (1 + exp(-(ln(9.0) - 1.3)))) < 1e-15,
+    'shift_logit(0.9, -1.3) = expit(logit 0.9 - 1.3)');
+SELECT ok(icu_predict.bed_demand_shift_logit(0, 5) = 0 AND icu_predict.bed_demand_shift_logit(1, -5) = 1
+          AND icu_predict.bed_demand_shift_logit(0.3, 0) = 0.3,
+    'p = 0 and p = 1 (no logit) and a zero shift leave p as it is');
+SELECT ok(abs(icu_predict.bed_demand_shift_logit(1e-300, 2) / 1e-300 - exp(2.0)) < 1e-12
+          AND icu_predict.bed_demand_shift_logit(0.5, 800) = 1
+          AND icu_predict.bed_demand_shift_logit(0.5, -800) = 0,
+    'a tiny p keeps its precision (odds times e^s), extreme shifts saturate without overflow');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit(1.5, 0)$$, '22023',
+    'probability 1.5 is outside [0, 1]', 'p above 1 raises 22023 naming the value');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit('NaN', 0)$$, '22023', NULL, 'p NaN raises 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit(0.5, 'Infinity')$$, '22023',
+    'logit shift Infinity is not a finite number', 'an infinite shift raises 22023');
+
+-- ------------------------------------------------------------ the mixture against brute force
+-- three patients (0.2, 0.5, 0.7), a common logit shift 0.8 Z over 5 nodes:
+-- P(X = k) = sum_j w_j sum over the 2^3 outcomes with k events of the
+-- product of q_ij or 1 - q_ij, q_ij = expit(logit p_i + 0.8 z_j)
+CREATE TEMP TABLE sh_p (i int, p float8) ON COMMIT DROP;
+INSERT INTO sh_p VALUES (1, 0.2), (2, 0.5), (3, 0.7);
+SELECT ok((SELECT max(abs(coalesce(m.probability, 0) - coalesce(b.p, 0)))
+             FROM (SELECT k.k AS beds, sum(nd.weight * o.pr) AS p
+                     FROM icu_predict.bed_demand_normal_nodes(5) nd
+                    CROSS JOIN generate_series(0, 3) k
+                    CROSS JOIN LATERAL (
+                          SELECT sum(x.pr) AS pr FROM (
+                              SELECT exp(sum(ln(CASE WHEN (mask >> (s.i - 1)) & 1 = 1
+                                                     THEN icu_predict.bed_demand_shift_logit(s.p, 0.8 * nd.z)
+                                                     ELSE 1 - icu_predict.bed_demand_shift_logit(s.p, 0.8 * nd.z) END)))
+                                         AS pr,
+                                     sum((mask >> (s.i - 1)) & 1) AS events
+                                FROM generate_series(0, 7) mask, sh_p s GROUP BY mask) x
+                           WHERE x.events = k.k) o
+                    GROUP BY k.k) b
+             FULL JOIN icu_predict.bed_demand_pmf((
+                    SELECT icu_predict.bed_demand_mixture(d, w)
+                      FROM (SELECT nd.weight AS w,
+                                   icu_predict.bed_demand(icu_predict.bed_demand_shift_logit(s.p, 0.8 * nd.z)) AS d
+                              FROM icu_predict.bed_demand_normal_nodes(5) nd, sh_p s
+                             GROUP BY nd.z, nd.weight) q)) m USING (beds)) < 1e-15,
+    'mixture over a common logit shift equals the brute-force enumeration of outcomes and nodes');
+
+-- ------------------------------------------------------------ a tiny hospital and a hand-made log
+-- One ICU unit TSH-IC.  A stay model with S(t) = 2^-t (memoryless, as in
+-- demand_stay.sql), so every ICU patient's p(1) is 1/2.
+INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
+  ('tsh_stay', '1', 'icu_stay', 'linear', NULL,
+   format('{"format": "linear", "link": "log", "intercept": %s,
+            "stay": {"distribution": "extreme", "sigma": 1},
+            "inputs": [{"covariate": "hours_since_admission", "impute": 0, "coef": 0}]}',
+          ln(1 / ln(2)))::jsonb);
+SELECT lives_ok($$SELECT icu_predict.deploy('tsh_stay', '1')$$, 'the test stay model is deployed');
+-- 9601 in the ICU throughout; 9602 in the ICU until 04-16 00:00, then
+-- discharged; 9603 on the ward from 04-12, in the ICU from 04-15 20:00;
+-- 9604 admitted to the ICU on 04-16 00:00.
+INSERT INTO icu_predict.admission (admission_id, patient_id, admitted_at, discharged_at, age_years) VALUES
+    (9601, 'tsh1', '2020-04-10 00:00+00', NULL, 60),
+    (9602, 'tsh2', '2020-04-10 00:00+00', '2020-04-16 00:00+00', 60),
+    (9603, 'tsh3', '2020-04-12 00:00+00', NULL, 60),
+    (9604, 'tsh4', '2020-04-16 00:00+00', NULL, 60);
+INSERT INTO icu_predict.location_stay (admission_id, unit, unit_kind, isolation, started_at, ended_at) VALUES
+    (9601, 'TSH-IC', 'icu', 'none', '2020-04-10 00:00+00', NULL),
+    (9602, 'TSH-IC', 'icu', 'none', '2020-04-10 00:00+00', '2020-04-16 00:00+00'),
+    (9603, 'TSH-W', 'ward', 'none', '2020-04-12 00:00+00', '2020-04-15 20:00+00'),
+    (9603, 'TSH-IC', 'icu', 'none', '2020-04-15 20:00+00', NULL),
+    (9604, 'TSH-IC', 'icu', 'none', '2020-04-16 00:00+00', NULL);
+INSERT INTO icu_predict.icu_capacity VALUES ('TSH-IC', '2020-01-01', 6, 8);
+
+-- Two replay forecasts of record for all units, 1 day ahead:
+--   F1 made 04-15 08:00 for 04-16 08:00: in an ICU then 9601, 9603, 9604;
+--      of them in an ICU at 04-15 08:00: 9601 (y_icu = 1); on the ward
+--      then: 9603 (y_ward = 1); 9604 was admitted later.
+--      logged icu 2 (var 0.5), ward 0.3 (var 0.21)
+--   F2 made 04-16 08:00 for 04-17 08:00: 9601, 9603, 9604 in an ICU at
+--      both moments (y_icu = 3, y_ward = 0).
+--      logged icu 2.5 (var 0.5), ward 0.6 (var 0.24)
+-- sigma_icu^2  = ((1 - 2)^2 - 0.5 + (3 - 2.5)^2 - 0.5) / (0.5^2 + 0.5^2) = 0.25 / 0.5 = 0.5
+-- sigma_ward^2 = ((1 - 0.3)^2 - 0.21 + (0 - 0.6)^2 - 0.24) / (0.21^2 + 0.24^2) = 0.40 / 0.1017
+-- Rows the estimate must ignore: a live row, a row not of record, a unit
+-- row, a day-0 row and a forecast whose moment (04-29) has not come.
+CREATE FUNCTION pg_temp.sh_log(run bigint, ref timestamptz, h int, unit text, replay boolean, rec boolean,
+                               im float8, iv float8, wm float8, wv float8) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO icu_predict.forecast_log
+           (run_id, reference_time, reference_date, forecast_at, forecast_date, unit, is_total, horizon_day,
+            demand, expected_beds, variance_beds, p05_beds, p10_beds, p50_beds, p90_beds, p95_beds,
+            occupied_now, recommended_action, icu_mean, icu_var, ward_mean, ward_var,
+            arrivals_mean, arrivals_var, policy, is_replay, of_record, logged_at)
+    VALUES (run, ref, (ref AT TIME ZONE 'UTC')::date, ref + make_interval(days => h),
+            (ref AT TIME ZONE 'UTC')::date + h, unit, unit = 'All ICU units', h,
+            icu_predict.bed_demand_poisson(2), 2, 2, 0, 0, 2, 4, 5, 2, 'hold', im, iv, wm, wv, 0, 0,
+            '{}'::jsonb, replay, rec, now()) $$;
+SELECT pg_temp.sh_log(-1, '2020-04-15 08:00+00', 1, 'All ICU units', true, true, 2, 0.5, 0.3, 0.21);
+SELECT pg_temp.sh_log(-2, '2020-04-16 08:00+00', 1, 'All ICU units', true, true, 2.5, 0.5, 0.6, 0.24);
+SELECT pg_temp.sh_log(-3, '2020-04-15 08:00+00', 1, 'All ICU units', false, true, 9, 0.5, 9, 0.5);
+SELECT pg_temp.sh_log(-4, '2020-04-15 09:00+00', 1, 'All ICU units', true, false, 9, 0.5, 9, 0.5);
+SELECT pg_temp.sh_log(-1, '2020-04-15 08:00+00', 1, 'TSH-IC', true, true, 9, 0.5, 9, 0.5);
+SELECT pg_temp.sh_log(-1, '2020-04-15 08:00+00', 0, 'All ICU units', true, true, 9, 0.5, 9, 0.5);
+SELECT pg_temp.sh_log(-1, '2020-04-15 08:00+00', 14, 'All ICU units', true, true, 9, 0.5, 9, 0.5);
+
+SET LOCAL icu_predict.reference_time = '2020-04-20 08:00+00';
+
+-- off (the default): no shift, NULL sizes
+INSERT INTO icu_predict.capacity_policy (forecast_log_retention_days, calibration_min_forecasts)
+VALUES (0, 2);
+CALL icu_predict.refresh();
+SELECT results_eq($$
+    SELECT DISTINCT icu_shift_sd, ward_shift_sd, shift_forecasts, shift_status
+      FROM icu_predict.capacity_forecast WHERE horizon_day >= 1$$,
+    $$VALUES (NULL::float8, NULL::float8, NULL::integer, 'off'::text)$$,
+    'common_shift off: no sizes, status off');
+CREATE TEMP TABLE sh_off ON COMMIT DROP AS
+    SELECT horizon_day, demand, icu_var, arrivals_var FROM icu_predict.capacity_forecast
+     WHERE is_total AND horizon_day = 1;
+SELECT ok((SELECT abs(icu_predict.bed_demand_variance(demand) - (icu_var + arrivals_var)) < 1e-9
+                  AND abs(icu_var - 0.75) < 1e-12 FROM sh_off),
+    'without the shift: three ICU patients with p(1) = 1/2, variance 3/4 plus the inflow''s');
+
+-- on: the sizes from the two graded forecasts
+UPDATE icu_predict.capacity_policy SET common_shift = true;
+CALL icu_predict.refresh();
+SELECT ok((SELECT bool_and(abs(icu_shift_sd - sqrt(0.5)) < 1e-12) FROM icu_predict.capacity_forecast),
+    'icu_shift_sd = sqrt(0.5), as computed by hand');
+SELECT ok((SELECT bool_and(abs(ward_shift_sd - sqrt(0.40 / 0.1017)) < 1e-12) FROM icu_predict.capacity_forecast),
+    'ward_shift_sd = sqrt(0.40 / 0.1017), as computed by hand');
+SELECT results_eq($$
+    SELECT DISTINCT horizon_day = 0, shift_forecasts, shift_status FROM icu_predict.capacity_forecast ORDER BY 1$$,
+    $$VALUES (false, 2, 'mixed'::text), (true, 2, 'census now')$$,
+    'the sizes rest on 2 graded forecasts; day 0 is the census now');
+-- the forecast is the mixture: the ICU part's variance is
+-- E[3 q (1 - q)] + Var(3 q), q = expit(sigma z) over the 9 nodes, plus the inflow's
+SELECT ok((SELECT abs(icu_predict.bed_demand_variance(cf.demand)
+                      - ((SELECT sum(nd.weight * (3 * q * (1 - q) + 9 * (q - 0.5) ^ 2))
+                            FROM icu_predict.bed_demand_normal_nodes(9) nd,
+                                 LATERAL (SELECT icu_predict.bed_demand_shift_logit(0.5, sqrt(0.5) * nd.z) AS q) x)
+                         + cf.arrivals_var)) < 1e-9
+             FROM icu_predict.capacity_forecast cf WHERE cf.is_total AND cf.horizon_day = 1),
+    'with the shift the day-1 distribution is the mixture over the common shift: variance by the nodes');
+SELECT ok((SELECT abs(icu_predict.bed_demand_mean(cf.demand) - (1.5 + cf.arrivals_mean)) < 1e-9
+                  AND cf.icu_var = o.icu_var
+             FROM icu_predict.capacity_forecast cf, sh_off o WHERE cf.is_total AND cf.horizon_day = 1),
+    'a symmetric shift of p = 1/2 keeps the mean; the components keep their zero-shift values');
+SELECT ok((SELECT icu_predict.bed_demand_variance(cf.demand) > icu_predict.bed_demand_variance(o.demand) + 0.1
+             FROM icu_predict.capacity_forecast cf, sh_off o WHERE cf.is_total AND cf.horizon_day = 1),
+    'and the range is wider than without it');
+SELECT ok((SELECT bool_and(cf.demand::text = f.demand::text)
+             FROM icu_predict.capacity_forecast cf
+             JOIN icu_predict.forecast_log f
+               ON f.run_id = (SELECT max(l.run_id) FROM icu_predict.forecast_log l)
+              AND f.unit = cf.unit AND f.horizon_day = cf.horizon_day),
+    'refresh() logs the mixed distribution it published');
+
+-- cold start: graded forecasts on fewer reference days than calibration_min_forecasts
+UPDATE icu_predict.capacity_policy SET calibration_min_forecasts = 3;
+CALL icu_predict.refresh();
+SELECT results_eq($$
+    SELECT DISTINCT icu_shift_sd, ward_shift_sd, shift_forecasts, shift_status
+      FROM icu_predict.capacity_forecast WHERE horizon_day >= 1$$,
+    $$VALUES (0::float8, 0::float8, 2, 'cold start'::text)$$,
+    'cold start: 2 reference days < 3, no shift (sizes 0), status cold start');
+SELECT ok((SELECT cf.demand::text = o.demand::text
+             FROM icu_predict.capacity_forecast cf, sh_off o WHERE cf.is_total AND cf.horizon_day = 1),
+    'in the cold start the distribution is the one without the shift, bit for bit');
+
+-- ------------------------------------------------------------ the policy's CHECKs
+SELECT throws_ok($$UPDATE icu_predict.capacity_policy SET common_shift_nodes = 2$$,
+    '23514', NULL, 'fewer than 3 nodes violate the policy CHECK');
+SELECT throws_ok($$UPDATE icu_predict.capacity_policy SET common_shift_nodes = 33$$,
+    '23514', NULL, 'more than 32 nodes violate the policy CHECK');
+SELECT throws_ok($$UPDATE icu_predict.capacity_policy SET common_shift = NULL$$,
+    '23502', NULL, 'common_shift is NOT NULL');
+
+-- ------------------------------------------------------------ a non-owner refresh with the shift on
+UPDATE icu_predict.capacity_policy SET calibration_min_forecasts = 2, common_shift_nodes = 5;
+CREATE ROLE tsh_cron LOGIN IN ROLE icu_refresher;
+SET LOCAL ROLE tsh_cron;
+SELECT lives_ok('CALL icu_predict.refresh()', 'icu_refresher runs refresh() with common_shift on');
+RESET ROLE;
+SELECT is((SELECT count(*)::integer FROM icu_predict.capacity_forecast WHERE shift_status = 'mixed'), 28,
+    'and the forecast is mixed on days 1..14 of the unit and the total');
+SELECT ok((SELECT l.succeeded FROM icu_predict.refresh_log l
+            WHERE l.run_id = (SELECT max(run_id) FROM icu_predict.refresh_log)),
+    'the run succeeded');
+
+SELECT * FROM finish();
+ROLLBACK;
