@@ -133,7 +133,38 @@ def header(cols):
     return ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
 
 
-def tables(presets):
+def pair_table(presets, pairs):
+    """Paired CRPS change of each named pair (variant, base), all ICU units."""
+    out = ["### CRPS change of named pairs (all ICU units), in %", "",
+           "As the table above, with the base named in the pair instead of the first variant.", ""]
+    hs = (1, 3, 7, 14)
+    out += header(["preset", "variant vs base"] + [f"{h} d" for h in hs]
+                  + ["worse beyond noise (interval above 0) at", "better beyond noise at"])
+    for p in presets:
+        for v, base in pairs:
+            if v not in p["variants"] or base not in p["variants"]:
+                continue
+            cells, worse, better = [], [], []
+            for h in range(1, 15):
+                c = paired_change(p, base, v, h, p["rep"]["args"])
+                if c is None:
+                    continue
+                if c[1] > 0:
+                    worse.append((h, c[0]))
+                if c[2] < 0:
+                    better.append((h, c[0]))
+                if h in hs:
+                    cells.append(f"{100 * c[0]:+.1f} [{100 * c[1]:+.1f}, {100 * c[2]:+.1f}]")
+            fmt = lambda xs, f: (", ".join(str(h) for h, _ in xs)  # noqa: E731
+                                 + f" d ({'at most' if f is max else 'to'} {100 * f(c for _, c in xs):+.1f} %)"
+                                 if xs else "none")
+            out.append("| " + " | ".join([p["name"], f"{v} vs {base}"] + cells
+                                          + [fmt(worse, max), fmt(better, min)]) + " |")
+    out.append("")
+    return out
+
+
+def tables(presets, pairs=()):
     out = []
     first = presets[0]["rep"]
     out.append("<!-- written by eval/summarise.py; do not edit by hand -->")
@@ -200,6 +231,8 @@ def tables(presets):
                                              if worse else "none"]) + " |")
     out.append("")
 
+    if pairs:
+        out += pair_table(presets, pairs)
     out.append("### Coverage (all ICU units), in %")
     out.append("")
     out.append("rPIT: share of randomised PIT values in [0.1, 0.9] (nominal 80) and [0.05, 0.95] "
@@ -429,7 +462,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reports", nargs="+", help="JSON reports of eval/backtest.py")
     ap.add_argument("--out", default="docs/backtest")
+    ap.add_argument("--pair", action="append", default=[], metavar="VARIANT:BASE",
+                    help="also tabulate the paired CRPS change of VARIANT against BASE (repeatable)")
     args = ap.parse_args(argv)
+    pairs = []
+    for x in args.pair:
+        v, sep, base = x.partition(":")
+        if not sep or not v or not base:
+            raise SystemExit(f"summarise: --pair {x!r} is not VARIANT:BASE")
+        pairs.append((v, base))
     loaded = [load(f) for f in args.reports]
     loaded = [p for p in loaded if any("crps" in r for r in p["rep"]["table"])]
     if not loaded:
@@ -440,7 +481,7 @@ def main(argv=None):
     presets = [pool(g) for g in groups.values()]
     presets.sort(key=lambda p: (ORDER.index(p["name"]) if p["name"] in ORDER else len(ORDER), p["name"]))
     os.makedirs(args.out, exist_ok=True)
-    text = tables(presets)
+    text = tables(presets, pairs)
     with open(os.path.join(args.out, "tables.md"), "w") as f:
         f.write(text)
     for p in presets:

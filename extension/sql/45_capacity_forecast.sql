@@ -77,6 +77,24 @@
 -- calibration_min_forecasts graded forecasts (default 14): cold start,
 -- factor 1.  Day 0 (the census now) is never changed.
 --
+-- Common shift (capacity_policy.common_shift; docs/views.md, "Common
+-- shift").  Before the calibration: the ICU part (probabilities
+-- S(s + d) / S(s)) and the ward part (p before routing) of every row are
+-- each a mixture over a normal shift of all their patients' probabilities on
+-- the logit scale (bed_demand_shift_logit per Gauss-Hermite node,
+-- bed_demand_mixture over common_shift_nodes nodes), the two shifts
+-- independent, so the mixtures add by convolution; the inflow is added as
+-- before.  The shift's sd per component, from the graded hospital-wide
+-- forecasts of record of the same kind in calibration_window_days, with m,
+-- v the logged component mean and variance and y the realised component
+-- count (from icu_episode: in an ICU at the moment and at the reference
+-- time, or admitted by then and not in an ICU at it):
+--     sigma^2 = max(0, sum((y - m)^2 - v) / sum(v^2)),  sigma <= 2,
+-- pooled over horizons 1..14.  Graded forecasts on fewer reference days than
+-- calibration_min_forecasts: cold start, no shift.  The components keep their
+-- zero-shift values; with the shift on, the calibration's variance baseline
+-- adds sigma_i^2 icu_var^2 + sigma_w^2 ward_var^2.
+--
 -- Recommended action per unit (capacity_policy, see capacity_settings()),
 -- the same on each of the unit's rows, from the next L =
 -- action_lookahead_days days (day 0 is the census now):
