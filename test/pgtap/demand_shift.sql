@@ -40,10 +40,10 @@ SELECT ok(abs(icu_predict.bed_demand_shift_logit(1e-300, 2) / 1e-300 - exp(2.0))
           AND icu_predict.bed_demand_shift_logit(0.5, -800) = 0,
     'a tiny p keeps its precision (odds times e^s), extreme shifts saturate without overflow');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit(1.5, 0)$$, '22023',
-    'probability 1.5 is outside [0, 1]', 'p above 1 raises 22023 naming the value');
+    'bed_demand_shift_logit probability 1.5 is outside [0, 1]', 'p above 1 raises 22023 naming the value');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit('NaN', 0)$$, '22023', NULL, 'p NaN raises 22023');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit(0.5, 'Infinity')$$, '22023',
-    'logit shift Infinity is not a finite number', 'an infinite shift raises 22023');
+    'bed_demand_shift_logit shift Infinity is not a finite number', 'an infinite shift raises 22023');
 
 -- ------------------------------------------------------------ the mixture against brute force
 -- three patients (0.2, 0.5, 0.7), a common logit shift 0.8 Z over 5 nodes:

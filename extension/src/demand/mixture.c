@@ -509,11 +509,11 @@ icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
 	if (isnan(p) || p < 0.0 || p > 1.0)
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("probability %g is outside [0, 1]", p)));
+				 errmsg("bed_demand_shift_logit probability %g is outside [0, 1]", p)));
 	if (!isfinite(s))
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("logit shift %g is not a finite number", s)));
+				 errmsg("bed_demand_shift_logit shift %g is not a finite number", s)));
 	if (p == 0.0 || p == 1.0 || s == 0.0)
 		PG_RETURN_FLOAT8(p);
 	if (s > 0.0)
