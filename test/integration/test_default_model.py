@@ -2,6 +2,8 @@
 CREATE EXTENSION alone gives active, scoring builtin models: ICU-admission
 risk within 48 hours and within 7 days, and ICU length of stay.  Their model
 card is checked without a server in model/tests/test_default_card.py."""
+import pytest
+
 from model import validate as V
 
 
@@ -37,7 +39,16 @@ def test_default_models_are_active_after_create_extension(conn):
         assert V.GATE["calibration_slope"][0] <= v["calibration_slope"] <= V.GATE["calibration_slope"][1]
         assert v["auroc"] - metrics["baseline"]["auroc"] >= -V.GATE["baseline_margin"]
         assert metrics["oracle"]["n"] == v["n"]                       # the same rows
-        assert metrics["oracle"]["auroc"] - v["auroc"] <= V.GATE["oracle_margin"]
+        oc = metrics["oracle_comparison"]
+        assert set(oc) == {"first prediction", "24 h", "72 h", V.ALL_ROWS}
+        assert oc[V.ALL_ROWS]["n"] == v["n"]
+        assert oc[V.ALL_ROWS]["model_auroc"] == pytest.approx(v["auroc"], abs=1e-12)
+        assert oc[V.ALL_ROWS]["oracle_auroc"] == pytest.approx(metrics["oracle"]["auroc"], abs=1e-12)
+        assert oc["first prediction"]["model_auroc"] == pytest.approx(
+            metrics["landmarks"]["first prediction"]["model"]["auroc"], abs=1e-12)
+        assert oc[V.ALL_ROWS]["gap"] <= V.GATE["oracle_margin"]
+        for d in oc.values():
+            assert -d["gap"] <= V.GATE["oracle_noise_z"] * d["gap_se"]
 
 
 def test_default_models_score(conn):
