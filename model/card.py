@@ -226,6 +226,26 @@ def write_card(folder, card) -> dict:
         if lm_cal:
             plot_calibration(os.path.join(folder, "landmark_calibration.png"), lm_cal)
             lines += ["![Calibration at the landmarks](landmark_calibration.png)", ""]
+    if card.get("oracle_comparison"):
+        from .validate import GATE
+        lines += ["## Against the true risk (synthetic cohort: the same rows)", "",
+                  "The true risk is the generator's probability of the outcome within the horizon at each "
+                  "prediction time given its hidden state (model/oracle.py). It knows what no input shows: "
+                  "the latent severity that the labs measure with noise, exactly; the admission source and "
+                  "COVID status that set each admission's risk; the laws of the course. A first blood draw "
+                  "(or none yet, when the first prediction comes before any result) shows the severity "
+                  "least well, so the gap is widest at the first prediction and narrows as draws accumulate "
+                  "(docs/model-card.md). The quality gate reads this table: the model at most "
+                  f"{GATE['oracle_margin']} below the true risk on all validation rows, and above it "
+                  f"nowhere by more than {GATE['oracle_noise_z']:g} standard errors of the difference "
+                  "(paired DeLong).", "",
+                  "| outcome | rows | n | events | model AUROC | true risk AUROC | gap (true − model) | SE of the gap |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for task, oc in card["oracle_comparison"].items():
+            for name, d in oc.items():
+                lines.append(f"| {task} | {name} | {d['n']} | {d['events']} | {_fmt(d['model_auroc'])} | "
+                             f"{_fmt(d['oracle_auroc'])} | {_fmt(d['gap'])} | {_fmt(d['gap_se'])} |")
+        lines.append("")
     if card.get("baseline"):
         lines += ["Baseline on the same split: a plain logistic regression on the three inputs with the "
                   "strongest univariate AUROC in the training rows, scored on every validation row:", "",

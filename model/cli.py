@@ -11,6 +11,8 @@
   default-model  train on the synthetic cohort in a scratch database and write
                  extension/icu_predict_default_models.json and the card
   load-csv       load a CSV export through a mapping file (docs/bring-your-own-data.md)
+  oracle-gap     the model against the true risk at the same rows, and what the
+                 true risk knows that the inputs do not show (synthetic cohorts)
 
 Each command is a module with ``add_arguments(parser)`` (its options,
 declared once; the shared ones come from model/options.py) and
@@ -42,6 +44,7 @@ COMMANDS = {
     "recalibrate": "recalibrate",
     "default-model": "default_model",
     "load-csv": "csvload",
+    "oracle-gap": "oracle_gap",
 }
 
 

@@ -12,7 +12,8 @@
 * default_models_data writes the data file of the default models shipped
   with the extension (installed beside icu_predict.control and loaded as
   registry rows with builtin = true by CREATE EXTENSION and ALTER EXTENSION
-  UPDATE, see extension/sql/25_default_model.sql).  They are active through
+  UPDATE, see extension/sql/25_default_model.sql); the models earlier files
+  shipped stay in it under their ids.  They are active through
   the builtin fallback of active_model (no deployment is logged), and
   pg_dump leaves builtin rows out, so a restore neither duplicates nor
   re-activates them.
@@ -68,8 +69,15 @@ def default_models_data(models, command, previous=None):
     else a new id below every id used so far (negative, so it can never meet an
     id the registry's sequence hands out).  A model whose name and version were
     shipped before with another spec gets a version suffix from its spec's
-    hash: one version label never names two models.  One model per line, so a
-    retrain's diff shows which models changed."""
+    hash: one version label never names two models.
+
+    Every model of ``previous`` that this run does not ship again stays in the
+    file, unchanged, after the new ones: a database that deployed it, edited
+    it (shipped_model_edit) or dumped a deployment of it finds the row under
+    its id after an update or a restore into a new version's files, and the
+    builtin fallback of active_model picks the newest shipped id of each slot
+    (negative ids newer), so unpinned slots move to the new models.  One
+    model per line, so a retrain's diff shows which models changed."""
     import hashlib
     prev = {(p["name"], p["version"]): p for p in (previous or {}).get("models", [])}
     used = [p["model_id"] for p in prev.values()]
@@ -97,6 +105,10 @@ def default_models_data(models, command, previous=None):
             low -= 1
             row["model_id"] = low
         out_models.append(row)
+    taken = {r["model_id"] for r in out_models}
+    for p in (previous or {}).get("models", []):
+        if p["model_id"] not in taken:
+            out_models.append(p)
     lines = ["{" + f'"format": {json.dumps(DEFAULT_MODELS_FORMAT)},',
              f' "note": {json.dumps(DEFAULT_MODELS_NOTE)},',
              f' "command": {json.dumps(command)},',

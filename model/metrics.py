@@ -130,6 +130,18 @@ def auroc_se(y, p) -> float:
     return float(math.sqrt(v10.var(ddof=1) / v10.size + v01.var(ddof=1) / v01.size))
 
 
+def auroc_diff_se(y, p1, p2) -> float:
+    """DeLong standard error of AUROC(p1) − AUROC(p2), two scores of the same
+    rows (paired: the covariance of the two AUROCs is taken into account)."""
+    y, p1 = _binary(y, p1)
+    _, p2 = _binary(y, p2)
+    _both_classes(y)
+    a10, a01 = _delong_components(y, p1)
+    b10, b01 = _delong_components(y, p2)
+    d10, d01 = a10 - b10, a01 - b01
+    return float(math.sqrt(d10.var(ddof=1) / d10.size + d01.var(ddof=1) / d01.size))
+
+
 def auroc_bootstrap(y, p, n_boot: int = 1000, seed: int = 20200401,
                     groups=None, level: float = 0.95) -> tuple[float, float, float]:
     """AUROC with a percentile bootstrap CI (seeded, reproducible).

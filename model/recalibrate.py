@@ -245,7 +245,7 @@ def run(conn, slot, since=None, until=None, version=None, deploy=False, force=Fa
     gate = V.gate([{"task": task, "events": after["events"], "slope": after["calibration_slope"],
                     "auroc": after["auroc"], "baseline_auroc": base["auroc"] if base else None,
                     "baseline_inputs": base["inputs"] if base else [],
-                    "oracle_auroc": oracle["auroc"] if oracle else None}])
+                    "oracle": V.oracle_comparison(rows, y, p_all, q, ev_m)}])
     gate["forced"] = bool(force and not gate["passed"])
     for r in gate["rows"]:
         TR.progress(f"quality gate: {r['what']} = {r['value']:.3f} (target {r['target']}): "

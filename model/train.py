@@ -649,6 +649,10 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
             f"{int(rows['label'][tr].sum())} / {int(rows['label'][va].sum())}"
         if q is not None and np.isfinite(q[va]).all():
             card["oracle"][task] = M.risk_report(y_all[va], q[va])
+        oc = V.oracle_comparison(rows, y_all, p_all, q, va)
+        if oc:
+            card.setdefault("oracle_comparison", {})[task] = oc
+            results.setdefault("oracle_comparison", {})[task] = oc
         if synthetic and o["kind"] == "icu_admission" and T.has_oracle(conn):
             orc = T.oracle_scores(conn, rows.loc[va, "admission_id"])
             if orc is not None and not np.isnan(orc).any():
@@ -710,7 +714,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
         checks.append({"task": t, "events": m["events"], "slope": m["calibration_slope"], "auroc": m["auroc"],
                        "baseline_auroc": b["auroc"] if b else None,
                        "baseline_inputs": b["inputs"] if b else [],
-                       "oracle_auroc": card["oracle"][t]["auroc"] if t in card["oracle"] else None})
+                       "oracle": card.get("oracle_comparison", {}).get(t)})
     stay_c = scands[sbest]["metrics"]["concordance"] if scands is not None else None
     gate = V.gate(checks, stay_c)
     gate["forced"] = bool(force and not gate["passed"])
@@ -755,6 +759,7 @@ def run(conn, out_dir, horizons=("48h", "7d"), deploy_horizon="48h", train_fract
                           "rows_train_validation": card["data"][f"{t} rows (train / validation)"]},
              "metrics": {"validation": hc[hb]["metrics"],
                          "oracle": card["oracle"].get(t),
+                         "oracle_comparison": card.get("oracle_comparison", {}).get(t),
                          "gate": {"passed": gate["passed"], "forced": gate["forced"],
                                   "failed": results["gate"]["failed"]},
                          "landmarks": results["landmarks"].get(t),

@@ -20,8 +20,10 @@
 --     changed and they cannot be deleted: insert a version of your own and
 --     deploy() it instead;
 --   * an update adds the models a new version ships and never touches the
---     deployment log; a shipped model the new version no longer ships stays,
---     as a model of the user's (builtin = false, so it is dumped from then on).
+--     deployment log; the data file keeps every model an earlier version
+--     shipped (model/deploy.py), so a deployment or an edit of one, in place
+--     or in a dump, finds its row; a shipped row the file no longer holds
+--     stays, as a model of the user's (builtin = false, dumped from then on).
 
 -- ---------------------------------------------------------------------------
 -- shipped_model_edit: the user's edits of shipped rows (dumped)

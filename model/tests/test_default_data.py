@@ -51,10 +51,36 @@ def test_a_changed_model_gets_a_new_version_and_an_id_no_sequence_gives():
     risk = [m for m in changed["models"] if m["name"] == "a_risk"][0]
     assert risk["version"].startswith("synthetic-42-20000-") and len(risk["version"]) == len("synthetic-42-20000-") + 8
     assert risk["model_id"] == -1
+    # the model it replaces stays, unchanged, under its id, after the new ones
+    assert [(m["name"], m["version"], m["model_id"]) for m in changed["models"]] == [
+        ("a_risk", risk["version"], -1), ("a_stay", "synthetic-42-20000", 2),
+        ("a_risk", "synthetic-42-20000", 1)]
+    assert changed["models"][2] == first["models"][0]
     # and a third file keeps that one, the next new model going further down
     third = json.loads(deploy.default_models_data(
         [_model("a_risk", coef=0.6), _model("b_risk", horizon=168)], "cmd", changed))
-    assert [(m["name"], m["model_id"]) for m in third["models"]] == [("a_risk", -1), ("b_risk", -2)]
+    assert [(m["name"], m["model_id"]) for m in third["models"]] == [
+        ("a_risk", -1), ("b_risk", -2), ("a_stay", 2), ("a_risk", 1)]
+
+
+def test_models_no_longer_trained_stay_in_the_file_as_they_were(tmp_path):
+    """A database that deployed or edited a shipped model, or a dump that
+    holds a deployment of it, must find its row after an update or a restore
+    into a later version's files: a retrain adds models, it never removes
+    one.  The row is copied byte for byte."""
+    path = tmp_path / "models.json"
+    deploy.write_default_models(str(path), [_model("a_risk"), _model("a_stay", "icu_stay")], "cmd")
+    first_lines = path.read_text().splitlines()
+    deploy.write_default_models(str(path), [_model("a_risk", coef=0.7), _model("a_stay", "icu_stay", coef=0.9)],
+                                "cmd")
+    lines = path.read_text().splitlines()
+    doc = json.loads(path.read_text())
+    assert [m["model_id"] for m in doc["models"]] == [-1, -2, 1, 2]
+    assert lines[4 + 2:4 + 4] == first_lines[4:6]
+    # writing the same models again changes nothing
+    deploy.write_default_models(str(path), [_model("a_risk", coef=0.7), _model("a_stay", "icu_stay", coef=0.9)],
+                                "cmd")
+    assert path.read_text().splitlines() == lines
 
 
 def test_write_keeps_the_ids_of_the_file_there(tmp_path):

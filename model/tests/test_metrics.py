@@ -215,3 +215,25 @@ def test_reports_have_all_numbers():
         assert np.isfinite(r[k])
     s = M.stay_report([1, 2, 3, 4], [1, 1, 0, 1], [1, 2, 3, 4], [0.5, 1, 2, 3], [2, 3, 4, 5])
     assert s["concordance"] == pytest.approx(1.0)
+
+
+def test_paired_auroc_difference_se():
+    # Y4 with P4 against a second score: positives 0.9, 0.2 vs negatives 0.1, 0.3.
+    # V10: P4 (0.5, 1.0), Q (1.0, 0.5); V01: P4 (1.0, 0.5), Q (1.0, 0.5)
+    # differences: V10 (-0.5, 0.5) var 0.5; V01 (0, 0) var 0  ->  se^2 = 0.5 / 2
+    q4 = [0.1, 0.3, 0.9, 0.2]
+    assert M.auroc_diff_se(Y4, P4, q4) == pytest.approx(math.sqrt(0.25))
+    assert M.auroc_diff_se(Y4, P4, P4) == 0.0
+    # paired: two correlated scores differ far less than two independent SEs say
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 2000)
+    a = y * 1.0 + rng.normal(size=2000)
+    b = a + 0.3 * rng.normal(size=2000)
+    se = M.auroc_diff_se(y, a, b)
+    assert se < 0.5 * math.hypot(M.auroc_se(y, a), M.auroc_se(y, b))
+    # and agrees with a bootstrap of the difference
+    diffs = []
+    for _ in range(300):
+        i = rng.integers(0, 2000, 2000)
+        diffs.append(M.auroc(y[i], a[i]) - M.auroc(y[i], b[i]))
+    assert se == pytest.approx(np.std(diffs), rel=0.2)

@@ -259,9 +259,17 @@ def test_gate_refuses_and_force_deploys(db, tmp_path, capsys):
 
 
 def test_landmark_oracle(db, tmp_path):
-    """The model's AUROC at the per-admission landmark rows is at most 0.06
-    below the true risk's at the same rows (0.03 on large cohorts, widened
-    by two standard errors for 1k) and never above it by more than the noise."""
+    """The model against the true risk at the same rows, as the card's table
+    and the gate read it (model/validate.py oracle_comparison): on all
+    validation rows at most 0.03 below it (widened by two standard errors of
+    the paired difference on this 1k cohort), and at no landmark above it by
+    more than the noise.  At the first prediction of each admission the gap
+    is wider (0.058 on the shipped 20k models, docs/model-card.md): the true
+    risk knows the latent severity that the first blood draw shows with noise.
+    Given that severity, a second stage on the model's log-odds comes within
+    0.03 (+ noise) of the true risk there as well: the gap is that knowledge,
+    not rows, times or horizons that differ."""
+    from sklearn.linear_model import LogisticRegression
     conn = psycopg2.connect(dbname=db)
     try:
         res = TR.run(conn, str(tmp_path / "lm"), config=_cfg(outcomes=[
@@ -269,23 +277,46 @@ def test_landmark_oracle(db, tmp_path):
         inputs = _inputs(conn)
         rows = T.risk_rows(conn, 48, inputs, T.data_end(conn))
         q = OR.landmark_icu(conn, rows, 48)
+        with conn.cursor() as cur:
+            cur.execute("SELECT admission_id, severity FROM icu_synth.oracle")
+            sev_of = dict(cur.fetchall())
+        conn.rollback()
     finally:
         conn.close()
     assert q is not None and np.isfinite(q).all() and (q >= 0).all() and (q <= 1).all()
-    _, va, _ = TR.temporal_split(rows, 0.7)
+    tr, va, _ = TR.temporal_split(rows, 0.7)
     y = rows["label"].to_numpy(float)
-    # on every validation row (patient-days) and at each landmark (one row per admission)
-    pairs = [(res["risk"]["icu_48h"]["logistic"]["auroc"], M.auroc(y[va], q[va]),
-              M.auroc_se(y[va], q[va]))]
+    oc = res["oracle_comparison"]["icu_48h"]
+    lms = res["landmarks"]["icu_48h"]
     idx = V.landmark_index(rows, va)
+    # the same rows and numbers as the landmark table and the all-rows table
+    assert oc[V.ALL_ROWS]["n"] == int(va.sum())
+    assert oc[V.ALL_ROWS]["model_auroc"] == pytest.approx(res["risk"]["icu_48h"]["logistic"]["auroc"])
+    assert oc[V.ALL_ROWS]["oracle_auroc"] == pytest.approx(M.auroc(y[va], q[va]))
     for name in ("first prediction", "24 h"):
-        lm = res["landmarks"]["icu_48h"][name]
-        assert lm["oracle"]["n"] == lm["model"]["n"] == len(idx[name])     # the same rows
-        pairs.append((lm["model"]["auroc"], lm["oracle"]["auroc"], M.auroc_se(y[idx[name]], q[idx[name]])))
-    print("model, oracle, se:", pairs)
-    for model_auc, oracle_auc, se in pairs:
-        assert oracle_auc - model_auc <= 0.06, (model_auc, oracle_auc)
-        assert model_auc - oracle_auc <= 2 * se, (model_auc, oracle_auc, se)
+        assert oc[name]["n"] == lms[name]["model"]["n"] == lms[name]["oracle"]["n"] == len(idx[name])
+        assert oc[name]["model_auroc"] == pytest.approx(lms[name]["model"]["auroc"])
+        assert oc[name]["oracle_auroc"] == pytest.approx(lms[name]["oracle"]["auroc"])
+    print("row set: model, true risk, gap, se:",
+          {k: (round(d["model_auroc"], 3), round(d["oracle_auroc"], 3), round(d["gap"], 3), round(d["gap_se"], 3))
+           for k, d in oc.items()})
+    a = oc[V.ALL_ROWS]
+    assert a["gap"] <= 0.03 + 2 * a["gap_se"], a
+    for name, d in oc.items():
+        assert -d["gap"] <= 2 * d["gap_se"], (name, d)
+    # what the gap at the first prediction is made of: the latent severity
+    cands, _ = TR.train_risk(rows, inputs, (tr, va), candidates=["logistic"])
+    X = rows[[T.input_name(i) for i in inputs]].to_numpy(float)
+    p = np.clip(TR.predict_linear_risk(cands["logistic"]["spec"], X), 1e-9, 1 - 1e-9)
+    sev = np.array([sev_of[int(i)] for i in rows["admission_id"]], float)
+    Z = np.column_stack([np.log(p / (1 - p)), sev])
+    pz = LogisticRegression(C=10.0, max_iter=2000).fit(Z[tr], y[tr]).predict_proba(Z)[:, 1]
+    f = idx["first prediction"]
+    gap_sev = M.auroc(y[f], q[f]) - M.auroc(y[f], pz[f])
+    print("first prediction: gap of the model", round(oc["first prediction"]["gap"], 3),
+          "; with the latent severity", round(gap_sev, 3))
+    assert gap_sev <= 0.03 + 2 * M.auroc_diff_se(y[f], q[f], pz[f])
+    assert gap_sev < oc["first prediction"]["gap"]
 
 
 def test_landmark_death_oracle(db, tmp_path):

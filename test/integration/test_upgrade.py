@@ -11,16 +11,26 @@ Per released version the module builds one database with a cohort, a user
 feature and lab mappings, user models with deployments and a rollback, an
 edit of a shipped model's metrics, ward access, a policy row and a refresh
 history (from 0.2.0 on also diagnoses, BMI, the ward policy and an edit of a
-shipped feature), takes a pg_dump of it, and snapshots every user row (each
+shipped feature), with the default models that version shipped (a release
+whose install script loads icu_predict_default_models.json gets the file as
+tagged, vX.Y.Z, in the server's share directory while its database is
+created; the new files everywhere else), takes a pg_dump of it, and snapshots every user row (each
 table and sequence the old extension registers with pg_extension_config_dump,
 with its dump condition and its old columns) and the scores.  The tests then update it
 in place and restore the dump, by the commands of README.md's "Upgrading"
 section, read from the README and run as written, and compare.  The counts
 compared are printed.
+
+The update ships newer default models: a slot a deployment pinned keeps
+its model and scores; the slot on the builtin fallback (7-day risk here)
+moves to the newest shipped model, the old shipped rows staying as they were.
 """
+import contextlib
+import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 
 import psycopg2
@@ -42,6 +52,19 @@ RELEASED = sorted((m.group(1) for f in (REPO / "extension").glob("icu_predict--*
                    if (m := re.fullmatch(r"icu_predict--(\d+\.\d+\.\d+)\.sql", f.name))
                    and m.group(1) != CURRENT), key=_vkey)
 assert RELEASED and RELEASED[0] == "0.1.0"
+SHIPPED = json.loads((REPO / "extension" / "icu_predict_default_models.json").read_text())["models"]
+
+
+def _newest_shipped(kind, horizon):
+    """The shipped model the builtin fallback of active_model picks for a
+    slot: negative ids are newer than positive ones, and lower ones newer."""
+    slot = [m for m in SHIPPED if m["kind"] == kind and m["horizon_hours"] == horizon]
+    m = max(slot, key=lambda m: (m["model_id"] < 0, -(m["model_id"] + 1) if m["model_id"] < 0 else m["model_id"]))
+    return m["name"], m["version"]
+
+
+# the slot no deployment of DATA_010 pins
+UNPINNED = ("icu_admission", 168)
 REF = "2020-04-03 08:00+00"
 REFS = ["2020-04-02 08:00+00", "2020-04-02 20:00+00", REF]
 
@@ -223,6 +246,22 @@ def _scores(db):
     return {"predict": predict, "patient_status": status, "active_model": active}
 
 
+def _scores_after_update(db, before):
+    """The scores on db after the update against ``before`` (the old
+    version's): every value of the pinned slots (48 h risk, stay) as it was;
+    the unpinned slot's from the newest shipped model, through the builtin
+    fallback.  Returns the scores."""
+    after = _scores(db)
+    assert after["predict"] == before["predict"]
+    assert [r[:3] + r[4:] for r in after["patient_status"]] == [r[:3] + r[4:] for r in before["patient_status"]]
+    assert [r[3] is None for r in after["patient_status"]] == [r[3] is None for r in before["patient_status"]]
+    assert after["active_model"] == [(*UNPINNED, *_newest_shipped(*UNPINNED), "builtin")
+                                     if r[:2] == UNPINNED else r for r in before["active_model"]]
+    assert _run("SELECT DISTINCT forecast_risk_model_version FROM icu_predict.patient_status "
+                "WHERE forecast_risk IS NOT NULL", db) == [(" ".join(_newest_shipped(*UNPINNED)),)]
+    return after
+
+
 def _readme_blocks():
     """The sh blocks of README.md's "Upgrading" section, as written."""
     text = (REPO / "README.md").read_text()
@@ -257,12 +296,36 @@ def _catalog(db):
     return p.stdout.splitlines()
 
 
+@contextlib.contextmanager
+def _released_default_models(version):
+    """While the block runs, the server's share directory holds the default
+    models file as release ``version`` shipped it (git tag v<version>), when
+    that release's install script loads the file; the current file again
+    afterwards."""
+    script = (REPO / "extension" / f"icu_predict--{version}.sql").read_text()
+    if "load_default_models()" not in script:
+        yield
+        return
+    shipped = subprocess.run(["git", "show", f"v{version}:extension/icu_predict_default_models.json"],
+                             cwd=REPO, capture_output=True, check=True).stdout
+    share = _run("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'", "postgres")[0][0]
+    path = pathlib.Path(share) / "extension" / "icu_predict_default_models.json"
+    keep = path.with_name(path.name + ".current")
+    shutil.copy2(path, keep)
+    try:
+        path.write_bytes(shipped)
+        yield
+    finally:
+        os.replace(keep, path)
+
+
 def _make_old_db(old):
-    """A database at the released version old with the data, and the scores and
-    user rows taken on it."""
+    """A database at the released version old, with the default models that
+    version shipped, with the data, and the scores and user rows taken on it."""
     db = scratch_db.create("icu_upg_", extension=False)
     try:
-        _run(f"CREATE EXTENSION icu_predict VERSION '{old}' CASCADE", db)
+        with _released_default_models(old):
+            _run(f"CREATE EXTENSION icu_predict VERSION '{old}' CASCADE", db)
         _run(DATA_010, db)
         if _vkey(old) >= (0, 2, 0):
             _run(DATA_020, db)
@@ -342,6 +405,8 @@ def test_new_library_serves_the_released_version(old):
     # the user's deployments hold in the old version: hosp_risk 1 (2 was rolled back), hosp_stay 1
     assert ("icu_admission", 48, "hosp_risk", "1", "deployed") in s["active_model"]
     assert ("icu_stay", None, "hosp_stay", "1", "deployed") in s["active_model"]
+    # the 7-day slot on the model that version shipped
+    assert (*UNPINNED, "default_risk_7d_xgb", "synthetic-42-20000", "builtin") in s["active_model"]
     assert len(s["patient_status"]) > 0
 
 
@@ -365,11 +430,15 @@ def test_update_in_place_keeps_every_user_row_and_score(old, fresh, capsys, tmp_
     assert _run("SELECT name, metrics->'local_validation'->>'n' FROM icu_predict.shipped_model_edit", db) == [
         ("default_risk_7d_xgb", "412")]
     assert _run("SELECT metrics->'local_validation'->>'n' FROM icu_predict.model "
-                "WHERE name = 'default_risk_7d_xgb'", db) == [("412",)]
+                "WHERE name = 'default_risk_7d_xgb' ORDER BY model_id", db) == [(None,), ("412",)]
+    # the models the old version shipped are still shipped rows, under their ids
+    assert _run("SELECT model_id, name, version, builtin FROM icu_predict.model WHERE model_id > 0 AND builtin "
+                "ORDER BY model_id", db) == [
+        (1, "default_risk_48h_xgb", "synthetic-42-20000", True), (2, "default_risk_7d_xgb", "synthetic-42-20000", True),
+        (3, "default_stay_xgb", "synthetic-42-20000", True)]
 
-    # scores identical where the model did not change (none did), and the views refresh
-    scores = _scores(db)
-    assert scores == old["scores"]
+    # scores identical in the pinned slots, the unpinned one on the new default; the views refresh
+    _scores_after_update(db, old["scores"])
     assert _run("SELECT count(*) > 0 FROM icu_predict.capacity_forecast", db) == [(True,)]
     assert _run("SELECT count(*) > 0 FROM icu_bi.capacity_forecast", db) == [(True,)]
 
@@ -412,8 +481,9 @@ def test_dump_restored_into_the_old_version_and_updated(version, fresh, capsys, 
         _report(capsys, f"pg_dump on {version}, restored and updated", old["rows"], version)
         # 0.1.0 never dumped shipped rows, so its dump cannot hold the edit of one (README)
         assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
-                    "WHERE name = 'default_risk_7d_xgb'", new) == [(version != "0.1.0",)]
-        assert _scores(new) == old["scores"]
+                    "WHERE name = 'default_risk_7d_xgb' AND version = 'synthetic-42-20000'", new) == [
+            (version != "0.1.0",)]
+        _scores_after_update(new, old["scores"])
         _same_catalog([x for x in _catalog(new) if not x.startswith(EDITED)],
                       [x for x in _catalog(fresh) if not x.startswith(EDITED)])
     finally:
@@ -438,10 +508,9 @@ def test_plain_restore_of_an_old_dump_into_the_current_version(version, fresh, c
             assert after[rel][0] == before[0] if rel in MIGRATED else after[rel] == before, rel
         _report(capsys, f"plain pg_restore of the {version} dump", src["rows"], version)
         assert _run("SELECT metrics ? 'local_validation' FROM icu_predict.model "
-                    "WHERE name = 'default_risk_7d_xgb'", target) == [(version != "0.1.0",)]
-        scores = _scores(target)
-        assert scores["predict"] == src["scores"]["predict"]
-        assert scores["active_model"] == src["scores"]["active_model"]
+                    "WHERE name = 'default_risk_7d_xgb' AND version = 'synthetic-42-20000'", target) == [
+            (version != "0.1.0",)]
+        _scores_after_update(target, src["scores"])
     finally:
         scratch_db.drop(target)
         scratch_db.drop(src["db"])
@@ -461,11 +530,53 @@ def test_dump_of_the_updated_database_keeps_shipped_model_edits(old, tmp_path):
                        capture_output=True)
         assert _snapshot(target, old["relations"]) == _snapshot(db, old["relations"])
         assert _run("SELECT model_id, metrics->'local_validation'->>'n', builtin FROM icu_predict.model "
-                    "WHERE name = 'default_risk_7d_xgb'", target) == [(2, "412", True)]
+                    "WHERE name = 'default_risk_7d_xgb' AND version = 'synthetic-42-20000'", target) == [
+            (2, "412", True)]
         assert _run("SELECT count(*) FROM icu_predict.shipped_model_edit", target) == [(1,)]
-        assert _scores(target)["active_model"] == old["scores"]["active_model"]
+        assert _scores(target)["active_model"] == _scores(db)["active_model"]
     finally:
         scratch_db.drop(target)
+
+
+def test_a_pinned_shipped_model_survives_newer_defaults(version, tmp_path):
+    """A hospital that deployed a shipped default model (a pin) keeps it when
+    a later version ships newer defaults, in place and through the README's
+    pg_dump block: the data file keeps every model an earlier version shipped,
+    so the dump's deployment finds its row (without it the restore failed on
+    model_deployment_model_fkey), and the unpinned slots move to the newest
+    shipped models.  0.1.0's deploy() of the model a slot already fell back
+    to logged nothing, so there is no pin to keep: that slot moves too
+    (CHANGELOG: deploy() it again after the update to keep it)."""
+    src = scratch_db.create("icu_upg_pin_", extension=False)
+    new = "icu_upg_pin_new_" + os.urandom(4).hex()
+    try:
+        with _released_default_models(version):
+            _run(f"CREATE EXTENSION icu_predict VERSION '{version}' CASCADE", src)
+        _run("SELECT icu_predict.deploy('default_risk_48h_xgb', 'synthetic-42-20000')", src)
+        pinned = _run("SELECT model_id FROM icu_predict.model WHERE name = 'default_risk_48h_xgb' "
+                      "AND version = 'synthetic-42-20000'", src)
+        logged = _run("SELECT count(*) FROM icu_predict.model_deployment", src)[0][0]
+        assert logged == (0 if version == "0.1.0" else 1)
+        slot48 = (("icu_admission", 48, "default_risk_48h_xgb", "synthetic-42-20000", "deployed") if logged
+                  else ("icu_admission", 48, *_newest_shipped("icu_admission", 48), "builtin"))
+        _sh(_readme_blocks()[1], tmp_path, OLD_DB=src, NEW_DB=new)
+        _run("ALTER EXTENSION icu_predict UPDATE", src)
+        for db in (src, new):
+            assert _version(db) == CURRENT
+            active = _run("SELECT kind, horizon_hours, model_id, name, version, source FROM icu_predict.active_model "
+                          "ORDER BY kind, horizon_hours", db)
+            assert [r[:2] + r[3:] for r in active] == [
+                slot48,
+                ("icu_admission", 168, *_newest_shipped("icu_admission", 168), "builtin"),
+                ("icu_stay", None, *_newest_shipped("icu_stay", None), "builtin")], (db, active)
+            assert (active[0][2] == pinned[0][0]) == bool(logged)
+            assert _run("SELECT builtin FROM icu_predict.model WHERE model_id = %d" % pinned[0][0], db) == [(True,)]
+            # the views flag the synthetic default as such, pinned or not
+            assert _run("SELECT synthetic_default FROM icu_predict.active_model WHERE horizon_hours = 48", db) == [
+                (True,)]
+    finally:
+        scratch_db.drop(new)
+        scratch_db.drop(src)
 
 
 def test_update_notices_a_user_feature_named_like_a_shipped_one():

@@ -26,6 +26,15 @@ SCRIPT_OFF = "SELECT set_config('icu_test.in_script', '', false)"
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = json.loads((REPO / "extension" / "icu_predict_default_models.json").read_text())["models"]
+# below every shipped id: where a future version's models go
+NEXT_ID = min(m["model_id"] for m in SHIPPED) - 1
+
+
+def _newest(kind, horizon):
+    """The shipped model the builtin fallback picks for a slot (negative ids
+    newer than positive ones, lower ones newer)."""
+    slot = [m for m in SHIPPED if m["kind"] == kind and m["horizon_hours"] == horizon]
+    return max(slot, key=lambda m: (m["model_id"] < 0, -(m["model_id"] + 1) if m["model_id"] < 0 else m["model_id"]))
 
 USER_RISK = """INSERT INTO icu_predict.model (name, version, kind, format, horizon_hours, spec) VALUES
   ('u_risk', '1', 'icu_admission', 'linear', 48,
@@ -99,8 +108,8 @@ def test_update_keeps_deployments_and_retires_models_no_longer_shipped(db):
         assert ("default_risk_7d_xgb", "installed") in actions
         assert ("default_stay_old", "no longer shipped: kept as a user model") in actions
         assert _all(cur, "SELECT builtin FROM icu_predict.model WHERE model_id = %s", (retired,)) == [(False,)]
-        assert _all(cur, "SELECT model_id, builtin FROM icu_predict.model WHERE name = 'default_risk_7d_xgb'") == \
-            [(2, True)]
+        assert _all(cur, "SELECT model_id, builtin FROM icu_predict.model WHERE name = 'default_risk_7d_xgb' "
+                         "AND version = 'synthetic-42-20000'") == [(2, True)]
         # the log and what it made active are untouched
         assert _all(cur, "SELECT * FROM icu_predict.model_deployment ORDER BY deployment_id") == log
         assert _all(cur, deployed) == active
@@ -124,20 +133,23 @@ def _active(cur, kind, horizon):
 def test_the_builtin_fallback_is_the_newest_shipped_model(db):
     """0.2.0: the fallback took the highest model_id, but shipped ids after
     the 0.1.0 models (1, 2, 3) are -1, -2, ...: a newer shipped model of a
-    slot lost to the older one."""
+    slot lost to the older one.  The data file ships the 0.1.0 models and
+    newer ones (negative ids) for every slot."""
     with _cursor(db) as cur:
         cur.execute(SIMULATE_SCRIPT)
-        assert _active(cur, "icu_admission", 48) == [(1, "builtin")]
-        _ship(cur, -1, 1, "next-1")
-        assert _active(cur, "icu_admission", 48) == [(-1, "builtin")]
-        _ship(cur, -2, 1, "next-2")
-        assert _active(cur, "icu_admission", 48) == [(-2, "builtin")]
+        newest = _newest("icu_admission", 48)["model_id"]
+        assert newest < 0 and any(m["model_id"] == 1 for m in SHIPPED)
+        assert _active(cur, "icu_admission", 48) == [(newest, "builtin")]
+        _ship(cur, NEXT_ID, 1, "next-1")
+        assert _active(cur, "icu_admission", 48) == [(NEXT_ID, "builtin")]
+        _ship(cur, NEXT_ID - 1, 1, "next-2")
+        assert _active(cur, "icu_admission", 48) == [(NEXT_ID - 1, "builtin")]
         # a positive id is from the 0.1.0 range: older than any negative one
-        _ship(cur, 4, 1, "old-4")
-        assert _active(cur, "icu_admission", 48) == [(-2, "builtin")]
+        _ship(cur, max(m["model_id"] for m in SHIPPED) + 1, 1, "old-4")
+        assert _active(cur, "icu_admission", 48) == [(NEXT_ID - 1, "builtin")]
         # other slots keep theirs
-        assert _active(cur, "icu_admission", 168) == [(2, "builtin")]
-        assert _active(cur, "icu_stay", None) == [(3, "builtin")]
+        assert _active(cur, "icu_admission", 168) == [(_newest("icu_admission", 168)["model_id"], "builtin")]
+        assert _active(cur, "icu_stay", None) == [(_newest("icu_stay", None)["model_id"], "builtin")]
 
 
 def test_deploying_the_builtin_fallback_pins_the_slot(db):
@@ -146,22 +158,23 @@ def test_deploying_the_builtin_fallback_pins_the_slot(db):
     changed the hospital's active model without anyone deploying it."""
     with _cursor(db) as cur:
         cur.execute(SIMULATE_SCRIPT)
-        cur.execute("SELECT model_id FROM icu_predict.deploy('default_risk_48h_xgb', 'synthetic-42-20000')")
-        assert cur.fetchall() == [(1,)]
+        m48, m168 = _newest("icu_admission", 48), _newest("icu_admission", 168)
+        cur.execute("SELECT model_id FROM icu_predict.deploy(%s, %s)", (m48["name"], m48["version"]))
+        assert cur.fetchall() == [(m48["model_id"],)]
         log = _all(cur, "SELECT kind, model_id, rolled_back_at FROM icu_predict.model_deployment")
-        assert log == [("icu_admission", 1, None)]
-        assert _active(cur, "icu_admission", 48) == [(1, "deployed")]
+        assert log == [("icu_admission", m48["model_id"], None)]
+        assert _active(cur, "icu_admission", 48) == [(m48["model_id"], "deployed")]
         # deploying it again, now that it is deployed, logs nothing more
-        cur.execute("SELECT icu_predict.deploy('default_risk_48h_xgb', 'synthetic-42-20000')")
+        cur.execute("SELECT icu_predict.deploy(%s, %s)", (m48["name"], m48["version"]))
         assert _all(cur, "SELECT count(*) FROM icu_predict.model_deployment") == [(1,)]
         # an update ships a newer model for both risk slots: the pinned one stays
-        _ship(cur, -1, 1, "next-1")
-        _ship(cur, -2, 2, "next-1")
-        assert _active(cur, "icu_admission", 48) == [(1, "deployed")]
-        assert _active(cur, "icu_admission", 168) == [(-2, "builtin")]
+        _ship(cur, NEXT_ID, m48["model_id"], "next-1")
+        _ship(cur, NEXT_ID - 1, m168["model_id"], "next-1")
+        assert _active(cur, "icu_admission", 48) == [(m48["model_id"], "deployed")]
+        assert _active(cur, "icu_admission", 168) == [(NEXT_ID - 1, "builtin")]
         # rolling the pin back hands the slot to the newest shipped model
         cur.execute("SELECT model_id FROM icu_predict.rollback('icu_admission')")
-        assert cur.fetchall() == [(-1,)]
+        assert cur.fetchall() == [(NEXT_ID,)]
 
 
 def test_a_changed_shipped_row_is_not_overwritten(db):
@@ -218,7 +231,8 @@ def test_edits_of_shipped_rows_survive_dump_and_restore(db, tmp_path):
             after = _all(cur, "SELECT model_id, name, version, builtin, training, metrics FROM icu_predict.model "
                               "ORDER BY model_id")
             assert after == before
-            assert after[2][5]["local"] == {"auroc": 0.72} and after[2][4]["note"] == "validated on 2021"
+            (edited,) = [r for r in after if r[0] == 3]
+            assert edited[5]["local"] == {"auroc": 0.72} and edited[4]["note"] == "validated on 2021"
             assert _all(cur, "SELECT count(*) FROM icu_predict.shipped_model_edit") == [(1,)]
     finally:
         scratch_db.drop(target)
