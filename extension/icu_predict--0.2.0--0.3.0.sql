@@ -886,3 +886,63 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.shift_forecasts IS 'Graded past hospi
 COMMENT ON COLUMN icu_bi.capacity_forecast.shift_status IS 'mixed, cold start (too few graded forecasts: no shift), census now (day 0) or off.';
 
 GRANT SELECT ON icu_bi.capacity_forecast TO icu_bi_reader;
+
+-- ===========================================================================
+-- 4. issue 15: outcome_risk() with the admission's covariates (BMI,
+--    comorbidity groups, the missing indicators), as the views score them;
+--    the positional outcome_risk() becomes a call of it (age and sex known,
+--    BMI and comorbidities unknown, as before)
+-- ===========================================================================
+-- outcome_risk() with the admission's covariates: the slot's model reads BMI,
+-- the comorbidity groups and the missing indicators as the views score them
+CREATE FUNCTION @extschema@.outcome_risk(
+    panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
+    outcome               text,
+    horizon_hours         integer,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL)
+RETURNS float8
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    am @extschema@.active_model;
+BEGIN
+    IF outcome_risk.outcome IS NULL OR outcome_risk.horizon_hours IS NULL THEN
+        RAISE EXCEPTION 'outcome_risk(): outcome and horizon_hours must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT a.* INTO am FROM @extschema@.active_model a
+     WHERE a.kind <> 'icu_stay' AND a.outcome = outcome_risk.outcome
+       AND a.horizon_hours = outcome_risk.horizon_hours;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active risk model for outcome "%" within % hours', outcome_risk.outcome, outcome_risk.horizon_hours
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'The active slots are in icu_predict.active_model; deploy one with icu_predict.deploy(name, version).';
+    END IF;
+    RETURN @extschema@.risk(panel, covariates, hours_since_admission, unit_kind, am.name, am.version);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, @extschema@.admission_covariates, text, integer, float8, text) IS
+    'outcome_risk() with the admission''s covariates (admission_covariates(admission_id, as_of)), so that a model reading BMI, comorbidity groups, charlson_index or the missing indicators is scored as patient_status and patient_risk score it. ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';
+
+-- risk of any outcome: the active model of the slot (outcome, horizon)
+CREATE OR REPLACE FUNCTION @extschema@.outcome_risk(
+    panel                 @extschema@.lab_panel,
+    outcome               text,
+    horizon_hours         integer,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL)
+RETURNS float8
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- age and sex known, BMI and comorbidities unknown, as positional risk() reads them
+    SELECT @extschema@.outcome_risk(panel, ROW(age_years, sex, NULL, NULL)::@extschema@.admission_covariates,
+                                    outcome, horizon_hours, hours_since_admission, unit_kind)
+$$;
+COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, text, integer, float8, text, float8, text) IS
+    'Probability of an outcome (icu_admission, death, or an event''s name) within exactly horizon_hours, by the active model of that slot (view active_model), scored like risk(). ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';

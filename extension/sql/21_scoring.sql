@@ -82,13 +82,13 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.risk(@extschema@.lab_panel, float8, text, float8, text, text, text) IS
     'Probability of ICU admission (0..1) for a lab panel and covariates, by the active icu_admission model (or the one named: a model of kind death or event gives the probability of its own outcome within its horizon; see outcome_risk()). NULL panel = no labs; NULL covariates are missing (imputed); NaN covariates raise 22023; unknown model 42704.';
 
--- risk of any outcome: the active model of the slot (outcome, horizon)
+-- outcome_risk() with the admission's covariates: the slot's model reads BMI,
+-- the comorbidity groups and the missing indicators as the views score them
 CREATE FUNCTION @extschema@.outcome_risk(
     panel                 @extschema@.lab_panel,
+    covariates            @extschema@.admission_covariates,
     outcome               text,
     horizon_hours         integer,
-    age_years             float8 DEFAULT NULL,
-    sex                   text   DEFAULT NULL,
     hours_since_admission float8 DEFAULT NULL,
     unit_kind             text   DEFAULT NULL)
 RETURNS float8
@@ -110,8 +110,28 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'The active slots are in icu_predict.active_model; deploy one with icu_predict.deploy(name, version).';
     END IF;
-    RETURN @extschema@.risk(panel, age_years, sex, hours_since_admission, unit_kind, am.name, am.version);
+    RETURN @extschema@.risk(panel, covariates, hours_since_admission, unit_kind, am.name, am.version);
 END
+$$;
+COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, @extschema@.admission_covariates, text, integer, float8, text) IS
+    'outcome_risk() with the admission''s covariates (admission_covariates(admission_id, as_of)), so that a model reading BMI, comorbidity groups, charlson_index or the missing indicators is scored as patient_status and patient_risk score it. ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';
+
+-- risk of any outcome: the active model of the slot (outcome, horizon)
+CREATE FUNCTION @extschema@.outcome_risk(
+    panel                 @extschema@.lab_panel,
+    outcome               text,
+    horizon_hours         integer,
+    age_years             float8 DEFAULT NULL,
+    sex                   text   DEFAULT NULL,
+    hours_since_admission float8 DEFAULT NULL,
+    unit_kind             text   DEFAULT NULL)
+RETURNS float8
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- age and sex known, BMI and comorbidities unknown, as positional risk() reads them
+    SELECT @extschema@.outcome_risk(panel, ROW(age_years, sex, NULL, NULL)::@extschema@.admission_covariates,
+                                    outcome, horizon_hours, hours_since_admission, unit_kind)
 $$;
 COMMENT ON FUNCTION @extschema@.outcome_risk(@extschema@.lab_panel, text, integer, float8, text, float8, text) IS
     'Probability of an outcome (icu_admission, death, or an event''s name) within exactly horizon_hours, by the active model of that slot (view active_model), scored like risk(). ERROR 42704 when no model of that outcome and horizon is active, 22004 for a NULL outcome or horizon.';

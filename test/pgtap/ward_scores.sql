@@ -5,7 +5,7 @@
 -- icu_bi.patient_reasons agree with predict() (and with values by hand),
 -- each score names its model, and without a death model the columns say why.
 BEGIN;
-SELECT plan(26);
+SELECT plan(29);
 
 SET LOCAL timezone = 'UTC';
 SET LOCAL icu_predict.reference_time = '2020-04-03 08:00+00';
@@ -110,6 +110,23 @@ SELECT results_eq($$ SELECT admission_id, round(death_risk::numeric, 12), death_
                   $$ VALUES (951::bigint, round((1 / (1 + exp(2.4)))::numeric, 12), 168, 'sc_death 1', false, NULL::text),
                             (953, round((1 / (1 + exp(2.7)))::numeric, 12), 168, 'sc_death 1', false, NULL) $$,
     'death risk by hand: 951 -4 + 0.6 + 1.0 = -2.4; 953 (in the ICU) -4 + 1.0 + 0.3 = -2.7');
+
+-- the death slot, then the ICU slot, in one transaction: the runtime must not keep
+-- the first model for the call site inside outcome_risk()
+SELECT is(round(icu_predict.outcome_risk(ps.panel, icu_predict.admission_covariates(951, ps.as_of), 'death', 168,
+                                         ps.hours_since_admission, ps.unit_kind)::numeric, 12),
+          round((1 / (1 + exp(2.4)))::numeric, 12),
+          'outcome_risk() with the admission''s covariates: the death slot''s model reads the Charlson index (-2.4)')
+  FROM icu_predict.patient_status ps WHERE ps.admission_id = 951 AND ps.is_today;
+SELECT is(icu_predict.outcome_risk(ps.panel, icu_predict.admission_covariates(951, ps.as_of), 'icu_admission', 48,
+                                   ps.hours_since_admission, ps.unit_kind),
+          ps.risk, 'outcome_risk() with covariates, ICU within 48 h, equals patient_status.risk')
+  FROM icu_predict.patient_status ps WHERE ps.admission_id = 951 AND ps.is_today;
+SELECT is(round(icu_predict.outcome_risk(ps.panel, 'death', 168, 72, 'male',
+                                         ps.hours_since_admission, ps.unit_kind)::numeric, 12),
+          round((1 / (1 + exp(3.1)))::numeric, 12),
+          'positional outcome_risk(): age known, comorbidities and BMI unknown (-4 + 0.6 + 0.3 = -3.1)')
+  FROM icu_predict.patient_status ps WHERE ps.admission_id = 951 AND ps.is_today;
 
 -- ------------------------------------------------------------ which model
 SELECT results_eq($$ SELECT risk_model_id, risk_synthetic_default, forecast_risk_synthetic_default,

@@ -146,7 +146,6 @@ extern double icu_stay_quantile(IcuStayDist dist, double sigma, double mu, doubl
 typedef struct IcuModelCall
 {
 	bool		has_name, has_version;
-	bool		args_stable;	/* name/version are Consts or Params */
 	char		name[NAMEDATALEN * 2];
 	char		version[NAMEDATALEN * 2];
 	IcuModel   *model;

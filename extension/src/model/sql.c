@@ -57,9 +57,12 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	IcuModel   *m;
 	MemoryContext old;
 
-	/* constant (or Param) model arguments: resolved once for the query */
-	if (mc != NULL && mc->model != NULL && mc->args_stable)
-		return mc;
+	/*
+	 * The model named by this row's arguments: the one resolved before when
+	 * they name it again.  Always compared, never taken as constant: a
+	 * PL/pgSQL expression keeps its call site (and fn_extra) across calls
+	 * whose Params name other models.
+	 */
 	arg_cstring(fcinfo, name_arg, &has_name, name, sizeof(name));
 	arg_cstring(fcinfo, version_arg, &has_version, version, sizeof(version));
 	if (mc != NULL && mc->model != NULL &&
@@ -83,8 +86,6 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	}
 	MemoryContextSwitchTo(old);
 	mc->model = m;
-	mc->args_stable = (name_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, name_arg)) &&
-		(version_arg < 0 || get_fn_expr_arg_stable(fcinfo->flinfo, version_arg));
 	mc->has_name = has_name;
 	mc->has_version = has_version;
 	strcpy(mc->name, name);
