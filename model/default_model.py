@@ -78,6 +78,7 @@ def command(a):
             m["training"]["card"] = "docs/default-model/README.md"
         deploy.write_default_models(a.data, models, cmd)
         os.remove(os.path.join(a.card, "models.json"))
+        card_registry_rows(a.card, a.data, [m["name"] for m in models])
         train.progress(f"wrote {a.data} ({os.path.getsize(a.data) // 1024} KiB) and {a.card}/README.md")
         conn.close()
     finally:
@@ -86,6 +87,37 @@ def command(a):
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
     return 0
+
+
+REGISTRY_HEADING = "## In the registry"
+
+
+def card_registry_rows(card, data, names):
+    """Append to the card (README.md in ``card``) the registry rows the data
+    file gives the models of this run: model_id, name and version as
+    active_model, patient_status and icu_bi show them (the data file may
+    suffix a version with its spec's hash), so a reader of a score's
+    model_version finds its card.  Replaces an earlier such section."""
+    with open(data) as f:
+        rows = [m for m in json.load(f)["models"] if m["name"] in names]
+    newest = {}
+    for m in rows:                   # the file keeps earlier shipped rows too: the newest id per name
+        if m["name"] not in newest or m["model_id"] < newest[m["name"]]["model_id"]:
+            newest[m["name"]] = m
+    path = os.path.join(card, "README.md")
+    with open(path) as f:
+        text = f.read()
+    text = text.split("\n" + REGISTRY_HEADING + "\n")[0].rstrip("\n") + "\n"
+    lines = ["", REGISTRY_HEADING, "",
+             "The rows `CREATE EXTENSION` and `ALTER EXTENSION icu_predict UPDATE` load from "
+             "`icu_predict_default_models.json` (the `model_version` of a score is name and version):", "",
+             "| model_id | name | version | kind | horizon (h) |", "|---|---|---|---|---|"]
+    for n in names:
+        m = newest[n]
+        hz = "" if m.get("horizon_hours") is None else m["horizon_hours"]
+        lines.append(f"| {m['model_id']} | {m['name']} | {m['version']} | {m['kind']} | {hz} |")
+    with open(path, "w") as f:
+        f.write(text + "\n".join(lines) + "\n")
 
 
 def main(argv=None):

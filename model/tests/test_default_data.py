@@ -91,3 +91,28 @@ def test_write_keeps_the_ids_of_the_file_there(tmp_path):
     assert [(m["name"], m["model_id"]) for m in doc["models"]] == [("a_stay", 2), ("a_risk", 1)]
     # one model per line: a retrain's diff names the models that changed
     assert len(path.read_text().splitlines()) == 4 + 2 + 1
+
+
+def test_card_names_the_registry_rows(tmp_path):
+    """The card lists the rows the data file ships for its models (the newest id of each
+    name: a retrain's suffixed version, not the earlier shipped one), replacing an earlier
+    such section."""
+    from model import default_model
+    first = deploy.default_models_data([_model("r48"), _model("stay", kind="icu_stay")], "cmd")
+    again = deploy.default_models_data([_model("r48", coef=0.9), _model("stay", kind="icu_stay")], "cmd",
+                                       json.loads(first))
+    doc = json.loads(again)
+    doc["models"] += [m for m in json.loads(first)["models"] if m["name"] == "r48"]   # the earlier row kept
+    data = tmp_path / "models.json"
+    data.write_text(json.dumps(doc))
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "README.md").write_text("# Model card\n\nbody\n")
+    for _ in range(2):
+        default_model.card_registry_rows(str(card), str(data), ["r48", "stay"])
+    text = (card / "README.md").read_text()
+    assert text.count(default_model.REGISTRY_HEADING) == 1 and text.startswith("# Model card\n\nbody\n")
+    new48 = next(m for m in doc["models"] if m["name"] == "r48" and m["model_id"] < 0)
+    assert f"| {new48['model_id']} | r48 | {new48['version']} | icu_admission | 48 |" in text
+    assert "| 2 | stay | synthetic-42-20000 | icu_stay |  |" in text
+    assert "| 1 | r48 |" not in text
