@@ -5,8 +5,9 @@ shift per horizon band").
 For each report of eval/backtest.py and each variant with the shift on:
 per horizon band (days 1-2, 3-6, 7-14), over the scored origins of the
 hospital-wide row, the median and range of icu_shift_sd and ward_shift_sd,
-the share of origins in the band's cold start (both sizes 0 while the band
-has too few graded reference days) and the range of shift_forecasts.  The
+the share of origins without a shift in the band (both sizes 0: its cold
+start, or both estimated 0; the medians are over the others) and the range
+of shift_forecasts.  The
 sizes are the same on every horizon of a band, so the band's first horizon
 stands for it.
 
@@ -53,7 +54,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("reports", nargs="+", help="JSON reports of eval/backtest.py")
     args = ap.parse_args(argv)
-    print("| preset | variant | days | σ ICU | σ ward | origins in cold start | graded forecasts |")
+    print("| preset | variant | days | σ ICU | σ ward | origins without a shift | graded forecasts |")
     print("|---|---|---|---|---|---|---|")
     for path in args.reports:
         with open(path) as fh:
