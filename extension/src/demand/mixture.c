@@ -545,10 +545,7 @@ icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
 	float8		p = PG_GETARG_FLOAT8(0);
 	float8		s = PG_GETARG_FLOAT8(1);
 
-	if (isnan(p) || p < 0.0 || p > 1.0)
-		ereport(ERROR,
-				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("bed_demand_shift_logit probability %g is outside [0, 1]", p)));
+	icu_demand_check_unit_interval(p, "bed_demand_shift_logit probability");
 	if (!isfinite(s))
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
@@ -638,10 +635,7 @@ icu_bed_demand_shift_logit_offset(PG_FUNCTION_ARGS)
 	float8		sd = PG_GETARG_FLOAT8(1);
 	int32		n = PG_GETARG_INT32(2);
 
-	if (isnan(p) || p < 0.0 || p > 1.0)
-		ereport(ERROR,
-				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("bed_demand_shift_logit_offset probability %g is outside [0, 1]", p)));
+	icu_demand_check_unit_interval(p, "bed_demand_shift_logit_offset probability");
 	if (!isfinite(sd) || sd < 0.0)
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
