@@ -94,6 +94,18 @@ COMMENT ON FUNCTION @extschema@.bed_demand_shift_logit(float8, float8) IS
     'expit(logit(p) + shift): the probability p with its log-odds moved by shift, computed without overflow or cancellation; p = 0 and p = 1 are returned as they are. p in [0, 1] and shift finite, else 22023. capacity_forecast applies it per node of a normal shift before bed_demand_mixture (capacity_policy.common_shift).';
 
 -- ---------------------------------------------------------------------------
+-- bed_demand_shift_logit_offset(p, sd, nodes): the offset c that keeps p as
+-- the mean of expit(logit(p) + c + sd Z) over the Gauss-Hermite rule
+-- (capacity_forecast's mean-preserving common shift)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.bed_demand_shift_logit_offset(p float8, sd float8, nodes integer)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'icu_bed_demand_shift_logit_offset'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bed_demand_shift_logit_offset(float8, float8, integer) IS
+    'The log-odds offset c with sum(weight * bed_demand_shift_logit(p, c + sd * z)) = p over bed_demand_normal_nodes(nodes): shifting p by c + sd z at every node keeps p as the mixture''s mean (a logit-normal shift alone pulls p toward 1/2). c <= 0 for p <= 1/2, c(1 - p) = -c(p); 0 for p = 0, p = 1 or sd = 0. p in [0, 1], sd finite and >= 0, nodes in 1..64, else 22023.';
+
+-- ---------------------------------------------------------------------------
 -- inflow_growth(daily_counts): the growth rate of ICU-episode starts
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION @extschema@.inflow_growth(daily_counts float8[],

@@ -84,16 +84,22 @@
 -- the logit scale (bed_demand_shift_logit per Gauss-Hermite node,
 -- bed_demand_mixture over common_shift_nodes nodes), the two shifts
 -- independent, so the mixtures add by convolution; the inflow is added as
--- before.  The shift's sd per component, from the graded hospital-wide
--- forecasts of record of the same kind in calibration_window_days, with m,
--- v the logged component mean and variance and y the realised component
--- count (from icu_episode: in an ICU at the moment and at the reference
--- time, or admitted by then and not in an ICU at it):
---     sigma^2 = max(0, sum((y - m)^2 - v) / sum(v^2)),  sigma <= 2,
--- pooled over horizons 1..14.  Graded forecasts on fewer reference days than
--- calibration_min_forecasts: cold start, no shift.  The components keep their
--- zero-shift values; with the shift on, the calibration's variance baseline
--- adds sigma_i^2 icu_var^2 + sigma_w^2 ward_var^2.
+-- before.  The shift is mean-preserving: every probability p is moved by
+-- c + sd z at the nodes, c = bed_demand_shift_logit_offset(p, sd, nodes), so
+-- the mixture keeps p as its mean.  The shift's sd per component and horizon
+-- band (days 1-2, 3-6, 7-14), from the graded hospital-wide forecasts of
+-- record of the same kind in calibration_window_days with a horizon in the
+-- band, with m, v the logged component mean and variance and y the realised
+-- component count (from icu_episode: in an ICU at the moment and at the
+-- reference time, or admitted by then and not in an ICU at it):
+--     sigma^2 = max(0, sum((y - m)^2 - v) / sum(v^2)),
+--     sd = sqrt(sigma^2 n_eff / (n_eff + 4)) <= 2,
+-- n_eff = min(reference days, span / d_hi + 1) for the band's longest
+-- horizon d_hi.  A band's graded forecasts on fewer reference days than
+-- calibration_min_forecasts: cold start, no shift in that band.  The
+-- components keep their zero-shift values; with the shift on, the
+-- calibration's variance baseline adds sd_i^2 icu_var^2 + sd_w^2 ward_var^2
+-- with the sizes of the horizon's band.
 --
 -- Recommended action per unit (capacity_policy, see capacity_settings()),
 -- the same on each of the unit's rows, from the next L =
@@ -384,7 +390,7 @@ WITH ref AS (
       FROM horizon h, ref, growth_s gs
 ), ward_routed AS (
     -- every ward patient's probability with the share w of each ICU unit
-    SELECT wt.unit, wp.d, wp.p, coalesce(ww.w, wt.w) AS w
+    SELECT wp.admission_id, wt.unit, wp.d, wp.p, coalesce(ww.w, wt.w) AS w
       FROM ward_p wp
       CROSS JOIN weights wt
       LEFT JOIN ward_weights ww ON ww.from_unit = wp.ward AND ww.unit = wt.unit
@@ -449,12 +455,17 @@ WITH ref AS (
     SELECT * FROM per_unit UNION ALL SELECT * FROM total
 ), shift_on AS (
     SELECT (ref.pol).common_shift AS on_ FROM ref
+), shift_bands AS (
+    -- the horizon bands whose shift sizes are estimated apart: the short
+    -- horizons' common error is not the long horizons'
+    SELECT b.band, b.d_lo, b.d_hi
+      FROM (VALUES (1, 1, 2), (2, 3, 6), (3, 7, 14)) AS b(band, d_lo, d_hi)
 ), shift_hist AS MATERIALIZED (
     -- the graded past of the common shift (capacity_policy.common_shift):
     -- the hospital-wide forecasts of record of the same kind (live, or
     -- replay) whose moment lies in the calibration window, with their ICU
     -- and ward components as computed (at zero shift)
-    SELECT f.reference_time, f.reference_date, f.forecast_at,
+    SELECT f.reference_time, f.reference_date, f.forecast_at, f.horizon_day,
            f.icu_mean, f.icu_var, f.ward_mean, f.ward_var
       FROM ref
       JOIN @extschema@.forecast_log f
@@ -503,78 +514,110 @@ WITH ref AS (
         ON i.reference_time = m.reference_time AND i.admission_id = e.admission_id
      GROUP BY m.reference_time, m.forecast_at
 ), shift_est AS (
-    -- method of moments: a common logit shift with variance sigma^2 adds
-    -- about (d mean / d shift)^2 sigma^2 = v^2 sigma^2 to a Poisson-binomial
-    -- count of variance v = sum p (1 - p), so, pooled over horizons 1..14,
+    -- method of moments per horizon band: a common logit shift with
+    -- variance sigma^2 adds about (d mean / d shift)^2 sigma^2 = v^2 sigma^2
+    -- to a Poisson-binomial count of variance v = sum p (1 - p), so, over
+    -- the band's graded forecasts,
     --     sigma^2 = max(0, sum((y - m)^2 - v) / sum(v^2))
-    -- with each (y - m)^2 held at 100 v (one wild day cannot set it alone)
-    SELECT pg_catalog.count(*)::integer AS n,
+    -- with each (y - m)^2 held at 100 v (one wild day cannot set it alone).
+    -- Daily forecasts of up to d_hi days overlap: n_eff = min(reference
+    -- days, span / d_hi + 1) independent errors
+    SELECT b.band,
+           pg_catalog.count(h.reference_time)::integer AS n,
            pg_catalog.count(DISTINCT h.reference_date)::integer AS n_days,
+           least(pg_catalog.count(DISTINCT h.reference_date)::float8,
+                 coalesce(pg_catalog.max(h.reference_date) - pg_catalog.min(h.reference_date), 0)::float8
+                     / b.d_hi + 1) AS n_eff,
            pg_catalog.sum(least((r.y_icu - h.icu_mean) ^ 2, 100 * h.icu_var) - h.icu_var)
                FILTER (WHERE h.icu_var > 0) AS icu_num,
            pg_catalog.sum(h.icu_var ^ 2) FILTER (WHERE h.icu_var > 0) AS icu_den,
            pg_catalog.sum(least((r.y_ward - h.ward_mean) ^ 2, 100 * h.ward_var) - h.ward_var)
                FILTER (WHERE h.ward_var > 0) AS ward_num,
            pg_catalog.sum(h.ward_var ^ 2) FILTER (WHERE h.ward_var > 0) AS ward_den
-      FROM shift_hist h
-      JOIN shift_real r ON r.reference_time = h.reference_time AND r.forecast_at = h.forecast_at
+      FROM shift_bands b
+      LEFT JOIN (shift_hist h
+                 JOIN shift_real r ON r.reference_time = h.reference_time AND r.forecast_at = h.forecast_at)
+        ON h.horizon_day BETWEEN b.d_lo AND b.d_hi
+     GROUP BY b.band, b.d_hi
 ), shift AS (
-    -- the shift in force: off; cold start (fewer graded reference days than
-    -- calibration_min_forecasts: no shift); else the estimated standard
-    -- deviations, at most 2 on the logit scale
-    SELECT CASE WHEN NOT (ref.pol).common_shift THEN 'off'
+    -- the shift in force per band: off; cold start (graded forecasts of the
+    -- band on fewer reference days than calibration_min_forecasts: no
+    -- shift); else the estimated variances shrunk toward 0 by the effective
+    -- count, as the calibration's prior of 4 forecasts,
+    --     sd = sqrt(sigma^2 n_eff / (n_eff + 4)),  at most 2 (logit scale)
+    SELECT b.band, b.d_lo, b.d_hi,
+           CASE WHEN NOT (ref.pol).common_shift THEN 'off'
                 WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 'cold start'
                 ELSE 'mixed' END AS status,
            coalesce(e.n, 0) AS n,
            CASE WHEN NOT (ref.pol).common_shift THEN NULL
                 WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 0.0::float8
-                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.icu_num / NULLIF(e.icu_den, 0), 0))))::float8
+                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.icu_num / NULLIF(e.icu_den, 0), 0))
+                                                * e.n_eff / (e.n_eff + 4)))::float8
                 END AS icu_sd,
            CASE WHEN NOT (ref.pol).common_shift THEN NULL
                 WHEN coalesce(e.n_days, 0) < (ref.pol).calibration_min_forecasts THEN 0.0::float8
-                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.ward_num / NULLIF(e.ward_den, 0), 0))))::float8
+                ELSE least(2.0, pg_catalog.sqrt(greatest(0.0, coalesce(e.ward_num / NULLIF(e.ward_den, 0), 0))
+                                                * e.n_eff / (e.n_eff + 4)))::float8
                 END AS ward_sd
       FROM ref
-      LEFT JOIN shift_est e ON true
+      CROSS JOIN shift_bands b
+      LEFT JOIN shift_est e ON e.band = b.band
 ), shift_nodes AS (
-    -- per component the shifts s = sd * z and weights of the Gauss-Hermite
-    -- rule (common_shift_nodes nodes), or the one node s = 0 when its sd is 0
-    SELECT c.comp, c.sd * g.z AS s, g.weight
+    -- per band and component the shifts s = sd * z and weights of the
+    -- Gauss-Hermite rule (common_shift_nodes nodes), or the one node s = 0
+    -- when its sd is 0
+    SELECT sh.band, c.comp, c.sd, c.sd * g.z AS s, g.weight
       FROM shift sh
       CROSS JOIN ref
       CROSS JOIN LATERAL (VALUES ('icu'::text, sh.icu_sd), ('ward'::text, sh.ward_sd)) AS c(comp, sd)
       CROSS JOIN LATERAL @extschema@.bed_demand_normal_nodes(
             CASE WHEN c.sd > 0 THEN (ref.pol).common_shift_nodes ELSE 1 END) g
      WHERE sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0)
+), shift_off AS (
+    -- every patient's mean-preserving offset c for its row's band
+    -- (bed_demand_shift_logit_offset): shifted by c + sd z at the nodes, the
+    -- mixture keeps the patient's probability as its mean
+    SELECT ip.admission_id, ip.unit, ip.d, ip.p, 'icu'::text AS comp, sh.band,
+           CASE WHEN sh.icu_sd > 0
+                THEN @extschema@.bed_demand_shift_logit_offset(ip.p, sh.icu_sd, (ref.pol).common_shift_nodes)
+                ELSE 0.0::float8 END AS c
+      FROM icu_p ip
+      CROSS JOIN ref
+      JOIN shift sh ON ip.d BETWEEN sh.d_lo AND sh.d_hi
+     WHERE sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0)
+    UNION ALL
+    SELECT wp.admission_id, wp.ward, wp.d, wp.p, 'ward'::text, sh.band,
+           CASE WHEN sh.ward_sd > 0
+                THEN @extschema@.bed_demand_shift_logit_offset(wp.p, sh.ward_sd, (ref.pol).common_shift_nodes)
+                ELSE 0.0::float8 END
+      FROM ward_p wp
+      CROSS JOIN ref
+      JOIN shift sh ON wp.d BETWEEN sh.d_lo AND sh.d_hi
+     WHERE sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0)
 ), mix_parts AS (
-    -- the ICU and the ward part of every row as mixtures over their shift:
-    -- given the shift the patients are independent (an exact
+    -- the ICU and the ward part of every row as mixtures over their band's
+    -- shift: given the shift the patients are independent (an exact
     -- Poisson-binomial per node), over it the count is the mixture; the
     -- ward probability is shifted before it is split over the units
     SELECT x.unit, x.d, x.comp, @extschema@.bed_demand_mixture(x.demand, x.weight) AS demand
-      FROM (SELECT ip.unit, ip.d, n.comp, n.s, n.weight,
-                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(ip.p, n.s)) AS demand
-              FROM icu_p ip JOIN shift_nodes n ON n.comp = 'icu'
-             WHERE ip.d >= 1
-             GROUP BY ip.unit, ip.d, n.comp, n.s, n.weight
+      FROM (SELECT o.unit, o.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(o.p, o.c + n.s)) AS demand
+              FROM shift_off o JOIN shift_nodes n ON n.band = o.band AND n.comp = o.comp
+             WHERE o.comp = 'icu'
+             GROUP BY o.unit, o.d, n.comp, n.s, n.weight
             UNION ALL
             SELECT wr.unit, wr.d, n.comp, n.s, n.weight,
-                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(wr.p, n.s) * wr.w)
-              FROM ward_routed wr JOIN shift_nodes n ON n.comp = 'ward'
-             WHERE wr.d >= 1
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(o.p, o.c + n.s) * wr.w)
+              FROM ward_routed wr
+              JOIN shift_off o ON o.comp = 'ward' AND o.admission_id = wr.admission_id AND o.d = wr.d
+              JOIN shift_nodes n ON n.band = o.band AND n.comp = o.comp
              GROUP BY wr.unit, wr.d, n.comp, n.s, n.weight
             UNION ALL
-            SELECT 'All ICU units'::text, ip.d, n.comp, n.s, n.weight,
-                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(ip.p, n.s))
-              FROM icu_p ip JOIN shift_nodes n ON n.comp = 'icu'
-             WHERE ip.d >= 1
-             GROUP BY ip.d, n.comp, n.s, n.weight
-            UNION ALL
-            SELECT 'All ICU units'::text, wp.d, n.comp, n.s, n.weight,
-                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(wp.p, n.s))
-              FROM ward_p wp JOIN shift_nodes n ON n.comp = 'ward'
-             WHERE wp.d >= 1
-             GROUP BY wp.d, n.comp, n.s, n.weight) x
+            SELECT 'All ICU units'::text, o.d, n.comp, n.s, n.weight,
+                   @extschema@.bed_demand(@extschema@.bed_demand_shift_logit(o.p, o.c + n.s))
+              FROM shift_off o JOIN shift_nodes n ON n.band = o.band AND n.comp = o.comp
+             GROUP BY o.d, n.comp, n.s, n.weight) x
      GROUP BY x.unit, x.d, x.comp
 ), uncalibrated AS (
     -- with the common shift in force (days 1..14): the mixed ICU part plus
@@ -582,7 +625,7 @@ WITH ref AS (
     -- add by convolution), plus the inflow as before; the components keep
     -- their values at zero shift
     SELECT r.unit, r.d, r.is_total,
-           CASE WHEN sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0) AND r.d >= 1 THEN
+           CASE WHEN sh.status = 'mixed' AND (sh.icu_sd > 0 OR sh.ward_sd > 0) THEN
                 @extschema@.bed_demand_add_arrivals(
                     @extschema@.bed_demand_add(
                         coalesce((SELECT m.demand FROM mix_parts m
@@ -597,7 +640,7 @@ WITH ref AS (
            r.icu_mean, r.icu_var, r.ward_mean, r.ward_var,
            r.arrivals_mean, r.arrivals_var, r.arrivals_shape
       FROM unmixed r
-      CROSS JOIN shift sh
+      LEFT JOIN shift sh ON r.d BETWEEN sh.d_lo AND sh.d_hi
 ), calib_hist AS MATERIALIZED (
     -- the graded past of the calibration (capacity_policy.calibration): the
     -- forecasts of record of the same kind (live, or replay) whose moment
@@ -607,14 +650,13 @@ WITH ref AS (
            f.icu_mean + f.ward_mean + f.arrivals_mean AS m,
            -- with the common shift in force, the variance it adds to the ICU
            -- and ward parts (sd^2 v^2 each, the estimator's approximation,
-           -- with today's sd), so that the calibration widens what the
-           -- mixture left out
+           -- with today's sd of the horizon's band), so that the calibration
+           -- widens what the mixture left out
            f.icu_var + f.ward_var + f.arrivals_var
            + CASE WHEN sh.status = 'mixed'
                   THEN sh.icu_sd ^ 2 * f.icu_var ^ 2 + sh.ward_sd ^ 2 * f.ward_var ^ 2
                   ELSE 0 END AS v
       FROM ref
-      CROSS JOIN shift sh
       JOIN @extschema@.forecast_log f
         ON (ref.pol).calibration
        AND f.of_record
@@ -622,6 +664,7 @@ WITH ref AS (
        AND f.is_replay = (ref.t IS DISTINCT FROM pg_catalog.now())
        AND f.forecast_at <= ref.t
        AND f.forecast_at > ref.t - pg_catalog.make_interval(days => (ref.pol).calibration_window_days)
+      LEFT JOIN shift sh ON f.horizon_day BETWEEN sh.d_lo AND sh.d_hi
 ), calib_census AS MATERIALIZED (
     -- the census those forecasts met (the grading rule, icu_census)
     SELECT c.at, c.unit, c.patients
@@ -681,12 +724,16 @@ WITH ref AS (
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n, 0) END AS calibration_forecasts,
            CASE WHEN cr.status <> 'off' THEN coalesce(cr.n_eff, 0) END AS calibration_effective_forecasts,
            cr.status AS calibration_status,
-           sh.icu_sd AS icu_shift_sd, sh.ward_sd AS ward_shift_sd,
-           CASE WHEN sh.status <> 'off' THEN sh.n END AS shift_forecasts,
-           CASE WHEN sh.status <> 'off' AND r.d = 0 THEN 'census now' ELSE sh.status END AS shift_status
+           -- the shift of the row's horizon band; day 0 (the census now) has
+           -- none: sizes 0 (NULL when off), no forecasts
+           CASE WHEN so.on_ THEN coalesce(sh.icu_sd, 0.0::float8) END AS icu_shift_sd,
+           CASE WHEN so.on_ THEN coalesce(sh.ward_sd, 0.0::float8) END AS ward_shift_sd,
+           CASE WHEN so.on_ THEN sh.n END AS shift_forecasts,
+           CASE WHEN NOT so.on_ THEN 'off' WHEN r.d = 0 THEN 'census now' ELSE sh.status END AS shift_status
       FROM uncalibrated r
       JOIN calib_rule cr ON cr.unit = r.unit AND cr.d = r.d
-      CROSS JOIN shift sh
+      CROSS JOIN shift_on so
+      LEFT JOIN shift sh ON r.d BETWEEN sh.d_lo AND sh.d_hi
 ), scored AS (
     SELECT r.unit, r.d, r.staffed_beds,
            CASE WHEN r.staffed_beds IS NOT NULL THEN
@@ -828,7 +875,7 @@ COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_factor IS 'Factor by
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of record (this unit and horizon, in capacity_policy.calibration_window_days) the factor rests on; NULL when calibration is off.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_effective_forecasts IS 'How many independent errors those are: daily h-day forecasts overlap, so min(forecasts, days spanned / h + 1); NULL when calibration is off.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.calibration_status IS '''calibrated''; ''cold start'' (fewer graded forecasts than capacity_policy.calibration_min_forecasts: factor 1, the forecast as computed); ''census now'' (day 0); ''off'' (capacity_policy.calibration false).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.icu_shift_sd IS 'Standard deviation of the common shift of the ICU patients'' probabilities of still being in an ICU at forecast_at, on the logit scale, that the distribution is mixed over (capacity_policy.common_shift; estimated from the graded forecasts of record, at most 2); 0 in the cold start; NULL when common_shift is off. The same on every row.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.icu_shift_sd IS 'Standard deviation of the common shift of the ICU patients'' probabilities of still being in an ICU at forecast_at, on the logit scale, that the distribution is mixed over (capacity_policy.common_shift; mean-preserving; estimated per horizon band, days 1-2, 3-6 and 7-14, from the band''s graded forecasts of record and shrunk by their effective count, at most 2); 0 on day 0 and in the band''s cold start; NULL when common_shift is off.';
 COMMENT ON COLUMN @extschema@.capacity_forecast.ward_shift_sd IS 'Standard deviation of the common shift of the ward patients'' probabilities of being in an ICU at forecast_at, on the logit scale (as icu_shift_sd).';
-COMMENT ON COLUMN @extschema@.capacity_forecast.shift_forecasts IS 'Graded hospital-wide forecasts of record (horizons 1 to 14 pooled, in capacity_policy.calibration_window_days) the shift sizes rest on; NULL when common_shift is off.';
-COMMENT ON COLUMN @extschema@.capacity_forecast.shift_status IS '''mixed'' (the distribution is a mixture over the common shift); ''cold start'' (graded forecasts of record on fewer reference days than capacity_policy.calibration_min_forecasts: no shift); ''census now'' (day 0, which no shift changes); ''off'' (capacity_policy.common_shift false).';
+COMMENT ON COLUMN @extschema@.capacity_forecast.shift_forecasts IS 'Graded hospital-wide forecasts of record of this row''s horizon band (days 1-2, 3-6 or 7-14, in capacity_policy.calibration_window_days) the shift sizes rest on; NULL on day 0 and when common_shift is off.';
+COMMENT ON COLUMN @extschema@.capacity_forecast.shift_status IS '''mixed'' (the distribution is a mixture over the common shift); ''cold start'' (graded forecasts of record of the row''s horizon band on fewer reference days than capacity_policy.calibration_min_forecasts: no shift); ''census now'' (day 0, which no shift changes); ''off'' (capacity_policy.common_shift false).';

@@ -346,9 +346,9 @@ COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_factor IS 'Factor the for
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_forecasts IS 'Graded past forecasts of this unit and horizon the calibration factor rests on; empty when the calibration is off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_effective_forecasts IS 'Independent errors among those forecasts (overlapping h-day forecasts count about once per h days); empty when the calibration is off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.calibration_status IS 'calibrated, cold start (too few graded forecasts: factor 1), census now (day 0) or off.';
-COMMENT ON COLUMN icu_bi.capacity_forecast.icu_shift_sd IS 'Size (standard deviation, logit scale) of the common shift of the ICU patients'' chances of still being in an ICU that the forecast range allows for (capacity_policy.common_shift), learnt from the graded past forecasts; 0 in the cold start, empty when off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.icu_shift_sd IS 'Size (standard deviation, logit scale) of the common shift of the ICU patients'' chances of still being in an ICU that the forecast range allows for at this horizon (capacity_policy.common_shift), learnt from the graded past forecasts of similar horizons (1-2, 3-6, 7-14 days); 0 for day 0 and in the cold start, empty when off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.ward_shift_sd IS 'Size of the common shift of the ward patients'' chances of being in an ICU (as icu_shift_sd).';
-COMMENT ON COLUMN icu_bi.capacity_forecast.shift_forecasts IS 'Graded past hospital-wide forecasts the shift sizes rest on; empty when off.';
+COMMENT ON COLUMN icu_bi.capacity_forecast.shift_forecasts IS 'Graded past hospital-wide forecasts of similar horizons the shift sizes rest on; empty for day 0 and when off.';
 COMMENT ON COLUMN icu_bi.capacity_forecast.shift_status IS 'mixed, cold start (too few graded forecasts: no shift), census now (day 0) or off.';
 
 CREATE VIEW icu_bi.refresh_status AS

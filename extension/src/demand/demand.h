@@ -83,6 +83,8 @@ typedef struct IcuDemandState
 extern IcuDemandState *icu_demand_state_new(MemoryContext cxt, int64 offset, int32 cap);
 extern IcuDemandState *icu_demand_state_unit(MemoryContext cxt);
 extern void icu_demand_check_count(int64 top);
+/* score.c: x in [0, 1] (NaN is not), else 22023 "<name> <x> is outside [0, 1]" */
+extern void icu_demand_check_unit_interval(float8 x, const char *name);
 extern void icu_demand_state_make_room(IcuDemandState *st, MemoryContext cxt);
 extern void icu_demand_trim(float8 *pmf, int32 *start, int32 *len, int64 *offset,
 							float8 *trimmed, float8 threshold, int32 batch);

@@ -11,6 +11,7 @@
  *              bed_demand_mixture_final
  *   bed_demand_normal_nodes(n integer) -> TABLE(z, weight)
  *   bed_demand_shift_logit(p float8, shift float8) -> float8
+ *   bed_demand_shift_logit_offset(p float8, sd float8, nodes integer) -> float8
  *
  * Mixture.  Result pmf = sum_i w_i pmf_i / sum_i w_i over the union of the
  * inputs' supports; trimmed mass = sum_i w_i trimmed_i / sum_i w_i.  Nothing
@@ -44,6 +45,18 @@
  * mirror for s < 0), which neither overflows nor loses a small p to
  * cancellation; p = 0 and p = 1 stay put (they have no logit).  p outside
  * [0, 1] or NaN, or a non-finite shift, raise 22023.
+ *
+ * Mean-preserving offset.  The c with
+ *     sum_k w_k expit(logit(p) + c + sd z_k) = p
+ * over the Gauss-Hermite rule of `nodes` nodes (z_k, w_k as
+ * bed_demand_normal_nodes gives them), so that a mixture over the shifts
+ * c + sd z_k keeps every patient's probability as its mean: a logit-normal
+ * shift alone pulls p toward 1/2.  The mean is increasing in c, so c is
+ * found by a bracketed Newton iteration on log(mean) - log(p) (bisection
+ * when a step leaves the bracket); for p > 1/2 from the mirror,
+ * c(p) = -c(1 - p) (the rule is symmetric); c = 0 for p = 0, p = 1/2,
+ * p = 1 or sd = 0.  p outside [0, 1] or NaN, sd negative or not finite, or nodes
+ * outside 1..64 raise 22023.  The last rule used is kept per backend.
  */
 #include "demand.h"
 
@@ -497,25 +510,15 @@ icu_bed_demand_normal_nodes(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(icu_bed_demand_shift_logit);
-Datum
-icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
+/* expit(logit(p) + s) for p in [0, 1] and a finite s (see the header) */
+static float8
+shift_logit(float8 p, float8 s)
 {
-	float8		p = PG_GETARG_FLOAT8(0);
-	float8		s = PG_GETARG_FLOAT8(1);
 	float8		e,
 				r;
 
-	if (isnan(p) || p < 0.0 || p > 1.0)
-		ereport(ERROR,
-				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("bed_demand_shift_logit probability %g is outside [0, 1]", p)));
-	if (!isfinite(s))
-		ereport(ERROR,
-				(errcode(ICU_ERR_ARGUMENT),
-				 errmsg("bed_demand_shift_logit shift %g is not a finite number", s)));
 	if (p == 0.0 || p == 1.0 || s == 0.0)
-		PG_RETURN_FLOAT8(p);
+		return p;
 	if (s > 0.0)
 	{
 		/* odds times e^s: p / (p + (1 - p) e^-s) */
@@ -532,5 +535,123 @@ icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
 		r = 0.0;
 	if (r > 1.0)
 		r = 1.0;
-	PG_RETURN_FLOAT8(r);
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(icu_bed_demand_shift_logit);
+Datum
+icu_bed_demand_shift_logit(PG_FUNCTION_ARGS)
+{
+	float8		p = PG_GETARG_FLOAT8(0);
+	float8		s = PG_GETARG_FLOAT8(1);
+
+	icu_demand_check_unit_interval(p, "bed_demand_shift_logit probability");
+	if (!isfinite(s))
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("bed_demand_shift_logit shift %g is not a finite number", s)));
+	PG_RETURN_FLOAT8(shift_logit(p, s));
+}
+
+/* the rule bed_demand_shift_logit_offset used last (per backend) */
+static int	offset_rule_n = 0;
+static float8 offset_rule_z[ICU_DEMAND_MAX_NODES];
+static float8 offset_rule_w[ICU_DEMAND_MAX_NODES];
+
+/*
+ * log(sum_k w_k expit(logit(p) + c + sd z_k)) - log(p), and its derivative
+ * in c, sum_k w_k q_k (1 - q_k) / sum_k w_k q_k
+ */
+static float8
+offset_gap(float8 p, float8 sd, float8 c, float8 *slope)
+{
+	float8		m = 0.0,
+				dm = 0.0;
+	int			k;
+
+	for (k = 0; k < offset_rule_n; k++)
+	{
+		float8		q = shift_logit(p, c + sd * offset_rule_z[k]);
+
+		m += offset_rule_w[k] * q;
+		dm += offset_rule_w[k] * q * (1.0 - q);
+	}
+	if (!(m > 0.0))
+	{
+		*slope = 1.0;
+		return -INFINITY;
+	}
+	*slope = dm / m;
+	return log(m) - log(p);
+}
+
+/* the offset for 0 < p <= 1/2 and sd > 0: c <= 0 */
+static float8
+offset_below_half(float8 p, float8 sd)
+{
+	float8		lo = -1.0,
+				hi = 0.0,
+				c,
+				slope,
+				g;
+	int			step;
+
+	/* bracket: the mean at c = 0 is at least p (pulled toward 1/2) */
+	while (offset_gap(p, sd, lo, &slope) > 0.0 && lo > -1e6)
+	{
+		hi = lo;
+		lo *= 2.0;
+	}
+	c = 0.5 * (lo + hi);
+	for (step = 0; step < 200; step++)
+	{
+		float8		next;
+
+		g = offset_gap(p, sd, c, &slope);
+		if (g == 0.0)
+			break;
+		if (g > 0.0)
+			hi = c;
+		else
+			lo = c;
+		next = (slope > 0.0 && isfinite(g)) ? c - g / slope : 0.5 * (lo + hi);
+		if (!(next > lo && next < hi))
+			next = 0.5 * (lo + hi);
+		if (fabs(next - c) <= 1e-14 * (1.0 + fabs(c)) || hi - lo <= 1e-14 * (1.0 + fabs(c)))
+		{
+			c = next;
+			break;
+		}
+		c = next;
+	}
+	return c;
+}
+
+PG_FUNCTION_INFO_V1(icu_bed_demand_shift_logit_offset);
+Datum
+icu_bed_demand_shift_logit_offset(PG_FUNCTION_ARGS)
+{
+	float8		p = PG_GETARG_FLOAT8(0);
+	float8		sd = PG_GETARG_FLOAT8(1);
+	int32		n = PG_GETARG_INT32(2);
+
+	icu_demand_check_unit_interval(p, "bed_demand_shift_logit_offset probability");
+	if (!isfinite(sd) || sd < 0.0)
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("bed_demand_shift_logit_offset standard deviation %g is not a finite number >= 0", sd)));
+	if (n < 1 || n > ICU_DEMAND_MAX_NODES)
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("bed_demand_shift_logit_offset nodes %d is outside 1..%d", n, ICU_DEMAND_MAX_NODES)));
+	if (p == 0.0 || p == 1.0 || p == 0.5 || sd == 0.0)
+		PG_RETURN_FLOAT8(0.0);	/* p = 1/2: 0 by the symmetry */
+	if (offset_rule_n != n)
+	{
+		hermite_nodes(n, offset_rule_z, offset_rule_w);
+		offset_rule_n = n;
+	}
+	if (p > 0.5)
+		PG_RETURN_FLOAT8(-offset_below_half(1.0 - p, sd));
+	PG_RETURN_FLOAT8(offset_below_half(p, sd));
 }

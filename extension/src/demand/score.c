@@ -79,7 +79,7 @@ icu_demand_cdf_at(const IcuBedDemand *d, int64 k, float8 total)
 	return Max(0.0, 1.0 - s / total);
 }
 
-static void
+void
 icu_demand_check_unit_interval(float8 x, const char *name)
 {
 	if (!(x >= 0.0 && x <= 1.0))
