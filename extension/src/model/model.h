@@ -145,6 +145,8 @@ extern double icu_stay_quantile(IcuStayDist dist, double sigma, double mu, doubl
  */
 typedef struct IcuModelCall
 {
+	IcuModelKind kind;			/* the key of the resolved model: kind, any_kind, */
+	bool		any_kind;		/* name and version as given */
 	bool		has_name, has_version;
 	char		name[NAMEDATALEN * 2];
 	char		version[NAMEDATALEN * 2];

@@ -64,6 +64,16 @@ get_plan(FunctionCallInfo fcinfo, IcuModelCall *mc)
 
 	if (pl != NULL && pl->model == m)
 		return pl;
+	if (pl != NULL)
+	{
+		/* the call site moved to another model: the old plan goes (feat points into the model) */
+		pfree(pl->feat);
+		pfree(pl->slot);
+		pfree(pl->index);
+		pfree(pl->lindex);
+		pfree(pl);
+		mc->extra = NULL;
+	}
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	pl = palloc0(sizeof(PanelPlan));
 	pl->model = m;

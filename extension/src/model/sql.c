@@ -66,6 +66,7 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	arg_cstring(fcinfo, name_arg, &has_name, name, sizeof(name));
 	arg_cstring(fcinfo, version_arg, &has_version, version, sizeof(version));
 	if (mc != NULL && mc->model != NULL &&
+		mc->kind == kind && mc->any_kind == any_kind &&
 		mc->has_name == has_name && mc->has_version == has_version &&
 		strcmp(mc->name, name) == 0 && strcmp(mc->version, version) == 0)
 		return mc;
@@ -79,6 +80,14 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	}
 	if (mc->model == NULL || mc->model->ninputs != m->ninputs)
 	{
+		/* buffers of the model this call site held before, if any */
+		if (mc->x)
+		{
+			pfree(mc->x);
+			pfree(mc->missing);
+			pfree(mc->xf);
+			pfree(mc->contrib);
+		}
 		mc->x = palloc0(sizeof(double) * m->ninputs);
 		mc->missing = palloc0(sizeof(bool) * m->ninputs);
 		mc->xf = palloc0(sizeof(float) * m->ninputs);
@@ -86,6 +95,8 @@ icu_model_call(FunctionCallInfo fcinfo, int name_arg, int version_arg, IcuModelK
 	}
 	MemoryContextSwitchTo(old);
 	mc->model = m;
+	mc->kind = kind;
+	mc->any_kind = any_kind;
 	mc->has_name = has_name;
 	mc->has_version = has_version;
 	strcpy(mc->name, name);
