@@ -900,7 +900,7 @@ RETURNS float8
 AS 'MODULE_PATHNAME', 'icu_bed_demand_shift_logit_offset'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.bed_demand_shift_logit_offset(float8, float8, integer) IS
-    'The log-odds offset c with sum(weight * bed_demand_shift_logit(p, c + sd * z)) = p over bed_demand_normal_nodes(nodes): shifting p by c + sd z at every node keeps p as the mixture''s mean (a logit-normal shift alone pulls p toward 1/2). c <= 0 for p <= 1/2, c(1 - p) = -c(p); 0 for p = 0, p = 1 or sd = 0. p in [0, 1], sd finite and >= 0, nodes in 1..64, else 22023.';
+    'The log-odds offset c with sum(weight * bed_demand_shift_logit(p, c + sd * z)) = p over bed_demand_normal_nodes(nodes): shifting p by c + sd z at every node keeps p as the mixture''s mean (a logit-normal shift alone pulls p toward 1/2). c <= 0 for p <= 1/2, c(1 - p) = -c(p); 0 for p = 0, p = 1 or sd = 0. p in [0, 1], sd finite, >= 0 and at most 10000, nodes in 1..64, else 22023.';
 
 -- A materialized view's query cannot be altered, so capacity_forecast and the
 -- BI view over it are created anew (as in the 0.1.0 -> 0.2.0 update).  A view

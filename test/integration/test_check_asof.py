@@ -15,8 +15,8 @@ leak into it:
 The forecast log here is the real one, filled by CALL icu_predict.refresh()
 at daily reference times before and after the checked moment, with the
 calibration on (and a cold start of one forecast, so that it is applied), the
-inflow trend and the stay read at the episode's start, so that every part of
-the forecast that reads data or the log takes part.
+common shift, the inflow trend and the stay read at the episode's start, so
+that every part of the forecast that reads data or the log takes part.
 
 Needs a server (tools/run-tests.sh runs pytest inside pg_virtualenv).
 """
@@ -38,7 +38,7 @@ UTC = dt.timezone.utc
 CHECKED = dt.datetime(2020, 4, 11, tzinfo=UTC)            # the end of 10 April
 LOGGED = [CHECKED - dt.timedelta(days=k) for k in (3, 2, 1)] + [CHECKED] \
     + [CHECKED + dt.timedelta(days=2)]                    # and one after it
-POLICY = {"calibration": True, "calibration_min_forecasts": 1,
+POLICY = {"calibration": True, "calibration_min_forecasts": 1, "common_shift": True,
           "inflow_trend": True, "stay_at_episode_start": True}
 
 
@@ -88,11 +88,12 @@ def test_the_log_is_read_and_later_rows_change_nothing(db):
         with conn.cursor() as cur:
             cur.execute("SET LOCAL TimeZone = 'UTC'")
             backtest.set_reference(cur, CHECKED)
-            cur.execute("SELECT count(*) FROM icu_predict.forecast_log WHERE reference_time > %s", (CHECKED,))
+            # the checked moment's own run and the later one: neither may be read
+            cur.execute("SELECT count(*) FROM icu_predict.forecast_log WHERE reference_time >= %s", (CHECKED,))
             later = cur.fetchone()[0]
-            assert later > 0, "the log holds no forecast made after the checked moment"
+            assert later > 0, "the log holds no forecast made at or after the checked moment"
             full, _, _ = backtest.fast_forecast(cur, ps_sql, cf_sql, [variant])
-            cur.execute("DELETE FROM icu_predict.forecast_log WHERE reference_time > %s", (CHECKED,))
+            cur.execute("DELETE FROM icu_predict.forecast_log WHERE reference_time >= %s", (CHECKED,))
             assert cur.rowcount == later
             cut, _, _ = backtest.fast_forecast(cur, ps_sql, cf_sql, [variant])
             conn.rollback()
@@ -103,12 +104,15 @@ def test_the_log_is_read_and_later_rows_change_nothing(db):
             backtest.set_reference(cur, CHECKED)
             backtest.set_policy(cur, POLICY)
             cur.execute("CREATE TEMP TABLE bt_ps_today AS " + ps_sql)
-            cur.execute(f"SELECT calibration_status, calibration_forecasts FROM ({backtest.with_log(cf_sql, 0)}) f")
+            cur.execute(f"SELECT calibration_status, calibration_forecasts, shift_status "
+                        f"FROM ({backtest.with_log(cf_sql, 0)}) f")
             status = cur.fetchall()
-            n_cal = sum(1 for s, _ in status if s == "calibrated")
-            most = max(n or 0 for _, n in status)
+            n_cal = sum(1 for s, _, _ in status if s == "calibrated")
+            most = max(n or 0 for _, n, _ in status)
+            n_mixed = sum(1 for _, _, m in status if m == "mixed")
             conn.rollback()
         assert n_cal > 0 and most >= 1, status
+        assert n_mixed > 0, "no forecast row was mixed over the common shift"
         assert len(rows) == len(cut["asof"]) > 0
         for a, b in zip(rows, cut["asof"]):
             assert backtest.same_row(a, b), (a, b)

@@ -311,6 +311,8 @@ def _released_default_models(version):
     share = _run("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'", "postgres")[0][0]
     path = pathlib.Path(share) / "extension" / "icu_predict_default_models.json"
     keep = path.with_name(path.name + ".current")
+    if keep.exists():            # left by a run that was killed inside this block: the current file
+        os.replace(keep, path)
     shutil.copy2(path, keep)
     try:
         path.write_bytes(shipped)

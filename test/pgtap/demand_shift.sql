@@ -5,7 +5,7 @@
 -- start per band, the mixture applied in the forecast (mean kept), the
 -- policy's CHECKs, and a non-owner refresh with the setting on.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 
 SET LOCAL timezone = 'UTC';
 
@@ -74,6 +74,13 @@ SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit_offset(-0.1, 1, 9)$
     'bed_demand_shift_logit_offset probability -0.1 is outside [0, 1]', 'offset: p below 0 raises 22023');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit_offset(0.5, -1, 9)$$, '22023',
     'bed_demand_shift_logit_offset standard deviation -1 is not a finite number >= 0', 'offset: a negative sd raises 22023');
+SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit_offset(0.01, 20000, 9)$$, '22023',
+    'bed_demand_shift_logit_offset standard deviation 20000 is above 10000', 'offset: an sd above 10000 raises 22023');
+SELECT ok(abs(icu_predict.bed_demand_shift_logit_offset(1e-12, 10000, 64)) < 1e6
+          AND (SELECT abs(sum(w * icu_predict.bed_demand_shift_logit(1e-12,
+                      icu_predict.bed_demand_shift_logit_offset(1e-12, 10000, 64) + 10000 * z)) - 1e-12) / 1e-12
+                 FROM icu_predict.bed_demand_normal_nodes(64) AS nd(z, w)) < 1e-6,
+    'offset: at sd = 10000 and p = 1e-12 (64 nodes) the mixture mean is still p');
 SELECT throws_ok($$SELECT icu_predict.bed_demand_shift_logit_offset(0.5, 1, 65)$$, '22023',
     'bed_demand_shift_logit_offset nodes 65 is outside 1..64', 'offset: too many nodes raise 22023');
 

@@ -640,6 +640,12 @@ icu_bed_demand_shift_logit_offset(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
 				 errmsg("bed_demand_shift_logit_offset standard deviation %g is not a finite number >= 0", sd)));
+	/* the bracket of offset_below_half reaches -1e6: enough for |c| <= sd z_max + |logit p| */
+	if (sd > 10000.0)
+		ereport(ERROR,
+				(errcode(ICU_ERR_ARGUMENT),
+				 errmsg("bed_demand_shift_logit_offset standard deviation %g is above 10000", sd),
+				 errhint("The standard deviation is of a shift on the logit scale; capacity_forecast uses at most 2.")));
 	if (n < 1 || n > ICU_DEMAND_MAX_NODES)
 		ereport(ERROR,
 				(errcode(ICU_ERR_ARGUMENT),
