@@ -78,7 +78,7 @@ def command(a):
             m["training"]["card"] = "docs/default-model/README.md"
         deploy.write_default_models(a.data, models, cmd)
         os.remove(os.path.join(a.card, "models.json"))
-        card_registry_rows(a.card, a.data, [m["name"] for m in models])
+        card_registry_rows(a.card, a.data, models)
         train.progress(f"wrote {a.data} ({os.path.getsize(a.data) // 1024} KiB) and {a.card}/README.md")
         conn.close()
     finally:
@@ -92,18 +92,22 @@ def command(a):
 REGISTRY_HEADING = "## In the registry"
 
 
-def card_registry_rows(card, data, names):
+def card_registry_rows(card, data, models):
     """Append to the card (README.md in ``card``) the registry rows the data
-    file gives the models of this run: model_id, name and version as
-    active_model, patient_status and icu_bi show them (the data file may
-    suffix a version with its spec's hash), so a reader of a score's
-    model_version finds its card.  Replaces an earlier such section."""
+    file gives the models of this run (``models``: name and spec of each):
+    model_id, name and version as active_model, patient_status and icu_bi
+    show them (the data file may suffix a version with its spec's hash), so a
+    reader of a score's model_version finds its card.  A model is the file's
+    row of the same name and spec (else the newest row of its name).  Replaces
+    an earlier such section."""
     with open(data) as f:
-        rows = [m for m in json.load(f)["models"] if m["name"] in names]
-    newest = {}
-    for m in rows:                   # the file keeps earlier shipped rows too: the newest id per name
-        if m["name"] not in newest or m["model_id"] < newest[m["name"]]["model_id"]:
-            newest[m["name"]] = m
+        shipped = json.load(f)["models"]
+    rows = []
+    for m in models:
+        named = [r for r in shipped if r["name"] == m["name"]]
+        same = [r for r in named if r["spec"] == m.get("spec")]
+        # else the newest row of that name (negative ids are newer, -2 newer than -1)
+        rows.append(same[0] if same else min(named, key=lambda r: r["model_id"]))
     path = os.path.join(card, "README.md")
     with open(path) as f:
         text = f.read()
@@ -112,10 +116,9 @@ def card_registry_rows(card, data, names):
              "The rows `CREATE EXTENSION` and `ALTER EXTENSION icu_predict UPDATE` load from "
              "`icu_predict_default_models.json` (the `model_version` of a score is name and version):", "",
              "| model_id | name | version | kind | horizon (h) |", "|---|---|---|---|---|"]
-    for n in names:
-        m = newest[n]
-        hz = "" if m.get("horizon_hours") is None else m["horizon_hours"]
-        lines.append(f"| {m['model_id']} | {m['name']} | {m['version']} | {m['kind']} | {hz} |")
+    for r in rows:
+        hz = "" if r.get("horizon_hours") is None else r["horizon_hours"]
+        lines.append(f"| {r['model_id']} | {r['name']} | {r['version']} | {r['kind']} | {hz} |")
     with open(path, "w") as f:
         f.write(text + "\n".join(lines) + "\n")
 

@@ -94,25 +94,32 @@ def test_write_keeps_the_ids_of_the_file_there(tmp_path):
 
 
 def test_card_names_the_registry_rows(tmp_path):
-    """The card lists the rows the data file ships for its models (the newest id of each
-    name: a retrain's suffixed version, not the earlier shipped one), replacing an earlier
-    such section."""
+    """The card lists the rows the data file ships for this run's models: the row of the
+    same name and spec (a retrain's suffixed version, not the earlier shipped one, and not a
+    newer id whose spec differs), replacing an earlier such section."""
     from model import default_model
-    first = deploy.default_models_data([_model("r48"), _model("stay", kind="icu_stay")], "cmd")
-    again = deploy.default_models_data([_model("r48", coef=0.9), _model("stay", kind="icu_stay")], "cmd",
-                                       json.loads(first))
-    doc = json.loads(again)
-    doc["models"] += [m for m in json.loads(first)["models"] if m["name"] == "r48"]   # the earlier row kept
+    first = [_model("r48"), _model("stay", kind="icu_stay")]
+    retrain = [_model("r48", coef=0.9), _model("stay", kind="icu_stay")]
+    doc = json.loads(deploy.default_models_data(retrain, "cmd",
+                                                json.loads(deploy.default_models_data(first, "cmd"))))
+    doc["models"] += [m for m in json.loads(deploy.default_models_data(first, "cmd"))["models"]
+                      if m["name"] == "r48"]                    # the earlier row kept
     data = tmp_path / "models.json"
     data.write_text(json.dumps(doc))
     card = tmp_path / "card"
     card.mkdir()
     (card / "README.md").write_text("# Model card\n\nbody\n")
     for _ in range(2):
-        default_model.card_registry_rows(str(card), str(data), ["r48", "stay"])
+        default_model.card_registry_rows(str(card), str(data), retrain)
     text = (card / "README.md").read_text()
     assert text.count(default_model.REGISTRY_HEADING) == 1 and text.startswith("# Model card\n\nbody\n")
     new48 = next(m for m in doc["models"] if m["name"] == "r48" and m["model_id"] < 0)
     assert f"| {new48['model_id']} | r48 | {new48['version']} | icu_admission | 48 |" in text
     assert "| 2 | stay | synthetic-42-20000 | icu_stay |  |" in text
     assert "| 1 | r48 |" not in text
+    # a run that reproduces the first spec names the first row, although a newer id exists
+    default_model.card_registry_rows(str(card), str(data), first)
+    assert "| 1 | r48 | synthetic-42-20000 | icu_admission | 48 |" in (card / "README.md").read_text()
+    # a spec the file does not hold: the newest row of the name
+    default_model.card_registry_rows(str(card), str(data), [_model("r48", coef=0.1)])
+    assert f"| {new48['model_id']} | r48 |" in (card / "README.md").read_text()
