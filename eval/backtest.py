@@ -137,6 +137,12 @@ def set_reference(cur, ref):
 
 
 def set_policy(cur, settings):
+    """Make capacity_policy the defaults with `settings` over them: any row
+    already in the database (a manual refresh's, a hospital's own) is removed
+    first, inside the caller's savepoint, so every variant is exactly what it
+    names.  (An upsert over the row in place would build each variant on top
+    of whatever that row held.)"""
+    cur.execute("DELETE FROM icu_predict.capacity_policy")
     if not settings:
         return
     cols = ", ".join(settings)
@@ -586,6 +592,10 @@ def main(argv=None):
     conn = psycopg2.connect(args.dsn)
     with conn.cursor() as cur:
         ps_sql, cf_sql = view_sql(cur)
+        cur.execute("SELECT count(*) FROM icu_predict.capacity_policy")
+        if cur.fetchone()[0]:
+            print("backtest: the database has a capacity_policy row; every variant is replayed "
+                  "from the defaults instead (the row is left as it is)", file=sys.stderr)
     conn.commit()
     create_logs(conn, len(variants))
 

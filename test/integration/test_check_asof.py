@@ -134,3 +134,25 @@ def test_the_data_cut_at_the_reference_time_changes_nothing(db):
         assert diffs == {}
     finally:
         conn.close()
+
+
+def test_variant_policy_starts_from_the_defaults(db):
+    """A capacity_policy row already in the database (a manual refresh's, a
+    hospital's own) is not the base of a replay variant: set_policy gives the
+    defaults with the variant's settings over them."""
+    conn = psycopg2.connect(dbname=db)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO icu_predict.capacity_policy (arrival_window_days, action_hysteresis) "
+                        "VALUES (3, false) ON CONFLICT (id) DO UPDATE "
+                        "SET arrival_window_days = 3, action_hysteresis = false")
+            backtest.set_policy(cur, {"calibration": True})
+            cur.execute("SELECT (p).arrival_window_days, (p).action_hysteresis, (p).calibration "
+                        "FROM (SELECT icu_predict.capacity_settings() AS p) s")
+            assert cur.fetchone() == (7, True, True)
+            backtest.set_policy(cur, {})
+            cur.execute("SELECT count(*) FROM icu_predict.capacity_policy")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.rollback()
+        conn.close()
