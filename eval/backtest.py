@@ -147,9 +147,8 @@ def set_policy(cur, settings):
         return
     cols = ", ".join(settings)
     vals = ", ".join(["%s"] * len(settings))
-    upd = ", ".join(f"{k} = EXCLUDED.{k}" for k in settings)
-    cur.execute(f"INSERT INTO icu_predict.capacity_policy ({cols}) VALUES ({vals}) "
-                f"ON CONFLICT (id) DO UPDATE SET {upd}", list(settings.values()))
+    cur.execute(f"INSERT INTO icu_predict.capacity_policy ({cols}) VALUES ({vals})",
+                list(settings.values()))
 
 
 # capacity_policy columns that change today's patient rows (the risk models
